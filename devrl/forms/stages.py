@@ -10,7 +10,9 @@ derivative if it changes sign, else the centre of the plateau (where
 |dy/dlog t| < 30% of the smaller peak). The change-point alternative fits continuous
 piecewise-linear curves in log-time and picks the number of breakpoints by BIC;
 its boundaries are changes of slope (the start and end of transitions), which
-answers a different question and is reported as such.
+answers a different question and is reported as such. The level-shift method
+(:func:`devrl.forms.level_shifts`) fits piecewise-constant levels instead, for curves
+that jump between plateaus.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from scipy.signal import find_peaks
 
 from devrl.forms._problem import check_curve
+from devrl.forms.changes import level_shifts
 from devrl.forms.fitting import fit, information
 from devrl.forms.library import piecewise_linear
 
@@ -57,19 +60,22 @@ def smooth_log_time(t, y, *, bandwidth: float | None = None, grid_size: int = 40
 
 
 def detect_stages(t, y, *, method: str = "critical", bandwidth: float | None = None,
-                  min_change: float = 0.2, max_breakpoints: int = 4) -> pd.DataFrame:
+                  min_change: float = 0.2, max_breakpoints: int = 4,
+                  noise: float | None = None) -> pd.DataFrame:
     """Split a curve into developmental stages.
 
     Args:
         t: training steps (> 0, strictly increasing; log-time is used).
         y: the tracked quantity (e.g. LLC, loss).
         method: ``"critical"`` (critical points of the smoothed curve, after
-            Hoogland et al.) or ``"changepoint"`` (piecewise-linear fit in log t).
+            Hoogland et al.), ``"changepoint"`` (piecewise-linear fit in log t) or
+            ``"levels"`` (piecewise-constant levels, :func:`devrl.forms.level_shifts`).
         bandwidth: smoothing bandwidth in log-time units (critical method).
         min_change: a stage must change y by at least this fraction of the
             curve's range; smaller stages are merged into a neighbour (critical)
             and weaker transitions ignored.
         max_breakpoints: most breakpoints tried by the change-point method.
+        noise: per-point σ for the levels method (default: robust estimate).
 
     Returns:
         DataFrame with one row per stage: ``stage, start, end`` (steps), ``y_start,
@@ -86,7 +92,9 @@ def detect_stages(t, y, *, method: str = "critical", bandwidth: float | None = N
         return _critical(t, y, bandwidth, min_change)
     if method == "changepoint":
         return _changepoint(t, y, max_breakpoints)
-    raise ValueError(f"method must be 'critical' or 'changepoint', got {method!r}.")
+    if method == "levels":
+        return _levels(t, y, noise, min_change)
+    raise ValueError(f"method must be 'critical', 'changepoint' or 'levels', got {method!r}.")
 
 
 def _critical(t, y, bandwidth, min_change) -> pd.DataFrame:
@@ -158,6 +166,21 @@ def _changepoint(t, y, max_breakpoints) -> pd.DataFrame:
                                                                            // 2)]))
     edges = np.concatenate([[t[0]], np.exp(knots), [t[-1]]])
     return _table(edges, best.predict(edges))
+
+
+def _levels(t, y, noise, min_change) -> pd.DataFrame:
+    shifts = level_shifts(t, y, noise=noise, min_shift=min_change * (float(np.ptp(y)) or 1.0))
+    cut = np.searchsorted(t, shifts)
+    bounds = [0, *cut.tolist(), t.size]
+    means = np.array([y[a:b].mean() for a, b in itertools.pairwise(bounds)])
+    edges = np.concatenate([[t[0]], shifts, [t[-1]]])
+    table = _table(edges, np.r_[means, means[-1]])
+    # Levels: a stage's y_start and y_end are its own level, delta the jump into the next.
+    table["y_start"] = means
+    table["y_end"] = means
+    table["delta"] = np.r_[np.diff(means), 0.0]
+    table["type"] = np.where(table["delta"] >= 0, "rising", "falling")
+    return table
 
 
 def _table(edges: np.ndarray, values: np.ndarray) -> pd.DataFrame:

@@ -1,0 +1,138 @@
+"""Level shifts in a curve, and how well they find known transitions.
+
+Curves with plateaus (a loss stepping down between k-gon critical points, an LLC stepping up)
+are piecewise *constant* with fast jumps, which a continuous piecewise-linear fit in log-time
+(:func:`devrl.forms.detect_stages` with ``method="changepoint"``) describes poorly: it spends
+its few breakpoints on the slow early descent. :func:`level_shifts` instead segments the curve
+into constant levels by optimal partitioning (Jackson et al. 2005): minimise
+Σ_segments Σ_i (y_i − ȳ_seg)²/σ_i² + (number of shifts)·penalty·ln n, a BIC-type cost of
+a Gaussian mean-shift model, solved exactly by dynamic programming. The default penalty 3 is
+stiffer than BIC's 2 (a shift's location is not a regular parameter, cf. Zhang & Siegmund's
+modified BIC): on 100 points of pure noise it reports a shift in 2% of curves (12% at 2). Shifts smaller than
+``min_shift`` are merged away afterwards. :func:`match_transitions` scores detected shifts
+against reference transition times in log-time (detection rate, false alarms, lag).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from devrl.forms._problem import check_curve
+
+__all__ = ["level_shifts", "match_transitions", "robust_noise"]
+
+
+def robust_noise(y) -> float:
+    """Point-to-point noise σ of a curve: MAD of first differences / (0.6745·√2).
+
+    Differences cancel slow trends and plateaus; the MAD ignores the few large jumps.
+    """
+    d = np.diff(np.asarray(y, dtype=float))
+    if d.size == 0:
+        return 0.0
+    return float(np.median(np.abs(d - np.median(d))) / (0.6745 * np.sqrt(2.0)))
+
+
+def level_shifts(
+    t,
+    y,
+    *,
+    noise: float | Sequence[float] | None = None,
+    penalty: float = 3.0,
+    min_size: int = 2,
+    min_shift: float = 0.0,
+) -> np.ndarray:
+    """Times of the shifts of a piecewise-constant fit to ``y(t)``.
+
+    Args:
+        t, y: the curve (t strictly increasing; any sign).
+        noise: σ of each point (array) or of all points (scalar); default :func:`robust_noise`.
+            Points are weighted by 1/σ², and a shift costs ``penalty · ln n`` in units of σ².
+        penalty: per-shift cost factor, in units of σ²·ln n (see the module docstring).
+        min_size: fewest points in a segment.
+        min_shift: |difference| of adjacent segment means below which a shift is removed
+            (weakest first, means recomputed after each merge).
+
+    Returns:
+        The shift times, each the geometric mean of the last point of a segment and the first
+        of the next (arithmetic if t ≤ 0 somewhere), sorted.
+    """
+    t, y, _, _ = check_curve(t, y, what="level_shifts")
+    n = y.size
+    if min_size < 1:
+        raise ValueError(f"min_size must be >= 1, got {min_size}.")
+    if penalty < 0 or min_shift < 0:
+        raise ValueError(f"penalty and min_shift must be >= 0, got {penalty} and {min_shift}.")
+    if noise is None:
+        noise = robust_noise(y)
+    sig = np.broadcast_to(np.asarray(noise, dtype=float), y.shape).copy()
+    if np.any(~np.isfinite(sig)) or np.any(sig < 0):
+        raise ValueError("noise must be finite and >= 0.")
+    floor = 1e-9 * (float(np.ptp(y)) or 1.0)
+    w = 1.0 / np.maximum(sig, floor) ** 2
+    cw, cwy, cwy2 = (np.r_[0.0, np.cumsum(v)] for v in (w, w * y, w * y * y))
+    cost_of_shift = penalty * np.log(max(n, 2))
+    best = np.full(n + 1, np.inf)
+    best[0] = -cost_of_shift
+    prev = np.zeros(n + 1, dtype=int)
+    for end in range(min_size, n + 1):
+        starts = np.r_[0, np.arange(min_size, end - min_size + 1)]
+        sw = cw[end] - cw[starts]
+        sse = (cwy2[end] - cwy2[starts]) - (cwy[end] - cwy[starts]) ** 2 / sw
+        total = best[starts] + np.maximum(sse, 0.0) + cost_of_shift
+        i = int(np.argmin(total))
+        best[end], prev[end] = total[i], starts[i]
+    cuts, end = [], n
+    while end > 0:
+        end = int(prev[end])
+        if end > 0:
+            cuts.append(end)
+    cuts.sort()
+    while cuts and min_shift > 0:
+        edges = [0, *cuts, n]
+        means = np.array([np.average(y[a:b], weights=w[a:b]) for a, b in itertools.pairwise(edges)])
+        gaps = np.abs(np.diff(means))
+        weakest = int(np.argmin(gaps))
+        if gaps[weakest] >= min_shift:
+            break
+        cuts.pop(weakest)
+    idx = np.asarray(cuts, dtype=int)
+    if np.all(t > 0):
+        return np.sqrt(t[idx - 1] * t[idx])
+    return 0.5 * (t[idx - 1] + t[idx])
+
+
+def match_transitions(shifts, transitions, *, tol: float, log: bool = True) -> dict:
+    """Score detected shifts against reference transition times of one curve.
+
+    A transition is detected when some shift lies within ``tol`` of it (in log t when ``log``,
+    i.e. within a factor e^tol, else in t); a shift near no transition is a false alarm.
+
+    Returns:
+        ``{"transitions", "detected", "shifts", "false_alarms", "lags"}``: counts, the number
+        of transitions detected, and the signed distance t_shift − t_transition (in t) of the
+        nearest shift for each detected transition (positive: the shift comes later).
+    """
+    s = np.sort(np.asarray(shifts, dtype=float).ravel())
+    tau = np.asarray(transitions, dtype=float).ravel()
+    if tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}.")
+    if log and (np.any(s <= 0) or np.any(tau <= 0)):
+        raise ValueError("log=True needs shift and transition times > 0.")
+    f = np.log if log else (lambda v: v)
+    lags: list[float] = []
+    detected = 0
+    for tr in tau:
+        if s.size == 0:
+            break
+        d = np.abs(f(s) - f(tr))
+        j = int(np.argmin(d))
+        if d[j] <= tol:
+            detected += 1
+            lags.append(float(s[j] - tr))
+    false = sum(1 for sh in s if tau.size == 0 or np.abs(f(tau) - f(sh)).min() > tol)
+    return {"transitions": int(tau.size), "detected": detected, "shifts": int(s.size),
+            "false_alarms": int(false), "lags": lags}
