@@ -3,12 +3,13 @@
 Fit a form to a curve (:func:`fit`), rank forms (:func:`compare`), relate fitted
 parameters to environment variables (:func:`effects`), and split a curve into
 developmental stages (:func:`detect_stages`); find level shifts and score them
-against known transitions (:func:`level_shifts`, :func:`match_transitions`).
+against known transitions (:func:`level_shifts`, :func:`match_transitions`,
+:func:`step_across`).
 Mechanisms that would produce each form are in ``theory/forms.md``.
 """
 
 from devrl.forms._problem import FitError
-from devrl.forms.changes import level_shifts, match_transitions, robust_noise
+from devrl.forms.changes import level_shifts, match_transitions, robust_noise, step_across
 from devrl.forms.comparison import compare
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
@@ -22,5 +23,5 @@ __all__ = [
     "detect_stages", "effects", "fit", "fit_per_run", "get_form", "level_shifts",
     "match_transitions", "piecewise_linear",
     "plot_comparison", "plot_fit", "plot_residuals", "register_form", "robust_noise",
-    "smooth_log_time", "stage_boundaries",
+    "smooth_log_time", "stage_boundaries", "step_across",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 
 from devrl.forms._problem import check_curve
 
-__all__ = ["level_shifts", "match_transitions", "robust_noise"]
+__all__ = ["level_shifts", "match_transitions", "robust_noise", "step_across"]
 
 
 def robust_noise(y) -> float:
@@ -136,3 +136,20 @@ def match_transitions(shifts, transitions, *, tol: float, log: bool = True) -> d
     false = sum(1 for sh in s if tau.size == 0 or np.abs(f(tau) - f(sh)).min() > tol)
     return {"transitions": int(tau.size), "detected": detected, "shifts": int(s.size),
             "false_alarms": int(false), "lags": lags}
+
+
+def step_across(t, y, at: float, *, window: float = 0.5) -> float:
+    """Size of the step of ``y`` across time ``at``: median after minus median before.
+
+    "Before" is ``[at·e^−window, at)`` and "after" ``(at, at·e^window]`` (log-time windows, so
+    the same rule works early and late in training); NaN if either window has no point.
+    Medians make one outlying checkpoint (a diverged chain, a spike) harmless.
+    """
+    t, y, _, _ = check_curve(t, y, what="step_across")
+    if at <= 0 or window <= 0 or np.any(t <= 0):
+        raise ValueError("step_across works in log-time: needs at > 0, window > 0 and t > 0.")
+    before = y[(t >= at * np.exp(-window)) & (t < at)]
+    after = y[(t > at) & (t <= at * np.exp(window))]
+    if before.size == 0 or after.size == 0:
+        return float("nan")
+    return float(np.median(after) - np.median(before))

@@ -43,6 +43,7 @@ __all__ = [
     "TMSRewardData",
     "tms_llc_batched",
     "tms_loss",
+    "tms_quadratic_terms",
     "tms_rollouts",
 ]
 
@@ -205,3 +206,61 @@ def tms_llc_batched(
     per_chain = (nbeta * diffs / draws).numpy()
     std = per_chain.std(1, ddof=1) if chains > 1 else np.full(K, np.nan)
     return per_chain.mean(1), std
+
+
+def tms_quadratic_terms(
+    W: np.ndarray,
+    b: np.ndarray,
+    data: tuple[torch.Tensor, ...],
+    *,
+    kind: str = "oracle",
+    sigma: float = 1.0,
+    nbeta: float = 100.0,
+    localization: float = 10.0,
+    hessian_samples: int | None = 1000,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What SGLD's λ̂ should read at each checkpoint if the dataset loss were quadratic there.
+
+    With gradient g and Hessian H of the dataset loss at w* (all n samples), the localized
+    tempered posterior exp(−nβ(g·δ + ½δᵀHδ) − γ‖δ‖²/2) is Gaussian, and nβ·E[L − L(w*)] splits
+    into a first-order part −Σ_i nβ² g_i² (nβh_i + 2γ) / (2(nβh_i + γ)²) (eigenbasis of H; the
+    descent SGLD makes when w* is not a minimum) and the curvature part ½ Σ_i nβh_i/(nβh_i + γ)
+    (theory/llc_rl_datasets.md). Subtracting the first from :func:`tms_llc_batched`'s estimate
+    removes the gradient's contribution at non-critical checkpoints. g uses all n samples (it
+    is a property of the finite dataset: for 'reward' it is the policy-gradient estimate of
+    those rollouts); H the first ``hessian_samples`` of them (None: all), which is 5× cheaper
+    at n = 5000 and changes H by its sampling error only.
+
+    Returns:
+        (first_order [K], curvature [K]), summed over the directions with nβh_i + γ > 0 only:
+        along the others the localized posterior is no Gaussian (SGLD leaves until the
+        quadratic model fails), so no quadratic prediction exists for them.
+    """
+    from torch.func import grad, hessian, vmap
+
+    if kind not in TMS_LLC_KINDS:
+        raise ValueError(f"kind must be one of {TMS_LLC_KINDS}, got {kind!r}.")
+    W0 = torch.as_tensor(np.asarray(W), dtype=torch.float64)
+    b0 = torch.as_tensor(np.asarray(b), dtype=torch.float64)
+    K, m, c = W0.shape
+    theta = torch.cat([W0.reshape(K, -1), b0], dim=1)
+
+    def loss(th, *d):
+        Wk, bk = th[: m * c].reshape(m, c), th[m * c:]
+        return tms_loss(kind, torch.relu(d[0] @ Wk.T @ Wk + bk), d, sigma).mean()
+
+    first, curv = np.empty(K), np.empty(K)
+    for s in range(0, K, chunk):
+        d = tuple(t[s:s + chunk].double() for t in data)
+        g = vmap(grad(loss))(theta[s:s + chunk], *d)
+        H = vmap(hessian(loss))(theta[s:s + chunk], *(t[:, :hessian_samples] for t in d))
+        h, V = torch.linalg.eigh(H)
+        gi2 = torch.einsum("kij,ki->kj", V, g) ** 2
+        a = nbeta * h + localization
+        ok = a > 0
+        a = torch.where(ok, a, torch.ones_like(a))
+        f1 = -(nbeta**2 * gi2 * (nbeta * h + 2 * localization) / (2 * a**2))
+        first[s:s + chunk] = torch.where(ok, f1, 0.0).sum(-1).numpy()
+        curv[s:s + chunk] = torch.where(ok, 0.5 * nbeta * h / a, 0.0).sum(-1).numpy()
+    return first, curv

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from devrl.forms import detect_stages, level_shifts, match_transitions, robust_noise
+from devrl.forms import detect_stages, level_shifts, match_transitions, robust_noise, step_across
 
 T = np.arange(1, 101, dtype=float)
 
@@ -87,3 +87,14 @@ def test_bad_curves_and_tolerances_raise():
         match_transitions([1.0], [1.0], tol=-1)
     with pytest.raises(ValueError, match="> 0"):
         match_transitions([0.0], [1.0], tol=0.1)
+
+
+def test_step_across_measures_a_planted_step_and_ignores_one_outlier():
+    t = np.geomspace(1, 1000, 61)
+    y = np.where(t < 30, 1.0, 4.0)
+    y[t.searchsorted(40)] = 100.0  # one spike after the step
+    assert step_across(t, y, 30.0, window=1.0) == pytest.approx(3.0)
+    assert step_across(t, y, 3.0, window=0.5) == pytest.approx(0.0)
+    assert np.isnan(step_across(t, y, 1000.0, window=0.5))  # nothing after the last point
+    with pytest.raises(ValueError, match="log-time"):
+        step_across(t, y, -1.0)
