@@ -36,8 +36,8 @@ from devrl.agents.tms_sgd import (
     transition_summary,
 )
 from devrl.envs.tms import sample_contexts
-from devrl.forms import detect_stages, stage_boundaries
-from devrl.llc.tms_datasets import tms_llc_batched
+from devrl.forms import level_shifts, match_transitions, step_across
+from devrl.llc.tms_datasets import tms_llc_batched, tms_quadratic_terms
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
 from devrl.theory.tms import KGON_NAMES, kgon, kgon_critical_points
 
@@ -57,7 +57,7 @@ RUNGS = {
 }
 #: LLC along trajectories: per checkpoint n fresh contexts / rollouts; nβ for the oracle and
 #: reward losses, 2σ²·nβ for the action loss (so its Gauss–Newton part has the same scale).
-LLC_HP = {"lr": 1e-4, "nbeta": 2000.0, "localization": 30.0, "chains": 2, "burnin": 150, "draws": 150,
+LLC_HP = {"lr": 1e-4, "nbeta": 2000.0, "localization": 30.0, "chains": 4, "burnin": 200, "draws": 400,
               "batch_size": 100}
 LLC_N = 5000
 KGON_HP = {"lr": 1e-5, "nbeta": 1e4, "localization": 30.0, "chains": 8, "burnin": 1000, "draws": 2000,
@@ -69,15 +69,19 @@ LABELS = {"tms_sgd": "SGD (n=1000)", "sgd_batch": "SGD (n=1000), batch 200",
           **{f"ladder_{r}": f"ladder: {r}" for r in RUNGS}}
 WORDS = {LABELS[k]: "".join(p.capitalize() for p in k.replace("_4gon", "").split("_"))
          for k in LABELS}  # macro stems: Sgd -> TmsSgd, Reinforce, PpoRandom, LadderDrift, ...
-TOL = 0.2  # detection tolerance in log-time: a change point within ×/÷ e^0.2 ≈ 1.22 of τ
+TOL = 0.2  # detection tolerance in log-time: a level shift within ×/÷ e^0.2 ≈ 1.22 of τ
+#: Smallest level shift that counts: a third of the smallest gap between plateaus, in loss
+#: (4⁺ → 4⁺⁺: 0.0069) and in LLC (5-gon → 5⁺ or 6-gon: 1.5).
+MIN_SHIFT = {"loss": 0.0023, "llc": 0.5}
+STEP_WINDOW = 0.5  # the step of a curve across a jump: median over (τ, τe^0.5] − over [τe^-0.5, τ)
 
 
 def _budgets(quick: bool) -> dict:
     if quick:
         return {"seeds": 4, "main": 300_000, "random": 300_000, "ladder": 300_000, "ckpt": (30, 40),
-                    "llc_points": 16, "kgon_n": 100_000}
-    return {"seeds": 16, "main": 4_500_000, "random": 1_500_000, "ladder": 2_250_000, "ckpt": (100, 200),
-                "llc_points": 30, "kgon_n": 1_000_000}
+                    "llc_points": 24, "kgon_n": 100_000}
+    return {"seeds": 16, "main": 4_500_000, "random": 4_500_000, "ladder": 4_500_000, "ckpt": (100, 200),
+                "llc_points": 120, "kgon_n": 1_000_000}
 
 
 def run_specs(quick: bool) -> dict[str, TMSRLConfig]:
@@ -119,9 +123,10 @@ def train_runs(args) -> None:
 
 
 def _llc_checkpoints(steps: np.ndarray, k: int) -> np.ndarray:
-    """Indices of k checkpoints: a quarter log-spaced early, the rest linear (transitions are late)."""
+    """Indices of about k checkpoints: half log-spaced (random-init transitions are early), half
+    linear (the 4-gon runs' jumps are late); duplicates on the saved grid are dropped."""
     pos = steps[steps > 0]
-    want = np.r_[np.geomspace(pos[0], pos[-1], k // 4), np.linspace(pos[-1] / k, pos[-1], k - k // 4)]
+    want = np.r_[np.geomspace(pos[0], pos[-1], k // 2), np.linspace(pos[-1] / k, pos[-1], k - k // 2)]
     return np.unique([int(np.argmin(np.abs(steps - w))) for w in want])
 
 
@@ -146,12 +151,27 @@ def _datasets(res, idx, kind: str, rng, probs_of) -> tuple:
     return W, b, ((x, a) if kind == "action" else (x, a, r, f)), float(sig.mean())
 
 
-def trajectory_llc(res, kinds, n_points: int, seed: int) -> pd.DataFrame:
-    """LLC of every seed at n_points checkpoints, for each kind; tidy rows."""
+def trajectory_llc(res, kinds, n_points: int, seed: int, sgld: bool = True) -> pd.DataFrame:
+    """LLC of every seed at n_points checkpoints, for each kind; tidy rows.
+
+    Measures: ``llc/<kind>`` (SGLD), ``first-order/<kind>`` and ``curvature/<kind>`` (the
+    quadratic prediction of :func:`tms_quadratic_terms` on the same dataset) and
+    ``llc/<kind> corrected`` = SGLD − first-order. ``sgld=False`` gives the last three without
+    rerunning SGLD (``llc/<kind> corrected`` then needs the saved SGLD rows).
+    """
     cfg = res.config
     idx = _llc_checkpoints(res.steps, n_points)
     total = max(int(res.steps[-1]), 1)
+    S = res.W.shape[0]
     rows = []
+
+    def add(measure, values, errs):
+        values, errs = values.reshape(S, len(idx)), errs.reshape(S, len(idx))
+        for s, sd in enumerate(cfg.seeds):
+            for j, t in enumerate(idx):
+                rows.append((cfg.run, sd, int(res.steps[t]), measure, float(values[s, j]),
+                             float(errs[s, j])))
+
     for kind in kinds:
         def probs_of(step, kind=kind):
             if not hasattr(cfg, "distribution") or kind == "oracle_initial":
@@ -163,18 +183,32 @@ def trajectory_llc(res, kinds, n_points: int, seed: int) -> pd.DataFrame:
         hp = dict(LLC_HP)
         if kind == "action":
             hp["nbeta"] = hp["nbeta"] * 2 * sig**2
-        t0 = time.perf_counter()
         base = "oracle" if kind.startswith("oracle") else kind
-        mean, std = tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
+        t0 = time.perf_counter()
+        first, curv = tms_quadratic_terms(W, b, data, kind=base, sigma=sig, nbeta=hp["nbeta"],
+                                          localization=hp["localization"], lr=hp["lr"],
+                                          burnin=hp["burnin"], draws=hp["draws"])
+        nan = np.full(len(W), np.nan)
+        add(f"first-order/{kind}", first, nan)
+        add(f"curvature/{kind}", curv, nan)
+        if sgld:
+            mean, std = tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
+            add(f"llc/{kind}", mean, std / np.sqrt(hp["chains"]))
+            add(f"llc/{kind} corrected", mean - first, std / np.sqrt(hp["chains"]))
         print(f"  llc/{kind} of {cfg.run}: {len(W)} checkpoints in {time.perf_counter() - t0:.0f} s",
               flush=True)
-        S = res.W.shape[0]
-        mean, std = mean.reshape(S, len(idx)), std.reshape(S, len(idx))
-        for s, sd in enumerate(cfg.seeds):
-            for j, t in enumerate(idx):
-                rows.append((cfg.run, sd, int(res.steps[t]), f"llc/{kind}", float(mean[s, j]),
-                             float(std[s, j] / np.sqrt(hp["chains"]))))
     return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
+
+
+def add_corrected(llc: pd.DataFrame, quad: pd.DataFrame) -> pd.DataFrame:
+    """``llc/<kind> corrected`` rows from saved SGLD rows and first-order rows of the same data."""
+    first = quad[quad.measure.str.startswith("first-order/")].assign(
+        measure=lambda d: d.measure.str.replace("first-order/", "llc/", regex=False))
+    m = llc.merge(first[["run", "seed", "step", "measure", "value"]], how="inner",
+                  on=["run", "seed", "step", "measure"], suffixes=("", "_first"))
+    corr = m.assign(value=m.value - m.value_first, measure=m.measure + " corrected")
+    keep = llc.measure.str.startswith("llc/") & ~llc.measure.str.endswith(" corrected")
+    return pd.concat([llc[keep], quad, corr[llc.columns]], ignore_index=True)
 
 
 class _SGDView:
@@ -185,22 +219,32 @@ class _SGDView:
         self.metrics = res.metrics
 
 
-def compute_llc(args) -> None:
-    bud = _budgets(args.quick)
-    frames = []
-    sgd_dir = args.sgd_dir
-    if (sgd_dir / "config.json").exists():
-        frames.append(trajectory_llc(_SGDView(load_tms_sgd(sgd_dir)), ["oracle"], bud["llc_points"],
-                                     args.seed))
+def _llc_plan(args):
+    """(result, kinds) for every trajectory whose LLC we estimate."""
+    if (args.sgd_dir / "config.json").exists():
+        yield _SGDView(load_tms_sgd(args.sgd_dir)), ["oracle"]
     for name in run_specs(args.quick):
-        res = load_tms_rl(args.out / name)
         kinds = ["oracle", "action", "reward"]
         if name == "ladder_drift":
             kinds += ["oracle_initial", "oracle_mixture"]
         if name == "online_4gon":
             kinds = ["oracle"]
-        frames.append(trajectory_llc(res, kinds, bud["llc_points"], args.seed))
+        yield load_tms_rl(args.out / name), kinds
+
+
+def compute_llc(args) -> None:
+    n_points = _budgets(args.quick)["llc_points"]
+    frames = [trajectory_llc(res, kinds, n_points, args.seed) for res, kinds in _llc_plan(args)]
     pd.concat(frames).to_csv(args.out / "llc.csv", index=False)
+
+
+def compute_corrections(args) -> None:
+    """Add first-order corrections to a saved llc.csv without rerunning SGLD (same datasets)."""
+    n_points = _budgets(args.quick)["llc_points"]
+    quad = pd.concat([trajectory_llc(res, kinds, n_points, args.seed, sgld=False)
+                      for res, kinds in _llc_plan(args)])
+    llc = pd.read_csv(args.out / "llc.csv")
+    add_corrected(llc, quad).to_csv(args.out / "llc.csv", index=False)
 
 
 def compute_kgon(args) -> None:
@@ -265,37 +309,50 @@ def loss_transitions(phases: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seed", "tau", "to"])
 
 
-def detect(curves: pd.DataFrame, transitions: pd.DataFrame, first_plateau: dict) -> dict:
-    """Match change points of each seed's curve to its loss transitions (within TOL in log t).
+def detect(curves: pd.DataFrame, transitions: pd.DataFrame, first_plateau: dict,
+           min_shift: float) -> dict:
+    """Match level shifts of each seed's curve to its loss transitions (within TOL in log t).
 
-    Only transitions between the curve's 3rd and 3rd-to-last point count (a change point
-    needs points on both sides); 'jumps' are the transitions into a 5- or 6-gon.
+    Shifts come from :func:`devrl.forms.level_shifts` (piecewise-constant levels, noise
+    estimated from the curve, shifts smaller than ``min_shift`` merged). Only transitions
+    between the curve's 3rd and 3rd-to-last point count (a shift needs points on both sides),
+    and shifts before the seed's first plateau are ignored (the descent onto it is no
+    transition); 'jumps' are the transitions into a 5- or 6-gon, and 'step at jumps' is the
+    median over jumps of the curve's step across them (:func:`devrl.forms.step_across`).
     """
-    hits = n_tau = n_cp = false = n_jump = jump_hits = 0
-    lags = []
+    tot = {"transitions": 0, "detected": 0, "shifts": 0, "false_alarms": 0, "jumps": 0,
+           "jump_hits": 0}
+    lags, steps = [], []
     for seed, df in curves.groupby("seed"):
-        df = df[df.step > 0].sort_values("step")
+        df = df[(df.step > 0) & np.isfinite(df.value)].sort_values("step")
         t = df.step.to_numpy(float)
-        cps = stage_boundaries(detect_stages(t, df.value.to_numpy(), method="changepoint"))
-        cps = cps[cps >= first_plateau.get(seed, 0)]
+        if t.size < 8:  # too few estimates left (NaN: no quadratic prediction); nothing to match
+            continue
+        shifts = level_shifts(t, df.value.to_numpy(), min_shift=min_shift)
+        shifts = shifts[shifts >= first_plateau.get(seed, 0)]
         tr = transitions[(transitions.seed == seed) & (transitions.tau >= t[2])
                          & (transitions.tau <= t[-3])]
-        taus = tr.tau.to_numpy(float)
+        m = match_transitions(shifts, tr.tau.to_numpy(float), tol=TOL)
         jump = pd.to_numeric(tr.to.str.rstrip("+"), errors="coerce").to_numpy() >= 5
-        n_tau, n_cp, n_jump = n_tau + len(taus), n_cp + len(cps), n_jump + int(jump.sum())
-        for tau, is_jump in zip(taus, jump, strict=True):
-            d = np.log(cps) - np.log(tau) if len(cps) else np.array([])
-            if len(d) and np.abs(d).min() <= TOL:
-                hits += 1
-                jump_hits += int(is_jump)
-                lags.append(cps[np.argmin(np.abs(d))] - tau)
-        for cp in cps:
-            if not len(taus) or np.abs(np.log(cp) - np.log(taus)).min() > TOL:
-                false += 1
-    return {"transitions": n_tau, "detected": hits / n_tau if n_tau else float("nan"),
-            "jumps": n_jump, "jumps detected": jump_hits / n_jump if n_jump else float("nan"),
-            "false alarms": false / n_cp if n_cp else float("nan"),
-            "lag (steps)": float(np.median(lags)) if lags else float("nan")}
+        jm = match_transitions(shifts, tr.tau.to_numpy(float)[jump], tol=TOL)
+        for key in ("transitions", "detected", "shifts", "false_alarms"):
+            tot[key] += m[key]
+        tot["jumps"] += jm["transitions"]
+        tot["jump_hits"] += jm["detected"]
+        lags += m["lags"]
+        steps += [step_across(t, df.value.to_numpy(), tau, window=STEP_WINDOW)
+                  for tau in tr.tau.to_numpy(float)[jump]]
+
+    def rate(a: int, b: int) -> float:
+        return a / b if b else float("nan")
+
+    return {"transitions": tot["transitions"], "detected": rate(tot["detected"], tot["transitions"]),
+            "jumps": tot["jumps"], "jumps detected": rate(tot["jump_hits"], tot["jumps"]),
+            "false alarms": rate(tot["false_alarms"], tot["shifts"]),
+            "lag (steps)": float(np.median(lags)) if lags else float("nan"),
+            "step at jumps": float(np.nanmedian(steps)) if np.isfinite(steps).any() else float("nan"),
+            "jumps rising": float(np.mean(np.asarray(steps)[np.isfinite(steps)] > 0))
+            if np.isfinite(steps).any() else float("nan")}
 
 
 def detection_table(args, llc: pd.DataFrame) -> pd.DataFrame:
@@ -310,10 +367,12 @@ def detection_table(args, llc: pd.DataFrame) -> pd.DataFrame:
             res.config.n_samples / res.config.batch_size)
         loss = res.metrics.query("measure == 'loss/population'")
         loss = loss[loss.step.isin(df.step.unique())]
-        for measure, curves in [("loss (control)", loss)] + list(df.groupby("measure")):
-            d = detect(curves, trans, first)
+        curves_of = [(m, c) for m, c in df.groupby("measure") if not m.startswith("first-order/")]
+        for measure, curves in [("loss (control)", loss), *curves_of]:
+            d = detect(curves, trans, first, MIN_SHIFT["loss" if measure.startswith("loss") else "llc"])
             d["lag (epochs)"] = d.pop("lag (steps)") / spe
-            rows.append({"run": run, "curve": measure.replace("llc/", "LLC "), **d})
+            rows.append({"run": run, "curve": measure.replace("llc/", "LLC ").replace(
+                "curvature/", "curvature "), **d})
     return pd.DataFrame(rows)
 
 
@@ -352,10 +411,11 @@ def figure_loss(results: dict, levels: dict, stem: Path, title: str) -> None:
 
 
 def figure_llc(results: dict, llc: pd.DataFrame, stem: Path) -> None:
-    """Loss (top) and the three LLC estimates (below) over training for every seed of each run."""
-    kinds = ["llc/oracle", "llc/action", "llc/reward"]
-    fig, axes = plt.subplots(4, len(results), figsize=(3.1 * len(results), 8), sharex="col",
-                             squeeze=False)
+    """Loss (top), then each LLC estimate raw and first-order corrected, for every seed."""
+    kinds = [k for k in ("llc/oracle", "llc/oracle corrected", "llc/action", "llc/action corrected",
+                         "llc/reward", "llc/reward corrected") if k in set(llc.measure)]
+    fig, axes = plt.subplots(1 + len(kinds), len(results), figsize=(3.1 * len(results),
+                             1.9 * (1 + len(kinds))), sharex="col", squeeze=False)
     for col, (label, res) in enumerate(results.items()):
         run = res.config.run
         m = res.metrics.query("measure == 'loss/population'")
@@ -368,7 +428,8 @@ def figure_llc(results: dict, llc: pd.DataFrame, stem: Path) -> None:
                 axes[row, col].plot(_epochs(res, df.step), df.value, lw=0.7)
             axes[row, col].set(xscale="log")
             if col == 0:
-                axes[row, 0].set_ylabel(kind.replace("llc/", "LLC, "))
+                axes[row, 0].set_ylabel(kind.replace("llc/", "LLC, ").replace(" corrected",
+                                                                              ",\ncorrected"))
         axes[-1, col].set_xlabel("contexts seen / 1000")
     axes[0, 0].set_ylabel("population loss")
     fig.tight_layout()
@@ -431,17 +492,20 @@ def make_figures(args) -> None:
         det.insert(0, "learner", det.pop("run").map(labels))
         det.to_csv(args.out / "detection.csv", index=False)
         short = det.rename(columns={"transitions": "trans.", "jumps detected": "jumps det.",
-                                    "false alarms": "false al.", "lag (epochs)": "lag (ep.)"})
+                                    "false alarms": "false al.", "lag (epochs)": "lag (ep.)",
+                                    "step at jumps": "step", "jumps rising": "rising"})
         main_runs = ["SGD (n=1000)", "online SGD, 4-gon", "REINFORCE, 4-gon", "PPO, 4-gon",
                      "REINFORCE, random", "PPO, random"]
         write_table(args.tables / f"{NAME}_detection.tex", short[short.learner.isin(main_runs)],
-                    caption=f"Do change points of the LLC curve find the loss transitions? A "
-                            f"transition is detected when a change point (piecewise-linear fit in "
-                            f"log-time, BIC) lies within a factor $e^{{{TOL}}}$ of it; false alarms: "
-                            "share of change points near no transition; lag: median signed "
-                            "distance (positive: the LLC changes later). 'loss (control)': the same "
-                            "detector on the loss curve. Only transitions between the 3rd and "
-                            "3rd-to-last of the 30 LLC checkpoints count; 'jumps': into a 5- or 6-gon.",
+                    caption=f"Do level shifts of the LLC curve find the loss transitions? A "
+                            f"transition is detected when a level shift (piecewise-constant fit, "
+                            f"penalty $3\\sigma^2\\ln n$, shifts under {MIN_SHIFT['llc']} LLC or "
+                            f"{MIN_SHIFT['loss']} loss merged) lies within a factor $e^{{{TOL}}}$ of "
+                            "it; false alarms: share of shifts near no transition; lag: median "
+                            "signed distance (positive: the LLC changes later). 'loss (control)': "
+                            "the same detector on the loss curve. Only transitions between the 3rd "
+                            f"and 3rd-to-last of the about {_budgets(args.quick)['llc_points']} LLC "
+                            "checkpoints count; 'jumps': into a 5- or 6-gon.",
                     label="tab:tms-rl-detection", float_format="%.2f")
         write_table(args.tables / f"{NAME}_ladder.tex", short[~short.learner.isin(main_runs)],
                     caption="The ladder: detection for each difficulty (REINFORCE, 4-gon start). "
@@ -482,9 +546,11 @@ def make_figures(args) -> None:
     for word in WORDS.values():  # every name the prose may use exists, "n/a" if not computed
         for key in ("Jumped", "Seeds", "Epochs", "JumpEpochs", "Plateaus"):
             macros.setdefault(f"tmsRl{word}{key}", "n/a")
-        for key in ("Det", "Jd", "Fa", "Lag"):
-            for curve in ("LossControl", "LlcOracle", "LlcAction", "LlcReward", "LlcOracleInitial",
-                          "LlcOracleMixture"):
+        for key in ("Det", "Jd", "Fa", "Lag", "Step", "Rise"):
+            for curve in [f"{pre}{k}{post}" for k in ("Oracle", "Action", "Reward", "OracleInitial",
+                                                      "OracleMixture")
+                          for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""))
+                          ] + ["LossControl"]:
                 macros.setdefault(f"tmsRl{key}{word}{curve}", "n/a")
     for key in ("KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN", "FourPlusNegative",
                 "FourPlusMinEig", "FourPlusGnNegative"):
@@ -499,10 +565,11 @@ def _detection_macros(det: pd.DataFrame) -> dict:
         word = WORDS[r["learner"]]
         curve = "".join(w.capitalize() for w in r["curve"].replace("_", " ").replace("(", " ")
                         .replace(")", " ").split() if w.isalpha())
-        for key, col in (("Det", "detected"), ("Jd", "jumps detected"), ("Fa", "false alarms"),
-                         ("Lag", "lag (epochs)")):
+        for key, col, fmt in (("Det", "detected", ".2f"), ("Jd", "jumps detected", ".2f"),
+                              ("Fa", "false alarms", ".2f"), ("Lag", "lag (epochs)", ".0f"),
+                              ("Step", "step at jumps", ".3g"), ("Rise", "jumps rising", ".2f")):
             v = r[col]
-            out[f"tmsRl{key}{word}{curve}"] = "n/a" if np.isnan(v) else f"{v:.2f}" if key != "Lag" else f"{v:.0f}"
+            out[f"tmsRl{key}{word}{curve}"] = "n/a" if np.isnan(v) else format(v, fmt)
     return out
 
 
@@ -510,15 +577,20 @@ def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
     parser.add_argument("--skip-existing", action="store_true",
                         help="do not retrain runs whose folder under --out already exists")
+    parser.add_argument("--corrections-only", action="store_true",
+                        help="add the first-order corrections to a saved llc.csv (no SGLD), redraw")
     args = parser.parse_args()
     args.sgd_dir = args.out.parent / "tms_sgd" / ("quick" if args.quick else "")
     if args.quick:  # quick runs live apart so they never overwrite the full runs' data
         args.out = args.out / "quick"
     torch.set_num_threads(1)
-    if not args.figures_only:
+    if args.corrections_only:
+        compute_corrections(args)
+    elif not args.figures_only:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "settings.json").write_text(json.dumps(
-            {"llc": LLC_HP, "llc_n": LLC_N, "kgon": KGON_HP, "tol": TOL, **_budgets(args.quick)}))
+            {"llc": LLC_HP, "llc_n": LLC_N, "kgon": KGON_HP, "tol": TOL, "min_shift": MIN_SHIFT,
+             **_budgets(args.quick)}))
         train_runs(args)
         compute_geometry(args)
         compute_kgon(args)

@@ -217,38 +217,60 @@ def tms_quadratic_terms(
     sigma: float = 1.0,
     nbeta: float = 100.0,
     localization: float = 10.0,
+    lr: float | None = None,
+    burnin: int = 0,
+    draws: int = 1,
     hessian_samples: int | None = 1000,
     chunk: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What SGLD's λ̂ should read at each checkpoint if the dataset loss were quadratic there.
 
-    With gradient g and Hessian H of the dataset loss at w* (all n samples), the localized
-    tempered posterior exp(−nβ(g·δ + ½δᵀHδ) − γ‖δ‖²/2) is Gaussian, and nβ·E[L − L(w*)] splits
-    into a first-order part −Σ_i nβ² g_i² (nβh_i + 2γ) / (2(nβh_i + γ)²) (eigenbasis of H; the
-    descent SGLD makes when w* is not a minimum) and the curvature part ½ Σ_i nβh_i/(nβh_i + γ)
-    (theory/llc_rl_datasets.md). Subtracting the first from :func:`tms_llc_batched`'s estimate
-    removes the gradient's contribution at non-critical checkpoints. g uses all n samples (it
-    is a property of the finite dataset: for 'reward' it is the policy-gradient estimate of
-    those rollouts); H the first ``hessian_samples`` of them (None: all), which is 5× cheaper
-    at n = 5000 and changes H by its sampling error only.
+    With gradient g and Hessian H of the dataset loss at w* (eigenbasis of H, a_i = nβh_i + γ),
+    SGLD is a linear (Ornstein–Uhlenbeck) recursion δ ← ρ_i δ − (ε/2)nβg_i + √ε ξ per direction,
+    ρ_i = 1 − εa_i/2, started at δ = 0. Its mean m_i(t) = −(ε/2)nβg_i(1 − ρ_i^t)/(1 − ρ_i) and
+    variance v_i(t) = ε(1 − ρ_i^{2t})/(1 − ρ_i²) are exact, so the estimator's expectation
+    nβ·mean_t E[L(δ_t) − L(0)] over the draws t ∈ [burnin, burnin + draws) splits exactly into
+        first order  nβ Σ_i mean_t (g_i m_i + ½h_i m_i²)   (the descent when w* is no minimum)
+        curvature    nβ Σ_i mean_t ½h_i v_i                (the LLC-like part).
+    Subtracting the first from :func:`tms_llc_batched`'s estimate (same lr, burn-in, draws)
+    removes the gradient's contribution at non-critical checkpoints. Finite time matters:
+    along flat directions the chain needs ~2/(εγ) steps to settle, longer than a short run.
+    With ``lr=None`` the stationary limit is used instead (m = −nβg/a, v = 1/a; then the first
+    order is −Σ nβ²g²(nβh + 2γ)/(2a²) and the curvature ½Σ nβh/a, theory/llc_rl_datasets.md).
+    In both, h is clipped at −γ/(2nβ): below it the quadratic chain grows like ρ^t with ρ > 1
+    (by 10^25 in 600 steps at h = −1) while the real one is held by the ReLU kinks, and the
+    stationary Gaussian is missing; at the clip a direction counts three times a flat one.
+
+    g uses all n samples (a property of the finite dataset: for 'reward' it is the
+    policy-gradient estimate of those rollouts); H the first ``hessian_samples`` (None: all),
+    5× cheaper at n = 5000, changing H by its sampling error only. Minibatch gradient noise is
+    ignored (it adds variance of order ε·nβ²·Var(g_B)).
 
     Returns:
-        (first_order [K], curvature [K]), summed over the directions with nβh_i + γ > 0 only:
-        along the others the localized posterior is no Gaussian (SGLD leaves until the
-        quadratic model fails), so no quadratic prediction exists for them.
+        (first_order [K], curvature [K]); NaN where some direction is too stiff for the step
+        size (εa_i/2 ≥ 2: the quadratic chain is unstable, so the real one cannot be quadratic
+        there) or a prediction is not finite.
     """
     from torch.func import grad, hessian, vmap
 
     if kind not in TMS_LLC_KINDS:
         raise ValueError(f"kind must be one of {TMS_LLC_KINDS}, got {kind!r}.")
+    if lr is not None and (lr <= 0 or draws < 1 or burnin < 0):
+        raise ValueError(f"need lr > 0, draws >= 1 and burnin >= 0; got {lr}, {draws}, {burnin}.")
     W0 = torch.as_tensor(np.asarray(W), dtype=torch.float64)
     b0 = torch.as_tensor(np.asarray(b), dtype=torch.float64)
     K, m, c = W0.shape
     theta = torch.cat([W0.reshape(K, -1), b0], dim=1)
+    steps = None if lr is None else torch.arange(burnin, burnin + draws, dtype=torch.float64)
 
     def loss(th, *d):
         Wk, bk = th[: m * c].reshape(m, c), th[m * c:]
         return tms_loss(kind, torch.relu(d[0] @ Wk.T @ Wk + bk), d, sigma).mean()
+
+    def geometric(r, t):  # Σ_{s<t} r^s = (1 − r^t)/(1 − r), = t where r = 1
+        near = (1 - r).abs() < 1e-12
+        safe = torch.where(near, torch.full_like(r, 0.5), r)
+        return torch.where(near, t, (1 - safe**t) / (1 - safe))
 
     first, curv = np.empty(K), np.empty(K)
     for s in range(0, K, chunk):
@@ -256,11 +278,22 @@ def tms_quadratic_terms(
         g = vmap(grad(loss))(theta[s:s + chunk], *d)
         H = vmap(hessian(loss))(theta[s:s + chunk], *(t[:, :hessian_samples] for t in d))
         h, V = torch.linalg.eigh(H)
-        gi2 = torch.einsum("kij,ki->kj", V, g) ** 2
-        a = nbeta * h + localization
-        ok = a > 0
-        a = torch.where(ok, a, torch.ones_like(a))
-        f1 = -(nbeta**2 * gi2 * (nbeta * h + 2 * localization) / (2 * a**2))
-        first[s:s + chunk] = torch.where(ok, f1, 0.0).sum(-1).numpy()
-        curv[s:s + chunk] = torch.where(ok, 0.5 * nbeta * h / a, 0.0).sum(-1).numpy()
+        gi = torch.einsum("kij,ki->kj", V, g)
+        h = h.clamp(min=-0.5 * localization / nbeta)
+        if steps is None:
+            a = nbeta * h + localization
+            mean, var = (-nbeta * gi / a)[..., None], (1 / a)[..., None]
+        else:
+            rho = (1 - 0.5 * lr * (nbeta * h + localization))[..., None]  # [k, d, 1]
+            mean = -0.5 * lr * nbeta * gi[..., None] * geometric(rho, steps)
+            var = lr * geometric(rho**2, steps)
+        hh = h[..., None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            f1 = (nbeta * (gi[..., None] * mean + 0.5 * hh * mean**2)).sum(1).mean(-1).numpy()
+            c2 = (nbeta * 0.5 * hh * var).sum(1).mean(-1).numpy()
+        bad = ~(np.isfinite(f1) & np.isfinite(c2))
+        if steps is not None:  # ε·a_i/2 ≥ 2: the quadratic chain oscillates and grows
+            bad |= (rho[..., 0] <= -1).any(-1).numpy()
+        first[s:s + chunk] = np.where(bad, np.nan, f1)
+        curv[s:s + chunk] = np.where(bad, np.nan, c2)
     return first, curv
