@@ -73,6 +73,15 @@ TOL = 0.2  # detection tolerance in log-time: a level shift within ×/÷ e^0.2 �
 #: Smallest level shift that counts: a third of the smallest gap between plateaus, in loss
 #: (4⁺ → 4⁺⁺: 0.0069) and in LLC (5-gon → 5⁺ or 6-gon: 1.5).
 MIN_SHIFT = {"loss": 0.0023, "llc": 0.5}
+#: Curves in the paper's tables (detection.csv has all, incl. the action/reward corrections and
+#: the curvature parts of every dataset).
+TABLE_CURVES = ["loss (control)", "LLC oracle", "LLC oracle corrected", "curvature oracle",
+                "LLC action", "LLC reward", "LLC reward corrected", "LLC oracle_initial",
+                "LLC oracle_initial corrected", "LLC oracle_mixture", "LLC oracle attributed",
+                "LLC oracle attributed corrected", "LLC oracle polished"]
+#: Polishing before the LLC under drift: full-batch gradient steps on the checkpoint's own
+#: oracle dataset (gradient-flow time 100, about 400 epochs of training; theory/tms_rl.md §6).
+POLISH_STEPS, POLISH_LR = 500, 0.2
 STEP_WINDOW = 0.5  # the step of a curve across a jump: median over (τ, τe^0.5] − over [τe^-0.5, τ)
 
 
@@ -200,6 +209,87 @@ def trajectory_llc(res, kinds, n_points: int, seed: int, sgld: bool = True) -> p
     return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
 
 
+def attributed_llc(res, llc: pd.DataFrame, n_points: int, seed: int) -> pd.DataFrame:
+    """The drift-attributed oracle LLC path: only parameter changes move it.
+
+    At LLC checkpoint j the oracle dataset comes from the current distribution p_j (the same
+    contexts as ``llc/oracle``). We also estimate the LLC of the *previous* checkpoint's
+    parameters on that dataset, and sum the differences:
+    Λ_j = Λ_{j−1} + λ̂(w_j; p_j) − λ̂(w_{j−1}; p_j), Λ_0 = λ̂(w_0; p_0). A change of p alone
+    leaves Λ unchanged; a change of w moves it as the LLC on the current distribution would.
+    ``llc/oracle attributed corrected`` does the same with first-order corrected estimates.
+    """
+    cfg = res.config
+    idx = _llc_checkpoints(res.steps, n_points)
+    total = max(int(res.steps[-1]), 1)
+    rng = np.random.default_rng([seed, 7, len("oracle")])  # the llc/oracle contexts
+    W, b, data, _ = _datasets(res, idx, "oracle", rng, lambda st: cfg.distribution(st / total)[0])
+    S, J = res.W.shape[0], len(idx)
+    prev = np.r_[idx[0], idx[:-1]]
+    Wp = res.W[:, prev].reshape(-1, *res.W.shape[2:])
+    bp = res.b[:, prev].reshape(-1, res.b.shape[-1])
+    # Same seed as llc/oracle: the same minibatches and noise for w_{j−1} as for w_j (common
+    # random numbers), so the difference is not swamped by chain noise that the sum accumulates.
+    mean_prev, _ = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)
+    quad = {k: LLC_HP[k] for k in ("nbeta", "localization", "lr", "burnin", "draws")}
+    first_prev = tms_quadratic_terms(Wp, bp, data, **quad)[0].reshape(S, J)
+    first_now = tms_quadratic_terms(W, b, data, **quad)[0].reshape(S, J)
+    mean_prev = mean_prev.reshape(S, J)
+    rows = []
+    cur = llc[(llc.run == cfg.run) & (llc.measure == "llc/oracle")]
+    for s, sd in enumerate(cfg.seeds):
+        now = cur[cur.seed == sd].set_index("step").value.reindex(res.steps[idx]).to_numpy()
+        for name, a, p in (("llc/oracle attributed", now, mean_prev[s]),
+                           ("llc/oracle attributed corrected", now - first_now[s],
+                            mean_prev[s] - first_prev[s])):
+            path = np.cumsum(np.r_[a[0], a[1:] - p[1:]])
+            rows += [(cfg.run, sd, int(res.steps[t]), name, float(v), np.nan)
+                     for t, v in zip(idx, path, strict=True)]
+    return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
+
+
+def polished_llc(res, n_points: int, seed: int, steps: int = POLISH_STEPS,
+                 lr: float = POLISH_LR) -> pd.DataFrame:
+    """Oracle LLC on the current distribution at a point made (nearly) critical for it.
+
+    Under drift a checkpoint trails the moving minimum, and SGLD's estimate there measures the
+    descent still open. Here each checkpoint first takes ``steps`` full-batch gradient steps on
+    its own oracle dataset (the contexts of ``llc/oracle``), then SGLD runs from that point.
+    Also returns the first-order term before and after polishing (``first-order/oracle
+    polished``) to show how much of the descent is gone.
+    """
+    cfg = res.config
+    idx = _llc_checkpoints(res.steps, n_points)
+    total = max(int(res.steps[-1]), 1)
+    rng = np.random.default_rng([seed, 7, len("oracle")])  # the llc/oracle contexts
+    probs = (lambda st: cfg.distribution(st / total)[0]) if hasattr(cfg, "distribution") else (
+        lambda st: None)
+    W, b, data, _ = _datasets(res, idx, "oracle", rng, probs)
+    Wt = torch.as_tensor(W, dtype=torch.float32).clone().requires_grad_(True)
+    bt = torch.as_tensor(b, dtype=torch.float32).clone().requires_grad_(True)
+    x = data[0]
+    for _ in range(steps):
+        f = torch.relu(x @ Wt.transpose(1, 2) @ Wt + bt[:, None])
+        loss = ((x - f) ** 2).sum(-1).mean(-1).sum()
+        gW, gb = torch.autograd.grad(loss, (Wt, bt))
+        with torch.no_grad():
+            Wt -= lr * gW
+            bt -= lr * gb
+    Wp, bp = Wt.detach().numpy(), bt.detach().numpy()
+    mean, std = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)
+    quad = {k: LLC_HP[k] for k in ("nbeta", "localization", "lr", "burnin", "draws")}
+    first = tms_quadratic_terms(Wp, bp, data, **quad)[0]
+    S, J = res.W.shape[0], len(idx)
+    rows = []
+    for name, vals, errs in (("llc/oracle polished", mean, std / np.sqrt(LLC_HP["chains"])),
+                             ("first-order/oracle polished", first, np.full(len(first), np.nan))):
+        vals, errs = vals.reshape(S, J), errs.reshape(S, J)
+        for s, sd in enumerate(cfg.seeds):
+            rows += [(cfg.run, sd, int(res.steps[t]), name, float(vals[s, j]), float(errs[s, j]))
+                     for j, t in enumerate(idx)]
+    return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
+
+
 def add_corrected(llc: pd.DataFrame, quad: pd.DataFrame) -> pd.DataFrame:
     """``llc/<kind> corrected`` rows from saved SGLD rows and first-order rows of the same data."""
     first = quad[quad.measure.str.startswith("first-order/")].assign(
@@ -207,7 +297,9 @@ def add_corrected(llc: pd.DataFrame, quad: pd.DataFrame) -> pd.DataFrame:
     m = llc.merge(first[["run", "seed", "step", "measure", "value"]], how="inner",
                   on=["run", "seed", "step", "measure"], suffixes=("", "_first"))
     corr = m.assign(value=m.value - m.value_first, measure=m.measure + " corrected")
-    keep = llc.measure.str.startswith("llc/") & ~llc.measure.str.endswith(" corrected")
+    keep = (llc.measure.str.startswith("llc/") & (~llc.measure.str.endswith(" corrected")
+                                                   | llc.measure.str.contains("attributed"))
+            | llc.measure.str.endswith(" polished"))
     return pd.concat([llc[keep], quad, corr[llc.columns]], ignore_index=True)
 
 
@@ -235,7 +327,11 @@ def _llc_plan(args):
 def compute_llc(args) -> None:
     n_points = _budgets(args.quick)["llc_points"]
     frames = [trajectory_llc(res, kinds, n_points, args.seed) for res, kinds in _llc_plan(args)]
-    pd.concat(frames).to_csv(args.out / "llc.csv", index=False)
+    llc = pd.concat(frames)
+    drift = load_tms_rl(args.out / "ladder_drift")
+    llc = pd.concat([llc, attributed_llc(drift, llc, n_points, args.seed),
+                     polished_llc(drift, n_points, args.seed)])
+    llc.to_csv(args.out / "llc.csv", index=False)
 
 
 def compute_corrections(args) -> None:
@@ -427,6 +523,11 @@ def figure_llc(results: dict, llc: pd.DataFrame, stem: Path) -> None:
             for _, df in d.groupby("seed"):
                 axes[row, col].plot(_epochs(res, df.step), df.value, lw=0.7)
             axes[row, col].set(xscale="log")
+            v = d.value[np.isfinite(d.value)]
+            if len(v):  # 1st–99th percentile: a few blown-up corrections must not flatten the rest
+                lo, hi = np.percentile(v, [1, 99])
+                pad = 0.1 * (hi - lo) or 1.0
+                axes[row, col].set_ylim(lo - pad, hi + pad)
             if col == 0:
                 axes[row, 0].set_ylabel(kind.replace("llc/", "LLC, ").replace(" corrected",
                                                                               ",\ncorrected"))
@@ -496,7 +597,9 @@ def make_figures(args) -> None:
                                     "step at jumps": "step", "jumps rising": "rising"})
         main_runs = ["SGD (n=1000)", "online SGD, 4-gon", "REINFORCE, 4-gon", "PPO, 4-gon",
                      "REINFORCE, random", "PPO, random"]
-        write_table(args.tables / f"{NAME}_detection.tex", short[short.learner.isin(main_runs)],
+        shown = short[short.curve.isin(TABLE_CURVES)]
+        n_ckpt = llc.groupby("run").step.nunique()
+        write_table(args.tables / f"{NAME}_detection.tex", shown[shown.learner.isin(main_runs)],
                     caption=f"Do level shifts of the LLC curve find the loss transitions? A "
                             f"transition is detected when a level shift (piecewise-constant fit, "
                             f"penalty $3\\sigma^2\\ln n$, shifts under {MIN_SHIFT['llc']} LLC or "
@@ -504,16 +607,22 @@ def make_figures(args) -> None:
                             "it; false alarms: share of shifts near no transition; lag: median "
                             "signed distance (positive: the LLC changes later). 'loss (control)': "
                             "the same detector on the loss curve. Only transitions between the 3rd "
-                            f"and 3rd-to-last of the about {_budgets(args.quick)['llc_points']} LLC "
-                            "checkpoints count; 'jumps': into a 5- or 6-gon.",
-                    label="tab:tms-rl-detection", float_format="%.2f")
-        write_table(args.tables / f"{NAME}_ladder.tex", short[~short.learner.isin(main_runs)],
+                            f"and 3rd-to-last of the {n_ckpt.min()}--{n_ckpt.max()} LLC "
+                            "checkpoints of a run count; 'jumps': into a 5- or 6-gon; step: median step of "
+                            "the curve across the jumps (median over $(\\tau,\\tau e^{0.5}]$ minus "
+                            "over $[\\tau e^{-0.5},\\tau)$), rising: share of jumps with a positive "
+                            "step. 'corrected': SGLD estimate minus its predicted first-order part; "
+                            "'curvature': the predicted curvature part (quadratic model of the "
+                            "dataset loss at the checkpoint, theory/tms\\_rl.md).",
+                    label="tab:tms-rl-detection", float_format="%.2f", fit_width=True)
+        write_table(args.tables / f"{NAME}_ladder.tex", shown[~shown.learner.isin(main_runs)],
                     caption="The ladder: detection for each difficulty (REINFORCE, 4-gon start). "
                             "Drift rung: oracle\\_initial uses the initial context distribution, "
                             "oracle\\_mixture an even mixture of initial and current. Only "
                             "transitions between the 3rd and 3rd-to-last LLC checkpoint count.",
-                    label="tab:tms-rl-ladder", float_format="%.2f")
+                    label="tab:tms-rl-ladder", float_format="%.2f", fit_width=True)
         macros.update(_detection_macros(det))
+        macros.update(_final_llc_macros(llc))
     if (args.out / "geometry.csv").exists():
         geo = pd.read_csv(args.out / "geometry.csv")
         short_geo = geo.replace({"TMS loss (Hessian)": "TMS Hessian",
@@ -550,13 +659,33 @@ def make_figures(args) -> None:
             for curve in [f"{pre}{k}{post}" for k in ("Oracle", "Action", "Reward", "OracleInitial",
                                                       "OracleMixture")
                           for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""))
-                          ] + ["LossControl"]:
+                          ] + ["LossControl", "LlcOracleAttributed",
+                                                    "LlcOracleAttributedCorrected",
+                                                    "LlcOraclePolished"]:
                 macros.setdefault(f"tmsRl{key}{word}{curve}", "n/a")
     for key in ("KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN", "FourPlusNegative",
                 "FourPlusMinEig", "FourPlusGnNegative"):
         macros.setdefault(f"tmsRl{key}", "n/a")
     write_macros(args.tables / f"{NAME}_macros.tex", macros)
     print(stats.to_string(index=False))
+
+
+def _final_llc_macros(llc: pd.DataFrame) -> dict:
+    """Median over seeds of each curve's last checkpoint, and the most negative first-order
+    term along each run (median over seeds): tmsRl{Run}Final{Curve}, tmsRl{Run}MinFirstOrder."""
+    out = {}
+    shown = {"llc/oracle": "LlcOracle", "llc/oracle corrected": "LlcOracleCorrected",
+             "curvature/oracle": "CurvatureOracle", "llc/action": "LlcAction",
+             "llc/reward": "LlcReward", "first-order/oracle": "FirstOrderOracle"}
+    for (run, measure), d in llc.groupby(["run", "measure"]):
+        if measure not in shown:
+            continue
+        word = WORDS[LABELS[run]]
+        last = d[d.step == d.step.max()].value
+        out[f"tmsRl{word}Final{shown[measure]}"] = f"{np.nanmedian(last):.2f}"
+        if measure == "first-order/oracle":
+            out[f"tmsRl{word}MinFirstOrder"] = f"{d.groupby('seed').value.min().median():.0f}"
+    return out
 
 
 def _detection_macros(det: pd.DataFrame) -> dict:

@@ -17,6 +17,11 @@ def test_write_table_escapes_and_marks_missing(tmp_path: Path) -> None:
     assert r"power\_law & 1.23 & 4 \textgreater{} 4+ \\" in text
     assert r"logistic & -- & 4 \\" in text
     assert r"\label{tab:forms}" in text
+    assert "resizebox" not in text
+    write_table(tmp_path / "w.tex", frame, caption="Forms", label="tab:w", fit_width=True)
+    wide = (tmp_path / "w.tex").read_text()
+    assert wide.index(r"\resizebox{\linewidth}{!}{%") < wide.index(r"\begin{tabular}")
+    assert r"\end{tabular}}" in wide
 
 
 def test_write_macros_formats_numbers_and_rejects_bad_names(tmp_path: Path) -> None:
