@@ -719,7 +719,7 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "settings.json").write_text(json.dumps(
             {"llc": LLC_HP, "llc_n": LLC_N, "kgon": KGON_HP, "tol": TOL, "min_shift": MIN_SHIFT,
-             **_budgets(args.quick)}))
+             "polish": {"steps": POLISH_STEPS, "lr": POLISH_LR}, **_budgets(args.quick)}))
         train_runs(args)
         compute_geometry(args)
         compute_kgon(args)
