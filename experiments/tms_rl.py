@@ -37,7 +37,7 @@ from devrl.agents.tms_sgd import (
 )
 from devrl.envs.tms import sample_contexts
 from devrl.forms import level_shifts, match_transitions, step_across
-from devrl.llc.tms_datasets import tms_llc_batched, tms_quadratic_terms
+from devrl.llc.tms_datasets import tms_llc_batched, tms_loss, tms_quadratic_terms
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
 from devrl.theory.tms import KGON_NAMES, kgon, kgon_critical_points
 
@@ -160,53 +160,70 @@ def _datasets(res, idx, kind: str, rng, probs_of) -> tuple:
     return W, b, ((x, a) if kind == "action" else (x, a, r, f)), float(sig.mean())
 
 
-def trajectory_llc(res, kinds, n_points: int, seed: int, sgld: bool = True) -> pd.DataFrame:
+def _kind_data(res, idx, kind: str, seed: int) -> tuple:
+    """The LLC dataset of ``kind`` for the checkpoints idx: (W, b, data, σ).
+
+    One seed per kind, so every estimator that reads ``kind``'s contexts (the SGLD curve, its
+    quadratic terms, the attributed and polished paths) sees the same ones. The oracle kinds
+    under drift use the current distribution, its start (``oracle_initial``) or an even
+    mixture of the two (``oracle_mixture``).
+    """
+    cfg = res.config
+    total = max(int(res.steps[-1]), 1)
+
+    def probs_of(step):
+        if not hasattr(cfg, "distribution") or kind == "oracle_initial":
+            return None
+        now = cfg.distribution(step / total)[0]
+        return 0.5 * (now + 1 / cfg.c) if kind == "oracle_mixture" else now
+
+    return _datasets(res, idx, kind, np.random.default_rng([seed, 7, len(kind)]), probs_of)
+
+
+def _first_order(W, b, data, hp: dict, kind: str = "oracle", sigma: float = 1.0):
+    """(first-order, curvature) parts predicted for SGLD run with the settings hp."""
+    return tms_quadratic_terms(W, b, data, kind=kind, sigma=sigma, nbeta=hp["nbeta"],
+                               localization=hp["localization"], lr=hp["lr"],
+                               burnin=hp["burnin"], draws=hp["draws"])
+
+
+def _tidy(res, idx, measure: str, values, errs) -> list[tuple]:
+    """Rows (run, seed, step, measure, value, stderr) of per-checkpoint values [S·len(idx)]."""
+    S, J = res.W.shape[0], len(idx)
+    values, errs = np.reshape(values, (S, J)), np.reshape(errs, (S, J))
+    return [(res.config.run, sd, int(res.steps[t]), measure, float(values[s, j]),
+             float(errs[s, j])) for s, sd in enumerate(res.config.seeds) for j, t in enumerate(idx)]
+
+
+TIDY_COLUMNS = ["run", "seed", "step", "measure", "value", "stderr"]
+
+
+def trajectory_llc(res, kinds, n_points: int, seed: int) -> pd.DataFrame:
     """LLC of every seed at n_points checkpoints, for each kind; tidy rows.
 
     Measures: ``llc/<kind>`` (SGLD), ``first-order/<kind>`` and ``curvature/<kind>`` (the
     quadratic prediction of :func:`tms_quadratic_terms` on the same dataset) and
-    ``llc/<kind> corrected`` = SGLD − first-order. ``sgld=False`` gives the last three without
-    rerunning SGLD (``llc/<kind> corrected`` then needs the saved SGLD rows).
+    ``llc/<kind> corrected`` = SGLD − first-order.
     """
-    cfg = res.config
     idx = _llc_checkpoints(res.steps, n_points)
-    total = max(int(res.steps[-1]), 1)
-    S = res.W.shape[0]
     rows = []
-
-    def add(measure, values, errs):
-        values, errs = values.reshape(S, len(idx)), errs.reshape(S, len(idx))
-        for s, sd in enumerate(cfg.seeds):
-            for j, t in enumerate(idx):
-                rows.append((cfg.run, sd, int(res.steps[t]), measure, float(values[s, j]),
-                             float(errs[s, j])))
-
     for kind in kinds:
-        def probs_of(step, kind=kind):
-            if not hasattr(cfg, "distribution") or kind == "oracle_initial":
-                return None
-            now = cfg.distribution(step / total)[0]
-            return 0.5 * (now + 1 / cfg.c) if kind == "oracle_mixture" else now
-        rng = np.random.default_rng([seed, 7, len(kind)])
-        W, b, data, sig = _datasets(res, idx, kind, rng, probs_of)
+        W, b, data, sig = _kind_data(res, idx, kind, seed)
         hp = dict(LLC_HP)
         if kind == "action":
             hp["nbeta"] = hp["nbeta"] * 2 * sig**2
         base = "oracle" if kind.startswith("oracle") else kind
         t0 = time.perf_counter()
-        first, curv = tms_quadratic_terms(W, b, data, kind=base, sigma=sig, nbeta=hp["nbeta"],
-                                          localization=hp["localization"], lr=hp["lr"],
-                                          burnin=hp["burnin"], draws=hp["draws"])
-        nan = np.full(len(W), np.nan)
-        add(f"first-order/{kind}", first, nan)
-        add(f"curvature/{kind}", curv, nan)
-        if sgld:
-            mean, std = tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
-            add(f"llc/{kind}", mean, std / np.sqrt(hp["chains"]))
-            add(f"llc/{kind} corrected", mean - first, std / np.sqrt(hp["chains"]))
-        print(f"  llc/{kind} of {cfg.run}: {len(W)} checkpoints in {time.perf_counter() - t0:.0f} s",
-              flush=True)
-    return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
+        first, curv = _first_order(W, b, data, hp, kind=base, sigma=sig)
+        mean, std = tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
+        stderr, nan = std / np.sqrt(hp["chains"]), np.full(len(W), np.nan)
+        rows += (_tidy(res, idx, f"first-order/{kind}", first, nan)
+                 + _tidy(res, idx, f"curvature/{kind}", curv, nan)
+                 + _tidy(res, idx, f"llc/{kind}", mean, stderr)
+                 + _tidy(res, idx, f"llc/{kind} corrected", mean - first, stderr))
+        print(f"  llc/{kind} of {res.config.run}: {len(W)} checkpoints in "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
 def attributed_llc(res, llc: pd.DataFrame, n_points: int, seed: int) -> pd.DataFrame:
@@ -219,33 +236,26 @@ def attributed_llc(res, llc: pd.DataFrame, n_points: int, seed: int) -> pd.DataF
     leaves Λ unchanged; a change of w moves it as the LLC on the current distribution would.
     ``llc/oracle attributed corrected`` does the same with first-order corrected estimates.
     """
-    cfg = res.config
     idx = _llc_checkpoints(res.steps, n_points)
-    total = max(int(res.steps[-1]), 1)
-    rng = np.random.default_rng([seed, 7, len("oracle")])  # the llc/oracle contexts
-    W, b, data, _ = _datasets(res, idx, "oracle", rng, lambda st: cfg.distribution(st / total)[0])
+    W, b, data, _ = _kind_data(res, idx, "oracle", seed)
     S, J = res.W.shape[0], len(idx)
     prev = np.r_[idx[0], idx[:-1]]
     Wp = res.W[:, prev].reshape(-1, *res.W.shape[2:])
     bp = res.b[:, prev].reshape(-1, res.b.shape[-1])
     # Same seed as llc/oracle: the same minibatches and noise for w_{j−1} as for w_j (common
     # random numbers), so the difference is not swamped by chain noise that the sum accumulates.
-    mean_prev, _ = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)
-    quad = {k: LLC_HP[k] for k in ("nbeta", "localization", "lr", "burnin", "draws")}
-    first_prev = tms_quadratic_terms(Wp, bp, data, **quad)[0].reshape(S, J)
-    first_now = tms_quadratic_terms(W, b, data, **quad)[0].reshape(S, J)
-    mean_prev = mean_prev.reshape(S, J)
+    mean_prev = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)[0].reshape(S, J)
+    first_prev = _first_order(Wp, bp, data, LLC_HP)[0].reshape(S, J)
+    first_now = _first_order(W, b, data, LLC_HP)[0].reshape(S, J)
+    cur = llc[(llc.run == res.config.run) & (llc.measure == "llc/oracle")]
+    now = np.stack([cur[cur.seed == sd].set_index("step").value.reindex(res.steps[idx]).to_numpy()
+                    for sd in res.config.seeds])
     rows = []
-    cur = llc[(llc.run == cfg.run) & (llc.measure == "llc/oracle")]
-    for s, sd in enumerate(cfg.seeds):
-        now = cur[cur.seed == sd].set_index("step").value.reindex(res.steps[idx]).to_numpy()
-        for name, a, p in (("llc/oracle attributed", now, mean_prev[s]),
-                           ("llc/oracle attributed corrected", now - first_now[s],
-                            mean_prev[s] - first_prev[s])):
-            path = np.cumsum(np.r_[a[0], a[1:] - p[1:]])
-            rows += [(cfg.run, sd, int(res.steps[t]), name, float(v), np.nan)
-                     for t, v in zip(idx, path, strict=True)]
-    return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
+    for name, a, p in (("llc/oracle attributed", now, mean_prev),
+                       ("llc/oracle attributed corrected", now - first_now, mean_prev - first_prev)):
+        path = np.cumsum(np.concatenate([a[:, :1], a[:, 1:] - p[:, 1:]], axis=1), axis=1)
+        rows += _tidy(res, idx, name, path, np.full(path.shape, np.nan))
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
 def polished_llc(res, n_points: int, seed: int, steps: int = POLISH_STEPS,
@@ -255,52 +265,27 @@ def polished_llc(res, n_points: int, seed: int, steps: int = POLISH_STEPS,
     Under drift a checkpoint trails the moving minimum, and SGLD's estimate there measures the
     descent still open. Here each checkpoint first takes ``steps`` full-batch gradient steps on
     its own oracle dataset (the contexts of ``llc/oracle``), then SGLD runs from that point.
-    Also returns the first-order term before and after polishing (``first-order/oracle
-    polished``) to show how much of the descent is gone.
+    Also returns the first-order term after polishing (``first-order/oracle polished``) to show
+    how much of the descent is gone.
     """
-    cfg = res.config
     idx = _llc_checkpoints(res.steps, n_points)
-    total = max(int(res.steps[-1]), 1)
-    rng = np.random.default_rng([seed, 7, len("oracle")])  # the llc/oracle contexts
-    probs = (lambda st: cfg.distribution(st / total)[0]) if hasattr(cfg, "distribution") else (
-        lambda st: None)
-    W, b, data, _ = _datasets(res, idx, "oracle", rng, probs)
+    W, b, data, _ = _kind_data(res, idx, "oracle", seed)
     Wt = torch.as_tensor(W, dtype=torch.float32).clone().requires_grad_(True)
     bt = torch.as_tensor(b, dtype=torch.float32).clone().requires_grad_(True)
     x = data[0]
     for _ in range(steps):
         f = torch.relu(x @ Wt.transpose(1, 2) @ Wt + bt[:, None])
-        loss = ((x - f) ** 2).sum(-1).mean(-1).sum()
+        loss = tms_loss("oracle", f, (x,), 1.0).mean(-1).sum()
         gW, gb = torch.autograd.grad(loss, (Wt, bt))
         with torch.no_grad():
             Wt -= lr * gW
             bt -= lr * gb
     Wp, bp = Wt.detach().numpy(), bt.detach().numpy()
     mean, std = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)
-    quad = {k: LLC_HP[k] for k in ("nbeta", "localization", "lr", "burnin", "draws")}
-    first = tms_quadratic_terms(Wp, bp, data, **quad)[0]
-    S, J = res.W.shape[0], len(idx)
-    rows = []
-    for name, vals, errs in (("llc/oracle polished", mean, std / np.sqrt(LLC_HP["chains"])),
-                             ("first-order/oracle polished", first, np.full(len(first), np.nan))):
-        vals, errs = vals.reshape(S, J), errs.reshape(S, J)
-        for s, sd in enumerate(cfg.seeds):
-            rows += [(cfg.run, sd, int(res.steps[t]), name, float(vals[s, j]), float(errs[s, j]))
-                     for j, t in enumerate(idx)]
-    return pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value", "stderr"])
-
-
-def add_corrected(llc: pd.DataFrame, quad: pd.DataFrame) -> pd.DataFrame:
-    """``llc/<kind> corrected`` rows from saved SGLD rows and first-order rows of the same data."""
-    first = quad[quad.measure.str.startswith("first-order/")].assign(
-        measure=lambda d: d.measure.str.replace("first-order/", "llc/", regex=False))
-    m = llc.merge(first[["run", "seed", "step", "measure", "value"]], how="inner",
-                  on=["run", "seed", "step", "measure"], suffixes=("", "_first"))
-    corr = m.assign(value=m.value - m.value_first, measure=m.measure + " corrected")
-    keep = (llc.measure.str.startswith("llc/") & (~llc.measure.str.endswith(" corrected")
-                                                   | llc.measure.str.contains("attributed"))
-            | llc.measure.str.endswith(" polished"))
-    return pd.concat([llc[keep], quad, corr[llc.columns]], ignore_index=True)
+    first = _first_order(Wp, bp, data, LLC_HP)[0]
+    rows = (_tidy(res, idx, "llc/oracle polished", mean, std / np.sqrt(LLC_HP["chains"]))
+            + _tidy(res, idx, "first-order/oracle polished", first, np.full(len(first), np.nan)))
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
 class _SGDView:
@@ -332,15 +317,6 @@ def compute_llc(args) -> None:
     llc = pd.concat([llc, attributed_llc(drift, llc, n_points, args.seed),
                      polished_llc(drift, n_points, args.seed)])
     llc.to_csv(args.out / "llc.csv", index=False)
-
-
-def compute_corrections(args) -> None:
-    """Add first-order corrections to a saved llc.csv without rerunning SGLD (same datasets)."""
-    n_points = _budgets(args.quick)["llc_points"]
-    quad = pd.concat([trajectory_llc(res, kinds, n_points, args.seed, sgld=False)
-                      for res, kinds in _llc_plan(args)])
-    llc = pd.read_csv(args.out / "llc.csv")
-    add_corrected(llc, quad).to_csv(args.out / "llc.csv", index=False)
 
 
 def compute_kgon(args) -> None:
@@ -706,16 +682,12 @@ def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
     parser.add_argument("--skip-existing", action="store_true",
                         help="do not retrain runs whose folder under --out already exists")
-    parser.add_argument("--corrections-only", action="store_true",
-                        help="add the first-order corrections to a saved llc.csv (no SGLD), redraw")
     args = parser.parse_args()
     args.sgd_dir = args.out.parent / "tms_sgd" / ("quick" if args.quick else "")
     if args.quick:  # quick runs live apart so they never overwrite the full runs' data
         args.out = args.out / "quick"
     torch.set_num_threads(1)
-    if args.corrections_only:
-        compute_corrections(args)
-    elif not args.figures_only:
+    if not args.figures_only:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "settings.json").write_text(json.dumps(
             {"llc": LLC_HP, "llc_n": LLC_N, "kgon": KGON_HP, "tol": TOL, "min_shift": MIN_SHIFT,

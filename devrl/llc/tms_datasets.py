@@ -288,9 +288,8 @@ def tms_quadratic_terms(
             mean = -0.5 * lr * nbeta * gi[..., None] * geometric(rho, steps)
             var = lr * geometric(rho**2, steps)
         hh = h[..., None]
-        with np.errstate(over="ignore", invalid="ignore"):
-            f1 = (nbeta * (gi[..., None] * mean + 0.5 * hh * mean**2)).sum(1).mean(-1).numpy()
-            c2 = (nbeta * 0.5 * hh * var).sum(1).mean(-1).numpy()
+        f1 = (nbeta * (gi[..., None] * mean + 0.5 * hh * mean**2)).sum(1).mean(-1).numpy()
+        c2 = (nbeta * 0.5 * hh * var).sum(1).mean(-1).numpy()
         bad = ~(np.isfinite(f1) & np.isfinite(c2))
         if steps is not None:  # ε·a_i/2 ≥ 2: the quadratic chain oscillates and grows
             bad |= (rho[..., 0] <= -1).any(-1).numpy()
