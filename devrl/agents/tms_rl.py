@@ -31,9 +31,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from devrl.agents.tms_sgd import TMSSGDResult, checkpoint_steps
+from devrl.agents.tms_sgd import TMSSGDResult, checkpoint_steps, snapshot_metrics
 from devrl.envs.tms import TMSBandit
-from devrl.theory.tms import classify_polygon, phase_counts, polygon_weights, population_loss_torch
+from devrl.theory.tms import polygon_weights, population_loss_torch
 
 __all__ = ["TMSRLConfig", "TMSRLResult", "load_tms_rl", "policy_gradient", "train_tms_rl"]
 
@@ -362,19 +362,10 @@ def _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds) 
     pop = population_loss_torch(W64, b64).numpy()
     cur = np.stack([population_loss_torch(W64[:, t], b64[:, t], *dist_snap[t]).numpy()
                     for t in range(len(steps))], 1)
-    records = []
-    for s, seed in enumerate(cfg.seeds):
-        for t, st in enumerate(steps):
-            phase = classify_polygon(W_snap[s, t], b_snap[s, t])
-            k, plus = phase_counts(phase)
-            for measure, value in (("loss/population", pop[s, t]),
-                                   ("loss/population_current", cur[s, t]),
-                                   ("reward/mean", rew_snap[s, t]), ("policy/sigma", sig_snap[s, t]),
-                                   ("polygon/k", k), ("polygon/n_plus", plus)):
-                records.append((cfg.run, seed, int(st), measure, float(value), np.nan))
-    metrics = pd.DataFrame(records, columns=["run", "seed", "step", "measure", "value", "stderr"])
-    for key in ("algo", "init", "sigma", "learn_sigma", "lr", "batch", "reward_noise",
-                "episode_length", "feedback"):
-        metrics[key] = getattr(cfg, key)
+    metrics = snapshot_metrics(cfg, steps, W_snap, b_snap,
+                               {"loss/population": pop, "loss/population_current": cur,
+                                "reward/mean": rew_snap, "policy/sigma": sig_snap},
+                               ("algo", "init", "sigma", "learn_sigma", "lr", "batch",
+                                "reward_noise", "episode_length", "feedback"))
     metrics["contexts"] = metrics["step"] * cfg.batch
     return TMSRLResult(cfg, steps, W_snap, b_snap, metrics, seconds, sigma=sig_snap)

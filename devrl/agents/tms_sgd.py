@@ -208,19 +208,27 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
 
     pop = population_loss_torch(torch.as_tensor(W_snap, dtype=torch.float64),
                                 torch.as_tensor(b_snap, dtype=torch.float64)).numpy()
+    metrics = snapshot_metrics(cfg, steps, W_snap, b_snap,
+                               {"loss/train": train_losses, "loss/population": pop},
+                               ("c", "m", "n_samples", "batch_size", "lr", "init"))
+    return TMSSGDResult(cfg, steps, W_snap, b_snap, metrics, seconds)
+
+
+def snapshot_metrics(cfg, steps, W_snap: np.ndarray, b_snap: np.ndarray,
+                     series: dict[str, np.ndarray], config_keys: tuple[str, ...]) -> pd.DataFrame:
+    """Tidy metrics of every snapshot [seed, t]: the given series, then the classified polygon
+    (``polygon/k``, ``polygon/n_plus``), with the config fields ``config_keys`` as columns."""
     records = []
     for s, seed in enumerate(cfg.seeds):
         for t, st in enumerate(steps):
-            phase = classify_polygon(W_snap[s, t], b_snap[s, t])
-            k, plus = phase_counts(phase)
-            for measure, value in (("loss/train", train_losses[s, t]),
-                                   ("loss/population", pop[s, t]),
-                                   ("polygon/k", k), ("polygon/n_plus", plus)):
+            k, plus = phase_counts(classify_polygon(W_snap[s, t], b_snap[s, t]))
+            values = [(name, v[s, t]) for name, v in series.items()]
+            for measure, value in (*values, ("polygon/k", k), ("polygon/n_plus", plus)):
                 records.append((cfg.run, seed, int(st), measure, float(value), np.nan))
     metrics = pd.DataFrame(records, columns=["run", "seed", "step", "measure", "value", "stderr"])
-    for key in ("c", "m", "n_samples", "batch_size", "lr", "init"):
+    for key in config_keys:
         metrics[key] = getattr(cfg, key)
-    return TMSSGDResult(cfg, steps, W_snap, b_snap, metrics, seconds)
+    return metrics
 
 
 def phase_sequences(phases: pd.DataFrame, min_dwell: int = 3) -> pd.DataFrame:
