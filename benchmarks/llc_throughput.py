@@ -34,9 +34,13 @@ class _ConvActorCritic(nn.Module):
     def __init__(self, channels: int = 16, hidden: int = 32, n_actions: int = 4):
         super().__init__()
         self.trunk = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(),  # [B, 16, 9, 9]
-            nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1), nn.ReLU(),  # [B, 32, 5, 5]
-            nn.Flatten(), nn.Linear(2 * channels * 25, hidden), nn.ReLU(),  # [B, 32]
+            nn.Conv2d(3, channels, 3, padding=1),
+            nn.ReLU(),  # [B, 16, 9, 9]
+            nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1),
+            nn.ReLU(),  # [B, 32, 5, 5]
+            nn.Flatten(),
+            nn.Linear(2 * channels * 25, hidden),
+            nn.ReLU(),  # [B, 32]
         )
         self.policy = nn.Linear(hidden, n_actions)
         self.value = nn.Linear(hidden, 1)
@@ -73,7 +77,7 @@ def make_problem(n: int, seed: int = 0):
     except ImportError:
         model, name = _ConvActorCritic(), "conv stand-in (devrl.agents.ActorCritic missing)"
     g = torch.Generator().manual_seed(seed)
-    obs = (torch.rand(n, 3, 9, 9, generator=g) < torch.tensor([0.4, 0.0, 0.0]).view(1, 3, 1, 1))
+    obs = torch.rand(n, 3, 9, 9, generator=g) < torch.tensor([0.4, 0.0, 0.0]).view(1, 3, 1, 1)
     obs = obs.to(torch.uint8)
     rows = torch.arange(n)
     obs[rows, 1, torch.randint(9, (n,), generator=g), torch.randint(9, (n,), generator=g)] = 1
@@ -96,10 +100,22 @@ def run_devinterp(model, data, hp, chains, draws, batch_size, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
-        out = llc(model, ds, {}, lr=hp["lr"], n_beta=hp["nbeta"], localization=hp["localization"],
-                  num_chains=chains, num_draws=draws, batch_size=batch_size, num_burnin_steps=0,
-                  num_init_loss_batches=data.n // batch_size, loss_fn=loss_fn, device="cpu",
-                  init_seed=seed)
+        out = llc(
+            model,
+            ds,
+            {},
+            lr=hp["lr"],
+            n_beta=hp["nbeta"],
+            localization=hp["localization"],
+            num_chains=chains,
+            num_draws=draws,
+            batch_size=batch_size,
+            num_burnin_steps=0,
+            num_init_loss_batches=data.n // batch_size,
+            loss_fn=loss_fn,
+            device="cpu",
+            init_seed=seed,
+        )
         seconds = time.perf_counter() - t
     per_chain = out.llc_per_chain.values
     return float(per_chain.mean()), float(per_chain.std(ddof=1)), seconds
@@ -120,8 +136,10 @@ def ceiling_sequential(model, data, chains, steps, batch_size):
 def ceiling_vmapped(model, data, chains, steps, batch_size):
     """All chains at once through functional_call+vmap, forward+backward only."""
     names = [k for k, _ in model.named_parameters()]
-    stacked = [p.detach().unsqueeze(0).repeat(chains, *[1] * p.dim()).requires_grad_()
-               for p in model.parameters()]
+    stacked = [
+        p.detach().unsqueeze(0).repeat(chains, *[1] * p.dim()).requires_grad_()
+        for p in model.parameters()
+    ]
 
     def chain_loss(params, batch):
         return data.loss(lambda *a: functional_call(model, params, a), batch)
@@ -153,8 +171,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeats", type=int, default=3, help="devrl timing repeats (best of)")
     ap.add_argument("--skip-devinterp", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--vmap-safe-input", action="store_true",
-                    help="make ActorCritic's channels-last input conversion skip vmapped tensors")
+    ap.add_argument(
+        "--vmap-safe-input",
+        action="store_true",
+        help="make ActorCritic's channels-last input conversion skip vmapped tensors",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -170,18 +191,38 @@ def main(argv=None) -> dict:
 
     # warm-up (first optimizer construction imports torch._dynamo, ~seconds, once per process)
     estimate(model, data, **hp, chains=C, draws=5, burnin=0, batch_size=B, progress=False)
-    runs = [estimate(model, data, **hp, chains=C, draws=T, burnin=0, batch_size=B,
-                     seed=args.seed, progress=False) for _ in range(args.repeats)]
+    runs = [
+        estimate(
+            model,
+            data,
+            **hp,
+            chains=C,
+            draws=T,
+            burnin=0,
+            batch_size=B,
+            seed=args.seed,
+            progress=False,
+        )
+        for _ in range(args.repeats)
+    ]
     best = min(runs, key=lambda r: r.seconds)
     # the wall time of estimate() includes the init-loss pass over the dataset
     t = time.perf_counter()
-    estimate(model, data, **hp, chains=C, draws=T, burnin=0, batch_size=B, seed=args.seed,
-             progress=False)
+    estimate(
+        model, data, **hp, chains=C, draws=T, burnin=0, batch_size=B, seed=args.seed, progress=False
+    )
     wall = time.perf_counter() - t
     out = {
-        "model": name, "d": d, "chains": C, "draws": T, "batch_size": B, **hp,
-        "devrl_llc": best.mean, "devrl_llc_std": best.std,
-        "devrl_chain_steps_per_s": C * T / best.seconds, "devrl_wall_s": wall,
+        "model": name,
+        "d": d,
+        "chains": C,
+        "draws": T,
+        "batch_size": B,
+        **hp,
+        "devrl_llc": best.mean,
+        "devrl_llc_std": best.std,
+        "devrl_chain_steps_per_s": C * T / best.seconds,
+        "devrl_wall_s": wall,
         "devrl_rhat": best.rhat,
     }
     seq = min(ceiling_sequential(model, data, C, T, B) for _ in range(args.repeats))
@@ -193,27 +234,43 @@ def main(argv=None) -> dict:
     out["ceiling_sequential_chain_steps_per_s"] = C * T / seq
     out["ceiling_vmapped_chain_steps_per_s"] = C * T / vec
     out["fraction_of_ceiling"] = out["devrl_chain_steps_per_s"] / max(
-        out["ceiling_sequential_chain_steps_per_s"], out["ceiling_vmapped_chain_steps_per_s"])
+        out["ceiling_sequential_chain_steps_per_s"], out["ceiling_vmapped_chain_steps_per_s"]
+    )
     if not args.skip_devinterp:
         mean, std, seconds = run_devinterp(model, data, hp, C, T, B, args.seed)
-        out.update({"devinterp_llc": mean, "devinterp_llc_std": std,
-                    "devinterp_chain_steps_per_s": C * T / seconds, "devinterp_wall_s": seconds})
+        out.update(
+            {
+                "devinterp_llc": mean,
+                "devinterp_llc_std": std,
+                "devinterp_chain_steps_per_s": C * T / seconds,
+                "devinterp_wall_s": seconds,
+            }
+        )
         out["speedup_vs_devinterp"] = (
-            out["devrl_chain_steps_per_s"] / out["devinterp_chain_steps_per_s"])
+            out["devrl_chain_steps_per_s"] / out["devinterp_chain_steps_per_s"]
+        )
         se = np.hypot(best.std, std) / np.sqrt(C)
         out["estimates_agree_2se"] = bool(abs(best.mean - mean) <= 2 * se)
 
-    print(f"devrl      : λ̂ = {best.mean:.3f} ± {best.std:.3f}  "
-          f"{out['devrl_chain_steps_per_s']:.0f} chain-steps/s  (one estimate: {wall:.2f} s wall)")
+    print(
+        f"devrl      : λ̂ = {best.mean:.3f} ± {best.std:.3f}  "
+        f"{out['devrl_chain_steps_per_s']:.0f} chain-steps/s  (one estimate: {wall:.2f} s wall)"
+    )
     if "devinterp_llc" in out:
-        print(f"devinterp  : λ̂ = {out['devinterp_llc']:.3f} ± {out['devinterp_llc_std']:.3f}  "
-              f"{out['devinterp_chain_steps_per_s']:.0f} chain-steps/s  "
-              f"({out['devinterp_wall_s']:.2f} s)")
-        print(f"speed-up   : {out['speedup_vs_devinterp']:.1f}x; estimates agree within 2 SE: "
-              f"{out['estimates_agree_2se']}")
-    print(f"ceiling    : {out['ceiling_sequential_chain_steps_per_s']:.0f} chain-steps/s "
-          f"(plain fwd+bwd, chain after chain), {out['ceiling_vmapped_chain_steps_per_s']:.0f} "
-          f"(vmapped fwd+bwd); devrl reaches {out['fraction_of_ceiling']:.0%} of the faster")
+        print(
+            f"devinterp  : λ̂ = {out['devinterp_llc']:.3f} ± {out['devinterp_llc_std']:.3f}  "
+            f"{out['devinterp_chain_steps_per_s']:.0f} chain-steps/s  "
+            f"({out['devinterp_wall_s']:.2f} s)"
+        )
+        print(
+            f"speed-up   : {out['speedup_vs_devinterp']:.1f}x; estimates agree within 2 SE: "
+            f"{out['estimates_agree_2se']}"
+        )
+    print(
+        f"ceiling    : {out['ceiling_sequential_chain_steps_per_s']:.0f} chain-steps/s "
+        f"(plain fwd+bwd, chain after chain), {out['ceiling_vmapped_chain_steps_per_s']:.0f} "
+        f"(vmapped fwd+bwd); devrl reaches {out['fraction_of_ceiling']:.0%} of the faster"
+    )
     print(json.dumps(out))
     return out
 

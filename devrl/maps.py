@@ -57,8 +57,13 @@ def level_observations(walls: np.ndarray, cheese: tuple[int, int]) -> tuple[np.n
 
 
 @torch.no_grad()
-def policy_map(policy: nn.Module, walls: np.ndarray, cheese: tuple[int, int],
-               gamma: float = 0.99, reward: object = None) -> PolicyMap:
+def policy_map(
+    policy: nn.Module,
+    walls: np.ndarray,
+    cheese: tuple[int, int],
+    gamma: float = 0.99,
+    reward: object = None,
+) -> PolicyMap:
     """Run ``policy`` (obs -> (logits, value)) with the mouse on every free cell.
 
     Args:

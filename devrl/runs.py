@@ -36,8 +36,9 @@ class RunConfigMismatch(ValueError):
     """A run directory already holds a run with a different config."""
 
 
-def _config_diff(old: Mapping[str, Any], new: Mapping[str, Any],
-                 defaults: Mapping[str, Any] | None = None) -> list[str]:
+def _config_diff(
+    old: Mapping[str, Any], new: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+) -> list[str]:
     """Fields that differ; a field the old config lacks counts as its default.
 
     Runs written before a config field existed were trained with that field's default,
@@ -45,8 +46,11 @@ def _config_diff(old: Mapping[str, Any], new: Mapping[str, Any],
     """
     old = {**(defaults or {}), **old}
     keys = sorted(set(old) | set(new))
-    return [f"{k}: {old.get(k, '<missing>')!r} -> {new.get(k, '<missing>')!r}"
-            for k in keys if old.get(k, "<missing>") != new.get(k, "<missing>")]
+    return [
+        f"{k}: {old.get(k, '<missing>')!r} -> {new.get(k, '<missing>')!r}"
+        for k in keys
+        if old.get(k, "<missing>") != new.get(k, "<missing>")
+    ]
 
 
 class Run:
@@ -91,8 +95,14 @@ class Run:
         return cls(path, config)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, config: Mapping[str, Any], *, resume: bool,
-               defaults: Mapping[str, Any] | None = None) -> Run:
+    def create(
+        cls,
+        path: str | os.PathLike,
+        config: Mapping[str, Any],
+        *,
+        resume: bool,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> Run:
         """Create a run directory, or reopen it if it holds the same config.
 
         Args:
@@ -111,8 +121,9 @@ class Run:
         config_file = path / "config.json"
         if config_file.is_file():
             existing = cls.load(path)
-            diff = _config_diff(existing.config, config,
-                                json.loads(json.dumps(dict(defaults or {}))))
+            diff = _config_diff(
+                existing.config, config, json.loads(json.dumps(dict(defaults or {})))
+            )
             if diff:
                 raise RunConfigMismatch(
                     f"run directory {path} already holds a run with a different config "

@@ -93,8 +93,9 @@ class Context:
         if key not in self.memo:
             env = MazeVecEnv(min(int(episodes), 64), seed=self.measure_seed, **self.env_kwargs)
             try:
-                roll = collect(policy, env, episodes=int(episodes), seed=self.measure_seed,
-                               greedy=greedy)
+                roll = collect(
+                    policy, env, episodes=int(episodes), seed=self.measure_seed, greedy=greedy
+                )
             finally:
                 env.close()
             self.memo[key] = (roll, episode_scores(roll, reward=env.reward, gamma=self.gamma))
@@ -134,14 +135,19 @@ class Measure:
         """A copy with some parameters changed; unknown names raise ``ValueError``."""
         unknown = sorted(set(changes) - set(self.params))
         if unknown:
-            raise ValueError(f"measure {self.name!r} has no parameter(s) {unknown}; "
-                             f"its parameters are {sorted(self.params)}.")
+            raise ValueError(
+                f"measure {self.name!r} has no parameter(s) {unknown}; "
+                f"its parameters are {sorted(self.params)}."
+            )
         return replace(self, params={**self.params, **changes})
 
     def key(self, measure_seed: int) -> str:
         """Cache folder name: the name plus a hash of the parameters and the seed."""
-        blob = json.dumps({"params": _jsonable(dict(self.params)), "seed": int(measure_seed)},
-                          sort_keys=True, default=str)
+        blob = json.dumps(
+            {"params": _jsonable(dict(self.params)), "seed": int(measure_seed)},
+            sort_keys=True,
+            default=str,
+        )
         return f"{self.name}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 
@@ -162,8 +168,10 @@ def get_measure(name: str, **params: Any) -> Measure:
     import devrl.track_measures  # noqa: F401  (fills the registry)
 
     if name not in MEASURES:
-        raise ValueError(f"unknown measure {name!r}; registered: {sorted(MEASURES)}. "
-                         "Register your own with devrl.track.register_measure.")
+        raise ValueError(
+            f"unknown measure {name!r}; registered: {sorted(MEASURES)}. "
+            "Register your own with devrl.track.register_measure."
+        )
     return MEASURES[name].with_params(**params)
 
 
@@ -174,8 +182,10 @@ def _as_measure(m: str | Measure | MeasureFn) -> Measure:
         return get_measure(m)
     if callable(m):
         return Measure(getattr(m, "__name__", "measure"), lambda p, c, _f=m: _f(p, c))
-    raise TypeError(f"a measure is a registered name, a Measure or a callable (policy, context); "
-                    f"got {type(m).__name__}.")
+    raise TypeError(
+        f"a measure is a registered name, a Measure or a callable (policy, context); "
+        f"got {type(m).__name__}."
+    )
 
 
 def _rows(name: str, result: Any) -> list[dict[str, Any]]:
@@ -183,9 +193,14 @@ def _rows(name: str, result: Any) -> list[dict[str, Any]]:
     items = result.items() if isinstance(result, Mapping) else [("", result)]
     rows = []
     for key, val in items:
-        value, stderr = (val if isinstance(val, (tuple, list)) else (val, math.nan))
-        rows.append({"measure": name if key == "" else f"{name}/{key}",
-                     "value": float(value), "stderr": float(stderr)})
+        value, stderr = val if isinstance(val, (tuple, list)) else (val, math.nan)
+        rows.append(
+            {
+                "measure": name if key == "" else f"{name}/{key}",
+                "value": float(value),
+                "stderr": float(stderr),
+            }
+        )
     return rows
 
 
@@ -196,8 +211,14 @@ def _step_file(folder: Path, step: int) -> Path:
 def _context_for(run: Run, step: int, measure_seed: int) -> Context:
     cfg = run.config
     env_kwargs = {k: v for k, v in run.env_variables.items() if k in cfg}
-    return Context(run=run, step=int(step), seed=int(cfg.get("seed", 0)), env_kwargs=env_kwargs,
-                   gamma=float(cfg.get("gamma", 0.95)), measure_seed=int(measure_seed))
+    return Context(
+        run=run,
+        step=int(step),
+        seed=int(cfg.get("seed", 0)),
+        env_kwargs=env_kwargs,
+        gamma=float(cfg.get("gamma", 0.95)),
+        measure_seed=int(measure_seed),
+    )
 
 
 def track(
@@ -240,23 +261,35 @@ def track(
     steps = available if steps is None else sorted({int(s) for s in steps})
     missing = sorted(set(steps) - set(available))
     if missing:
-        raise ValueError(f"run {run.path} has no checkpoint at steps {missing}; "
-                         f"it has {len(available)}: {available[0]}..{available[-1]}.")
+        raise ValueError(
+            f"run {run.path} has no checkpoint at steps {missing}; "
+            f"it has {len(available)}: {available[0]}..{available[-1]}."
+        )
 
     folders = {}
     for m in measures:
         folder = run.tracks_dir / m.key(measure_seed)
         folders[m.name] = folder
         if not (folder / "params.json").is_file():
-            atomic_write_json(folder / "params.json", {"measure": m.name, "help": m.help,
-                              "params": _jsonable(dict(m.params)), "measure_seed": measure_seed})
+            atomic_write_json(
+                folder / "params.json",
+                {
+                    "measure": m.name,
+                    "help": m.help,
+                    "params": _jsonable(dict(m.params)),
+                    "measure_seed": measure_seed,
+                },
+            )
 
     records = []
-    bar = tqdm(steps, desc=f"track {run.path.name}", unit="ckpt",
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        steps,
+        desc=f"track {run.path.name}",
+        unit="ckpt",
+        disable=None if progress is None else not progress,
+    )
     for step in bar:
-        todo = [m for m in measures
-                if recompute or not _step_file(folders[m.name], step).is_file()]
+        todo = [m for m in measures if recompute or not _step_file(folders[m.name], step).is_file()]
         if todo:
             policy = run.policy(step)
             context = _context_for(run, step, measure_seed)
@@ -264,9 +297,15 @@ def track(
                 bar.set_postfix_str(m.name)
                 start = time.perf_counter()
                 rows = _rows(m.name, m(policy, context))
-                atomic_write_json(_step_file(folders[m.name], step), {
-                    "measure": m.name, "step": int(step), "rows": rows,
-                    "seconds": time.perf_counter() - start})
+                atomic_write_json(
+                    _step_file(folders[m.name], step),
+                    {
+                        "measure": m.name,
+                        "step": int(step),
+                        "rows": rows,
+                        "seconds": time.perf_counter() - start,
+                    },
+                )
         for m in measures:
             payload = json.loads(_step_file(folders[m.name], step).read_text())
             records += [{"step": int(step), **row} for row in payload["rows"]]
@@ -274,8 +313,11 @@ def track(
 
 
 def _tidy(run: Run, records: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(records) if records else pd.DataFrame(
-        columns=["step", "measure", "value", "stderr"])
+    frame = (
+        pd.DataFrame(records)
+        if records
+        else pd.DataFrame(columns=["step", "measure", "value", "stderr"])
+    )
     extra = [c for c in frame.columns if c not in COLUMNS]
     frame = frame.assign(run=run.path.name, seed=run.config.get("seed"))[[*COLUMNS, *extra]]
     for key, value in run.env_variables.items():
@@ -296,8 +338,9 @@ def cached(run: Run | str | os.PathLike) -> pd.DataFrame:
         for folder in sorted(p for p in run.tracks_dir.iterdir() if p.is_dir()):
             for file in sorted(folder.glob("step_*.json")):
                 payload = json.loads(file.read_text())
-                records += [{"step": payload["step"], **row, "key": folder.name}
-                            for row in payload["rows"]]
+                records += [
+                    {"step": payload["step"], **row, "key": folder.name} for row in payload["rows"]
+                ]
     return _tidy(run, records)
 
 

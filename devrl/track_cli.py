@@ -24,7 +24,8 @@ def _setting(text: str) -> tuple[str, str, Any]:
     name, dot, param = key.rpartition(".")
     if not sep or not dot or not name or not param:
         raise argparse.ArgumentTypeError(
-            f"expected MEASURE.PARAM=VALUE (e.g. llc-action.draws=200), got {text!r}")
+            f"expected MEASURE.PARAM=VALUE (e.g. llc-action.draws=200), got {text!r}"
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -35,15 +36,36 @@ def _setting(text: str) -> tuple[str, str, Any]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``track`` subcommand."""
     p = subparsers.add_parser(
-        "track", help="evaluate measures (LLC, success, regret, ...) at every checkpoint of a run",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "track",
+        help="evaluate measures (LLC, success, regret, ...) at every checkpoint of a run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", nargs="?", help="run directory (written by `devrl train`)")
-    p.add_argument("--measure", "-m", action="append", default=[], metavar="NAME",
-                   help="a registered measure (repeatable); see --list")
-    p.add_argument("--steps", type=int, nargs="+", default=None,
-                   help="checkpoint steps to evaluate (default: all)")
-    p.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
-                   metavar="MEASURE.PARAM=VALUE", help="override a measure's parameter (repeatable)")
+    p.add_argument(
+        "--measure",
+        "-m",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a registered measure (repeatable); see --list",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        default=None,
+        help="checkpoint steps to evaluate (default: all)",
+    )
+    p.add_argument(
+        "--set",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="MEASURE.PARAM=VALUE",
+        help="override a measure's parameter (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=None, help="measurement seed (default 12345)")
     p.add_argument("--recompute", action="store_true", help="ignore cached results")
     p.add_argument("--out", default=None, help="also write the tidy table to this CSV")
@@ -84,8 +106,13 @@ def main(args: argparse.Namespace) -> int:
         overrides.setdefault(name, {})[param] = value
     try:
         measures = [get_measure(name, **overrides.get(name, {})) for name in args.measure]
-        frame = track(args.run, measures, steps=args.steps, recompute=args.recompute,
-                      measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed)
+        frame = track(
+            args.run,
+            measures,
+            steps=args.steps,
+            recompute=args.recompute,
+            measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
+        )
     except (ValueError, FileNotFoundError) as err:
         print(f"devrl track: {err}")
         return 2

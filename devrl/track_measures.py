@@ -50,8 +50,16 @@ from torch import nn
 from devrl.track import Context, register_measure
 
 LLC_DEFAULTS: dict[str, Any] = {
-    "states": "self", "state_policy": "final", "samples": 1024, "lr": 1e-3, "nbeta": None,
-    "localization": 100.0, "chains": 4, "draws": 60, "burnin": 40, "batch_size": 64,
+    "states": "self",
+    "state_policy": "final",
+    "samples": 1024,
+    "lr": 1e-3,
+    "nbeta": None,
+    "localization": 100.0,
+    "chains": 4,
+    "draws": 60,
+    "burnin": 40,
+    "batch_size": 64,
     "sampler": "sgld",
 }
 NBETA_REGRET = 10 * 64 / math.log(64)
@@ -65,8 +73,9 @@ def _mean_se(x) -> tuple[float, float]:
 
 
 def _episode_column(column: str):
-    def measure(policy: nn.Module, context: Context, *, episodes: int = EPISODES,
-                greedy: bool = False):
+    def measure(
+        policy: nn.Module, context: Context, *, episodes: int = EPISODES, greedy: bool = False
+    ):
         _, scores = context.episodes(policy, episodes, greedy)
         return _mean_se(scores[column].astype(float))
 
@@ -74,8 +83,7 @@ def _episode_column(column: str):
     return measure
 
 
-def entropy(policy: nn.Module, context: Context, *, episodes: int = EPISODES,
-            greedy: bool = False):
+def entropy(policy: nn.Module, context: Context, *, episodes: int = EPISODES, greedy: bool = False):
     """Mean policy entropy (nats) over the states of the evaluation episodes."""
     roll, _ = context.episodes(policy, episodes, greedy)
     p = roll.probs
@@ -94,11 +102,24 @@ def state_regret(policy: nn.Module, context: Context, *, samples: int = 1024):
     return _mean_se(per_sample_losses(policy, data).numpy())
 
 
-def llc(policy: nn.Module, context: Context, *, kind: str, states: str = "self",
-        state_policy: int | str = "final", samples: int = 1024, target: str = "value",
-        lr: float = 1e-3, nbeta: float | None = None, localization: float = 100.0,
-        chains: int = 4, draws: int = 60, burnin: int = 40, batch_size: int | None = 64,
-        sampler: str = "sgld") -> dict[str, Any]:
+def llc(
+    policy: nn.Module,
+    context: Context,
+    *,
+    kind: str,
+    states: str = "self",
+    state_policy: int | str = "final",
+    samples: int = 1024,
+    target: str = "value",
+    lr: float = 1e-3,
+    nbeta: float | None = None,
+    localization: float = 100.0,
+    chains: int = 4,
+    draws: int = 60,
+    burnin: int = 40,
+    batch_size: int | None = 64,
+    sampler: str = "sgld",
+) -> dict[str, Any]:
     """The LLC of ``policy`` on a rollout dataset of ``kind`` (see devrl.llc.datasets).
 
     ``state_policy`` (a step, ``"final"`` or ``"initial"``) is used when ``states="policy"``.
@@ -109,16 +130,39 @@ def llc(policy: nn.Module, context: Context, *, kind: str, states: str = "self",
     from devrl.llc.datasets import rollout_dataset, vmap_safe
 
     data = rollout_dataset(
-        kind, policy, states=states,
+        kind,
+        policy,
+        states=states,
         state_policy=context.policy_at(state_policy) if states == "policy" else None,
-        env_kwargs=context.env_kwargs, samples=samples, seed=context.measure_seed,
-        gamma=context.gamma, target=target)
-    res = estimate(vmap_safe(policy), data, lr=lr, nbeta=nbeta, localization=localization,
-                   chains=chains, draws=draws, burnin=burnin, batch_size=batch_size,
-                   sampler=sampler, seed=context.measure_seed, progress=False)
-    return {"": (res.mean, res.stderr), "std": res.std, "init_loss": res.init_loss,
-            "rhat": res.rhat, "frac_below_init": res.frac_below_init,
-            "healthy": float(res.healthy), "seconds": res.seconds}
+        env_kwargs=context.env_kwargs,
+        samples=samples,
+        seed=context.measure_seed,
+        gamma=context.gamma,
+        target=target,
+    )
+    res = estimate(
+        vmap_safe(policy),
+        data,
+        lr=lr,
+        nbeta=nbeta,
+        localization=localization,
+        chains=chains,
+        draws=draws,
+        burnin=burnin,
+        batch_size=batch_size,
+        sampler=sampler,
+        seed=context.measure_seed,
+        progress=False,
+    )
+    return {
+        "": (res.mean, res.stderr),
+        "std": res.std,
+        "init_loss": res.init_loss,
+        "rhat": res.rhat,
+        "frac_below_init": res.frac_below_init,
+        "healthy": float(res.healthy),
+        "seconds": res.seconds,
+    }
 
 
 for _name, _column, _help in (
@@ -129,10 +173,12 @@ for _name, _column, _help in (
     ("regret", "regret", "mean episode regret V*(start) - discounted return"),
 ):
     register_measure(_name, _episode_column(_column), _help, episodes=EPISODES, greedy=False)
-register_measure("entropy", entropy, "mean policy entropy over visited states",
-                 episodes=EPISODES, greedy=False)
-register_measure("state-regret", state_regret, "mean one-step regret over uniform states",
-                 samples=1024)
+register_measure(
+    "entropy", entropy, "mean policy entropy over visited states", episodes=EPISODES, greedy=False
+)
+register_measure(
+    "state-regret", state_regret, "mean one-step regret over uniform states", samples=1024
+)
 for _kind, _help in (
     ("action", "LLC, action likelihood -log pi_w(a|s), a ~ pi_w*"),
     ("kl", "LLC, policy KL(pi_w* || pi_w)"),

@@ -41,8 +41,11 @@ def plot_summary(summary: pd.DataFrame, path: Path) -> None:
         g = g.set_index("form").reindex(forms)
         for ax, col in zip(axes, ["acc_aicc", "acc_bic", "coverage"]):
             ax.plot(forms, g[col], "o-", label=f"SNR {snr:g}, n={n}")
-    for ax, title, ref in zip(axes, ["true form wins by AICc", "true form wins by BIC",
-                                     "95% CI coverage (mean over params)"], [0.9, 0.9, 0.95]):
+    for ax, title, ref in zip(
+        axes,
+        ["true form wins by AICc", "true form wins by BIC", "95% CI coverage (mean over params)"],
+        [0.9, 0.9, 0.95],
+    ):
         ax.axhline(ref, color="0.5", ls="--", lw=0.8)
         ax.set_title(title, fontsize="small")
         ax.set_ylim(0, 1.02)
@@ -59,8 +62,10 @@ NAME = "forms_validation"
 
 def run_experiment(args) -> None:
     """Fit every form to planted-truth curves and save per-replicate and summary tables."""
-    jobs = [(f, s, n, args.reps, args.seed, args.ci)
-            for f, s, n in itertools.product(args.forms, args.snr, args.n)]
+    jobs = [
+        (f, s, n, args.reps, args.seed, args.ci)
+        for f, s, n in itertools.product(args.forms, args.snr, args.n)
+    ]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
             parts = list(ex.map(_one, jobs))
@@ -78,24 +83,32 @@ def make_figures(args) -> None:
     args.figures.mkdir(parents=True, exist_ok=True)
     plot_summary(summary, args.figures / f"{NAME}.png")
     plot_summary(summary, args.figures / f"{NAME}.pdf")
-    table = summary[["form", "snr", "n", "reps", "acc_aicc", "acc_bic", "coverage",
-                     "coverage_min"]].rename(columns={"coverage_min": "worst_param_coverage"})
-    write_table(args.tables / f"{NAME}.tex", table,
-                caption="Planted-truth validation of devrl.forms: fraction of curves on which "
-                        "the true form wins among all default forms by AICc and by BIC, and the "
-                        "coverage of nominal 95\\% profile-likelihood intervals (mean over "
-                        "parameters, and the worst parameter).", label="tab:forms-validation")
+    table = summary[
+        ["form", "snr", "n", "reps", "acc_aicc", "acc_bic", "coverage", "coverage_min"]
+    ].rename(columns={"coverage_min": "worst_param_coverage"})
+    write_table(
+        args.tables / f"{NAME}.tex",
+        table,
+        caption="Planted-truth validation of devrl.forms: fraction of curves on which "
+        "the true form wins among all default forms by AICc and by BIC, and the "
+        "coverage of nominal 95\\% profile-likelihood intervals (mean over "
+        "parameters, and the worst parameter).",
+        label="tab:forms-validation",
+    )
     runs = pd.read_csv(args.out / "runs.csv")
     cov_cols = [c for c in runs.columns if c.startswith("cover_")]
     pooled = float(runs[cov_cols].stack().mean()) if cov_cols else float("nan")
-    write_macros(args.tables / f"{NAME}_macros.tex", {
-        "formsReps": int(summary["reps"].iloc[0]),
-        "formsAccAiccMin": float(summary["acc_aicc"].min()),
-        "formsAccBicMin": float(summary["acc_bic"].min()),
-        "formsAccBicMedian": float(summary["acc_bic"].median()),
-        "formsCoverageMean": float(summary["coverage"].mean()),
-        "formsCoveragePooled": pooled,
-    })
+    write_macros(
+        args.tables / f"{NAME}_macros.tex",
+        {
+            "formsReps": int(summary["reps"].iloc[0]),
+            "formsAccAiccMin": float(summary["acc_aicc"].min()),
+            "formsAccBicMin": float(summary["acc_bic"].min()),
+            "formsAccBicMedian": float(summary["acc_bic"].median()),
+            "formsCoverageMean": float(summary["coverage"].mean()),
+            "formsCoveragePooled": pooled,
+        },
+    )
     with pd.option_context("display.width", 200, "display.max_colwidth", 90):
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 

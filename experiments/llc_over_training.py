@@ -52,15 +52,33 @@ MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to t
 # The maze agent, pinned field by field (not through a preset) as it was when this was run (9x9,
 # cheese in the top-right cell, 8 conv channels, discount 0.95, 1M env steps), pinned
 # so later preset changes do not invalidate the saved runs.
-PPO = {"size": 9, "corner": 1, "total_timesteps": 1_000_000, "num_envs": 64, "num_steps": 64,
-       "lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "update_epochs": 4,
-       "channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
+PPO = {
+    "size": 9,
+    "corner": 1,
+    "total_timesteps": 1_000_000,
+    "num_envs": 64,
+    "num_steps": 64,
+    "lr": 1e-3,
+    "gamma": 0.95,
+    "ent_coef": 0.01,
+    "num_minibatches": 8,
+    "update_epochs": 4,
+    "channels": 8,
+    "hidden": 32,
+    "readout_plane": None,
+    "res_blocks": 1,
+    "downsample": False,
+}
 
 
 def settings(quick: bool) -> dict:
-    return {"seeds": 3, "checkpoints": 24 if quick else 72, "episodes": 64 if quick else 200,
-            "lrs": (1e-4, 3e-4, 1e-3, 3e-3),
-            "localizations": (100.0,) if quick else (30.0, 100.0)}
+    return {
+        "seeds": 3,
+        "checkpoints": 24 if quick else 72,
+        "episodes": 64 if quick else 200,
+        "lrs": (1e-4, 3e-4, 1e-3, 3e-3),
+        "localizations": (100.0,) if quick else (30.0, 100.0),
+    }
 
 
 def _nbeta(kind: str) -> float:
@@ -80,30 +98,69 @@ def calibrate_llc(run: Run, cfg: dict, out) -> dict:
     gamma = run.config["gamma"]
     rows = []
     for kind in KINDS:
-        data = rollout_dataset(kind, policy, env_kwargs=run.env_variables, samples=LLC["samples"],
-                               seed=DEFAULT_MEASURE_SEED, gamma=gamma)
+        data = rollout_dataset(
+            kind,
+            policy,
+            env_kwargs=run.env_variables,
+            samples=LLC["samples"],
+            seed=DEFAULT_MEASURE_SEED,
+            gamma=gamma,
+        )
         nbetas = (NBETA, NBETA_REGRET) if kind == "regret" else (NBETA,)
-        frame = calibrate(vmap_safe(policy), data, cfg["lrs"], nbetas, cfg["localizations"],
-                          chains=LLC["chains"], draws=LLC["draws"], burnin=LLC["burnin"],
-                          batch_size=LLC["batch_size"], seed=DEFAULT_MEASURE_SEED)
+        frame = calibrate(
+            vmap_safe(policy),
+            data,
+            cfg["lrs"],
+            nbetas,
+            cfg["localizations"],
+            chains=LLC["chains"],
+            draws=LLC["draws"],
+            burnin=LLC["burnin"],
+            batch_size=LLC["batch_size"],
+            seed=DEFAULT_MEASURE_SEED,
+        )
         rows.append(frame.assign(kind=kind, step=step))
     table = pd.concat(rows, ignore_index=True)
     table.to_csv(out / "calibration.csv", index=False)
     ok = table[table["kind"].isin(["action", "value"])].assign(
-        good=lambda d: d["healthy"].astype(bool) & (d["llc_std"] < MAX_SPREAD * d["llc"].abs()))
+        good=lambda d: d["healthy"].astype(bool) & (d["llc_std"] < MAX_SPREAD * d["llc"].abs())
+    )
     good = ok.groupby(["lr", "localization"])["good"].all()
     good = good[good]
-    lr, loc = (max(good.index) if len(good) else (1e-3, 100.0))
+    lr, loc = max(good.index) if len(good) else (1e-3, 100.0)
     # CPU time of one estimate at the chosen setting (wall time is inflated on a shared box).
-    data = rollout_dataset("action", policy, env_kwargs=run.env_variables, samples=LLC["samples"],
-                           seed=DEFAULT_MEASURE_SEED, gamma=gamma)
+    data = rollout_dataset(
+        "action",
+        policy,
+        env_kwargs=run.env_variables,
+        samples=LLC["samples"],
+        seed=DEFAULT_MEASURE_SEED,
+        gamma=gamma,
+    )
     cpu = time.process_time()
-    estimate(vmap_safe(policy), data, lr=lr, nbeta=NBETA, localization=loc, chains=LLC["chains"],
-             draws=LLC["draws"], burnin=LLC["burnin"], batch_size=LLC["batch_size"], seed=0,
-             progress=False)
-    record = {"step": step, "lr": float(lr), "localization": float(loc), "nbeta": NBETA,
-              "nbeta_regret": NBETA_REGRET, "fallback": not len(good),
-              "cpu_seconds_per_estimate": time.process_time() - cpu, **LLC}
+    estimate(
+        vmap_safe(policy),
+        data,
+        lr=lr,
+        nbeta=NBETA,
+        localization=loc,
+        chains=LLC["chains"],
+        draws=LLC["draws"],
+        burnin=LLC["burnin"],
+        batch_size=LLC["batch_size"],
+        seed=0,
+        progress=False,
+    )
+    record = {
+        "step": step,
+        "lr": float(lr),
+        "localization": float(loc),
+        "nbeta": NBETA,
+        "nbeta_regret": NBETA_REGRET,
+        "fallback": not len(good),
+        "cpu_seconds_per_estimate": time.process_time() - cpu,
+        **LLC,
+    }
     (out / "calibration.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -112,9 +169,16 @@ def llc_measures(calib: dict) -> list:
     """The three LLC measures at the calibrated setting, plus the action likelihood on a
     fixed uniform state buffer (``llc-action-uniform``), which separates the change of
     the parameters from the drift of the on-policy state distribution."""
-    measures = [get_measure(f"llc-{kind}", **LLC, lr=calib["lr"],
-                            localization=calib["localization"], nbeta=_nbeta(kind))
-                for kind in KINDS]
+    measures = [
+        get_measure(
+            f"llc-{kind}",
+            **LLC,
+            lr=calib["lr"],
+            localization=calib["localization"],
+            nbeta=_nbeta(kind),
+        )
+        for kind in KINDS
+    ]
     uniform = measures[0].with_params(states="uniform")
     return [*measures, dataclasses.replace(uniform, name="llc-action-uniform")]
 
@@ -127,7 +191,11 @@ def data_dir(args, reading: bool = False):
     """
     mode, other = ("quick", "full") if args.quick else ("full", "quick")
     out = args.out / mode
-    if reading and not (out / "tracks.csv").is_file() and (args.out / other / "tracks.csv").is_file():
+    if (
+        reading
+        and not (out / "tracks.csv").is_file()
+        and (args.out / other / "tracks.csv").is_file()
+    ):
         print(f"{NAME}: no {mode} data under {args.out}; drawing the {other} data")
         return args.out / other
     return out
@@ -145,8 +213,11 @@ def run_experiment(args) -> None:
         config = PPOConfig(**PPO, seed=seed, checkpoints=cfg["checkpoints"])
         runs[seed] = train(config, out / f"run_seed{seed}", resume=True)
     calib_file = out / "calibration.json"
-    calib = (json.loads(calib_file.read_text()) if calib_file.is_file()
-             else calibrate_llc(runs[seeds[0]], cfg, out))
+    calib = (
+        json.loads(calib_file.read_text())
+        if calib_file.is_file()
+        else calibrate_llc(runs[seeds[0]], cfg, out)
+    )
     measures = llc_measures(calib)
     measures += [get_measure(name, episodes=cfg["episodes"]) for name in BEHAVIOUR]
     frames = []
@@ -168,8 +239,9 @@ def _smooth(y: np.ndarray) -> np.ndarray:
     return (padded[:-2] + padded[1:-1] + padded[2:]) / 3
 
 
-def steepest(steps: np.ndarray, values: np.ndarray, sign: int = 0,
-             log: bool = True) -> tuple[float, float]:
+def steepest(
+    steps: np.ndarray, values: np.ndarray, sign: int = 0, log: bool = True
+) -> tuple[float, float]:
     """Env step and slope of the steepest change of a curve over checkpoints.
 
     Checkpoints are unevenly spaced (log-spaced union linear), so the curve is first
@@ -222,13 +294,16 @@ def lags(tracks: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figures
 
 
-
 def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     """Behaviour (top) beside the LLC on three datasets (bottom), one colour per seed."""
-    panels = [("success", "success rate"), ("regret", "episode regret"),
-              ("entropy", "policy entropy (nats)"),
-              ("llc-action", "LLC, action likelihood"), ("llc-value", "LLC, value regression"),
-              ("llc-regret", "regret-LLC")]
+    panels = [
+        ("success", "success rate"),
+        ("regret", "episode regret"),
+        ("entropy", "policy entropy (nats)"),
+        ("llc-action", "LLC, action likelihood"),
+        ("llc-value", "LLC, value regression"),
+        ("llc-regret", "regret-LLC"),
+    ]
     fig, axes = plt.subplots(2, 3, figsize=(11, 5.6), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (seed, df) in enumerate(tracks.groupby("seed")):
@@ -238,14 +313,24 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
             d = df[(df["measure"] == measure) & (df["step"] > 0)].sort_values("step")
             if measure.startswith("llc-"):
                 std = df[df["measure"] == f"{measure}/std"].set_index("step")["value"]
-                ax.errorbar(d["step"], d["value"], yerr=std.reindex(d["step"]).to_numpy(),
-                            color=c, lw=1, ms=2.5, marker="o", elinewidth=0.6, capsize=0,
-                            label=f"seed {seed}")
+                ax.errorbar(
+                    d["step"],
+                    d["value"],
+                    yerr=std.reindex(d["step"]).to_numpy(),
+                    color=c,
+                    lw=1,
+                    ms=2.5,
+                    marker="o",
+                    elinewidth=0.6,
+                    capsize=0,
+                    label=f"seed {seed}",
+                )
                 at = lag.set_index("seed").loc[seed, f"{measure[4:]}_at"]
                 ax.axvline(at, color=c, ls=":", lw=1)
             else:
-                ax.plot(d["step"], d["value"], color=c, lw=1, marker="o", ms=2.5,
-                        label=f"seed {seed}")
+                ax.plot(
+                    d["step"], d["value"], color=c, lw=1, marker="o", ms=2.5, label=f"seed {seed}"
+                )
             if measure == "llc-action" and "llc-action-uniform" in set(df["measure"]):
                 u = df[(df["measure"] == "llc-action-uniform") & (df["step"] > 0)]
                 u = u.sort_values("step")
@@ -260,8 +345,14 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     axes[0, 0].legend(frameon=False, fontsize=7)
     if axes[1, 0].get_legend_handles_labels()[1]:
         axes[1, 0].legend(frameon=False, fontsize=7)
-    fig.text(0.5, 0.005, "dashed: steepest success increase; dotted: steepest LLC change "
-             "(error bars: std over chains)", ha="center", fontsize=8)
+    fig.text(
+        0.5,
+        0.005,
+        "dashed: steepest success increase; dotted: steepest LLC change "
+        "(error bars: std over chains)",
+        ha="center",
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     save_figure(fig, path_stem)
 
@@ -273,16 +364,25 @@ def figure_calibration(calib: pd.DataFrame, chosen: dict, path_stem) -> None:
         d = calib[calib["kind"] == kind]
         for (gamma, nbeta), g in d.groupby(["localization", "nbeta"]):
             ok = g["healthy"].astype(bool)
-            line = ax.errorbar(g["lr"], g["llc"], yerr=g["llc_std"], marker="o", lw=1, ms=4,
-                               label=f"γ={gamma:g}, nβ={nbeta:.3g}", mfc="none")
+            line = ax.errorbar(
+                g["lr"],
+                g["llc"],
+                yerr=g["llc_std"],
+                marker="o",
+                lw=1,
+                ms=4,
+                label=f"γ={gamma:g}, nβ={nbeta:.3g}",
+                mfc="none",
+            )
             ax.plot(g.loc[ok, "lr"], g.loc[ok, "llc"], "o", color=line[0].get_color(), ms=4)
         ax.axvline(chosen["lr"], color="k", ls=":", lw=1)
         ax.set(xscale="log", xlabel="SGLD lr", title=kind)
     axes[0].set_ylabel("LLC estimate")
     for ax in axes:
         ax.legend(frameon=False, fontsize=7)
-    fig.suptitle("calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)",
-                 fontsize=9)
+    fig.suptitle(
+        "calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)", fontsize=9
+    )
     fig.tight_layout()
     save_figure(fig, path_stem)
 
@@ -301,28 +401,41 @@ def make_figures(args) -> None:
 
     last = tracks[tracks["step"] == tracks.groupby("seed")["step"].transform("max")]
     final = last.pivot_table(index="seed", columns="measure", values="value")
-    table = pd.DataFrame({
-        "seed": lag["seed"],
-        "rise (k)": (lag["success_at"] / 1000).round().astype(int),
-        **{f"{k}": lag[f"{k}_lag"] for k in KINDS},
-        **{f"{k} (k)": (lag[f"{k}_lag_steps"] / 1000).round().astype(int) for k in KINDS},
-    })
-    write_table(args.tables / f"{NAME}.tex", table, float_format="%.2f",
-                caption="Per seed: thousands of env steps at the steepest success increase (rise) "
-                        "(log axis); lag of the steepest change of each LLC behind it, in log10 "
-                        "env steps (log axis; columns action, value, regret) and in thousands "
-                        "of env steps (linear axis; columns marked k); negative: the LLC "
-                        "moves first.", label="tab:llc-over-training")
+    table = pd.DataFrame(
+        {
+            "seed": lag["seed"],
+            "rise (k)": (lag["success_at"] / 1000).round().astype(int),
+            **{f"{k}": lag[f"{k}_lag"] for k in KINDS},
+            **{f"{k} (k)": (lag[f"{k}_lag_steps"] / 1000).round().astype(int) for k in KINDS},
+        }
+    )
+    write_table(
+        args.tables / f"{NAME}.tex",
+        table,
+        float_format="%.2f",
+        caption="Per seed: thousands of env steps at the steepest success increase (rise) "
+        "(log axis); lag of the steepest change of each LLC behind it, in log10 "
+        "env steps (log axis; columns action, value, regret) and in thousands "
+        "of env steps (linear axis; columns marked k); negative: the LLC "
+        "moves first.",
+        label="tab:llc-over-training",
+    )
     n_ckpt = tracks.groupby("seed")["step"].nunique()
     spread = {k: final[f"llc-{k}/std"] for k in KINDS}
     seconds = tracks[tracks["measure"].str.endswith("/seconds")]["value"]
     healthy = tracks[tracks["measure"].str.endswith("/healthy")]
     macros = {
-        "llcSeeds": len(seeds), "llcCheckpoints": int(n_ckpt.min()),
+        "llcSeeds": len(seeds),
+        "llcCheckpoints": int(n_ckpt.min()),
         "llcSteps": int(tracks["step"].max()),
-        "llcLr": chosen["lr"], "llcLocalization": chosen["localization"],
-        "llcNbeta": chosen["nbeta"], "llcNbetaRegret": chosen["nbeta_regret"], "llcChains": chosen["chains"], "llcDraws": chosen["draws"],
-        "llcBurnin": chosen["burnin"], "llcSamples": chosen["samples"],
+        "llcLr": chosen["lr"],
+        "llcLocalization": chosen["localization"],
+        "llcNbeta": chosen["nbeta"],
+        "llcNbetaRegret": chosen["nbeta_regret"],
+        "llcChains": chosen["chains"],
+        "llcDraws": chosen["draws"],
+        "llcBurnin": chosen["burnin"],
+        "llcSamples": chosen["samples"],
         "llcBatch": chosen["batch_size"],
         "llcCpuSecondsPerEstimate": chosen["cpu_seconds_per_estimate"],
         "llcWallSecondsPerEstimate": float(seconds.median()),
@@ -342,16 +455,22 @@ def make_figures(args) -> None:
         h = healthy[healthy["measure"] == f"llc-{kind}/healthy"]["value"]
         macros[f"llc{K}Healthy"] = float(h.mean())
     if "llc-action-uniform" in final.columns:
-        rho = [tracks[(tracks["seed"] == seed) & tracks["measure"].isin(
-                   ["llc-action-uniform", "success"])].pivot_table(
-                   index="step", columns="measure", values="value").corr(method="spearman").iloc[0, 1]
-               for seed in seeds]
+        rho = [
+            tracks[
+                (tracks["seed"] == seed) & tracks["measure"].isin(["llc-action-uniform", "success"])
+            ]
+            .pivot_table(index="step", columns="measure", values="value")
+            .corr(method="spearman")
+            .iloc[0, 1]
+            for seed in seeds
+        ]
         macros["llcActionUniformFinal"] = float(final["llc-action-uniform"].mean())
         macros["llcActionUniformFinalSeedSd"] = float(final["llc-action-uniform"].std(ddof=1))
         macros["llcActionUniformRho"] = float(np.median(rho))
         first_step = tracks[tracks["step"] > 0]["step"].min()
         early = tracks[(tracks["step"] == first_step)].pivot_table(
-            index="seed", columns="measure", values="value")
+            index="seed", columns="measure", values="value"
+        )
         macros["llcActionUniformFirst"] = float(early["llc-action-uniform"].mean())
         macros["llcActionFirst"] = float(early["llc-action"].mean())
     regret_llc = tracks[tracks["measure"] == "llc-regret"]["value"]

@@ -35,8 +35,13 @@ NAME = "tms_sgd"
 def run_experiment(args) -> None:
     """Train all seeds at once and save snapshots, metrics and phases under ``args.out``."""
     config = TMSSGDConfig(
-        n_seeds=8 if args.quick else 16, seed0=args.seed, epochs=4500,
-        n_log_checkpoints=100, n_linear_checkpoints=100 if args.quick else 400, run=NAME)
+        n_seeds=8 if args.quick else 16,
+        seed0=args.seed,
+        epochs=4500,
+        n_log_checkpoints=100,
+        n_linear_checkpoints=100 if args.quick else 400,
+        run=NAME,
+    )
     result = train_tms_sgd(config)
     result.save(args.out)
     print(f"trained {config.n_seeds} seeds x {config.epochs} epochs in {result.seconds:.0f} s")
@@ -51,8 +56,12 @@ def figure_loss(result, path_stem, levels: dict[str, float]) -> None:
     for name, loss in levels.items():
         ax.axhline(loss, color="0.6", ls="--", lw=0.6)
         ax.text(1.02, loss, name, transform=ax.get_yaxis_transform(), va="center", fontsize=7)
-    ax.set(xscale="log", xlabel="SGD step", ylabel="population loss L(W, b)",
-           title=f"{result.config.n_seeds} seeds from a 4-gon")
+    ax.set(
+        xscale="log",
+        xlabel="SGD step",
+        ylabel="population loss L(W, b)",
+        title=f"{result.config.n_seeds} seeds from a 4-gon",
+    )
     fig.tight_layout()
     save_figure(fig, path_stem)
 
@@ -66,8 +75,15 @@ def _draw_polygon(ax, W, b, title) -> None:
     ax.fill(poly[0], poly[1], color="0.9", zorder=0)
     for i in range(W.shape[1]):
         ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=1.5)
-        ax.scatter(W[0, i], W[1, i], color=colors[i], s=12 + 200 * max(b[i], 0), zorder=3,
-                   edgecolor="k" if b[i] > 0.04 else "none", lw=0.6)
+        ax.scatter(
+            W[0, i],
+            W[1, i],
+            color=colors[i],
+            s=12 + 200 * max(b[i], 0),
+            zorder=3,
+            edgecolor="k" if b[i] > 0.04 else "none",
+            lw=0.6,
+        )
     ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal", xticks=[], yticks=[])
     ax.set_title(title, fontsize=7)
 
@@ -82,18 +98,22 @@ def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_st
     seeds = (jumped[:2] + stayed[:2])[:4] or list(result.config.seeds[:4])
     steps = result.steps
     picks = [0, int(np.searchsorted(steps, 1000)), len(steps) // 2, len(steps) - 1]
-    fig, axes = plt.subplots(len(seeds), len(picks), figsize=(1.6 * len(picks), 1.6 * len(seeds)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(seeds), len(picks), figsize=(1.6 * len(picks), 1.6 * len(seeds)), squeeze=False
+    )
     ph = phases.set_index(["seed", "step"])["phase"]
     for r, seed in enumerate(seeds):
         s = result.config.seeds.index(seed)
         for col, t in enumerate(picks):
             step = int(steps[t])
-            _draw_polygon(axes[r, col], result.W[s, t], result.b[s, t],
-                          f"seed {seed}, step {step}: {ph[(seed, step)]}")
+            _draw_polygon(
+                axes[r, col],
+                result.W[s, t],
+                result.b[s, t],
+                f"seed {seed}, step {step}: {ph[(seed, step)]}",
+            )
     fig.tight_layout()
     save_figure(fig, path_stem)
-
 
 
 def make_figures(args) -> None:
@@ -106,18 +126,25 @@ def make_figures(args) -> None:
     levels = {n: p.loss for n, p in kgon_critical_points(cfg.c, KGON_NAMES).items()}
     figure_loss(result, args.figures / f"{NAME}_loss", levels)
     figure_polygons(result, phases, summary, args.figures / f"{NAME}_polygons")
-    write_table(args.tables / f"{NAME}.tex", summary[["seed", "path", "final", "jump_epoch"]],
-                caption="TMS trained by SGD from a 4-gon: plateaus visited by each seed and the "
-                        "epoch at which it reached a 5-gon (blank: never).",
-                label="tab:tms-sgd", float_format="%.0f")
+    write_table(
+        args.tables / f"{NAME}.tex",
+        summary[["seed", "path", "final", "jump_epoch"]],
+        caption="TMS trained by SGD from a 4-gon: plateaus visited by each seed and the "
+        "epoch at which it reached a 5-gon (blank: never).",
+        label="tab:tms-sgd",
+        float_format="%.0f",
+    )
     jumps = summary["jump_epoch"].dropna()
-    write_macros(args.tables / f"{NAME}_macros.tex", {
-        "tmsSgdSeeds": cfg.n_seeds,
-        "tmsSgdEpochs": cfg.epochs,
-        "tmsSgdJumped": int(summary["jumped"].sum()),
-        "tmsSgdJumpEpochMedian": float(jumps.median()) if len(jumps) else float("nan"),
-        "tmsSgdFinalFour": int(summary["final"].str.rstrip("+").eq("4").sum()),
-    })
+    write_macros(
+        args.tables / f"{NAME}_macros.tex",
+        {
+            "tmsSgdSeeds": cfg.n_seeds,
+            "tmsSgdEpochs": cfg.epochs,
+            "tmsSgdJumped": int(summary["jumped"].sum()),
+            "tmsSgdJumpEpochMedian": float(jumps.median()) if len(jumps) else float("nan"),
+            "tmsSgdFinalFour": int(summary["final"].str.rstrip("+").eq("4").sum()),
+        },
+    )
     print(summary.to_string(index=False))
 
 

@@ -34,8 +34,12 @@ def test_schedule_small_totals_and_errors():
 
 def test_torch_tree_round_trip_loads_weights_only(tmp_path):
     rng = np.random.default_rng(1)
-    tree = {"a": np.arange(6, dtype=np.int64).reshape(2, 3), "b": [np.float32(2.5), (1, "x")],
-            "rng": rng.bit_generator.state, "mask": np.array([True, False])}
+    tree = {
+        "a": np.arange(6, dtype=np.int64).reshape(2, 3),
+        "b": [np.float32(2.5), (1, "x")],
+        "rng": rng.bit_generator.state,
+        "mask": np.array([True, False]),
+    }
     path = tmp_path / "t.pt"
     torch.save(to_torch_tree(tree), path)
     back = from_torch_tree(torch.load(path, weights_only=True))

@@ -16,9 +16,18 @@ from devrl.agents import PPOConfig, train
 from devrl.checkpoints import CheckpointError
 from devrl.runs import Run, RunConfigMismatch
 
-TINY = {"size": 5, "num_envs": 4, "num_steps": 8, "total_timesteps": 4 * 8 * 10,
-        "num_minibatches": 2, "update_epochs": 2, "channels": 2, "hidden": 8, "checkpoints": 5,
-        "seed": 11}
+TINY = {
+    "size": 5,
+    "num_envs": 4,
+    "num_steps": 8,
+    "total_timesteps": 4 * 8 * 10,
+    "num_minibatches": 2,
+    "update_epochs": 2,
+    "channels": 2,
+    "hidden": 8,
+    "checkpoints": 5,
+    "seed": 11,
+}
 
 
 def _same_weights(a, b):
@@ -63,7 +72,7 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a devrl run directory"):
         Run.load(tmp_path)
     run = train(PPOConfig(**{**TINY, "total_timesteps": 64, "checkpoints": 2}), tmp_path / "r")
-    assert run.steps == [0, 32, 64]  or run.steps == [0, 64]
+    assert run.steps == [0, 32, 64] or run.steps == [0, 64]
     with pytest.raises(ValueError, match=r"no checkpoint at step 5 \(has"):
         run.policy(5)
     final = run.checkpoint_path(run.steps[-1])
@@ -107,11 +116,22 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     reference = train(config, tmp_path / "ref")
     ckpt_updates = [s // config.batch_size for s in reference.steps]
     # die right after logging an update that is not a checkpoint, past the first two
-    kill_after = next(u for u in range(ckpt_updates[2] + 1, config.num_updates)
-                      if u not in ckpt_updates)
-    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(tmp_path / "killed"),
-                           json.dumps(TINY), str(kill_after)], capture_output=True, timeout=120,
-                          check=False)
+    kill_after = next(
+        u for u in range(ckpt_updates[2] + 1, config.num_updates) if u not in ckpt_updates
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _KILL_SCRIPT,
+            str(tmp_path / "killed"),
+            json.dumps(TINY),
+            str(kill_after),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     killed = Run.load(tmp_path / "killed")
     assert killed.metrics["update"].max() == kill_after  # metrics ran past the last checkpoint
@@ -120,8 +140,9 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     resumed = train(config, tmp_path / "killed", resume=True)
     assert resumed.steps == reference.steps
     for step in reference.steps:
-        assert _same_weights(reference.load_checkpoint(step)["model"],
-                             resumed.load_checkpoint(step)["model"]), step
+        assert _same_weights(
+            reference.load_checkpoint(step)["model"], resumed.load_checkpoint(step)["model"]
+        ), step
     final_ref = reference.load_checkpoint(reference.steps[-1])["resume"]
     final_res = resumed.load_checkpoint(resumed.steps[-1])["resume"]
     assert torch.equal(final_ref["torch_rng"], final_res["torch_rng"])
@@ -144,5 +165,6 @@ def test_resume_after_exception_at_a_checkpoint(tmp_path):
         train(config, tmp_path / "run", on_checkpoint=stop)
     resumed = train(config, tmp_path / "run")
     final = reference.steps[-1]
-    assert _same_weights(reference.load_checkpoint(final)["model"],
-                         resumed.load_checkpoint(final)["model"])
+    assert _same_weights(
+        reference.load_checkpoint(final)["model"], resumed.load_checkpoint(final)["model"]
+    )

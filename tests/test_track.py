@@ -15,8 +15,18 @@ CHEAP_LLC = {"samples": 64, "chains": 2, "draws": 4, "burnin": 2, "batch_size": 
 def tiny_run(tmp_path_factory):
     from devrl.agents import PPOConfig, train
 
-    cfg = PPOConfig(size=5, num_envs=4, num_steps=8, total_timesteps=4 * 8 * 6, num_minibatches=2,
-                    update_epochs=1, channels=2, hidden=8, checkpoints=3, seed=3)
+    cfg = PPOConfig(
+        size=5,
+        num_envs=4,
+        num_steps=8,
+        total_timesteps=4 * 8 * 6,
+        num_minibatches=2,
+        update_epochs=1,
+        channels=2,
+        hidden=8,
+        checkpoints=3,
+        seed=3,
+    )
     return train(cfg, tmp_path_factory.mktemp("run") / "tiny", resume=False)
 
 
@@ -35,8 +45,9 @@ def _counting(name="probe", fail_at=None):
 
 def test_tidy_frame_and_known_values(tiny_run):
     steps = tiny_run.steps
-    frame = track(tiny_run, ["success", "entropy", get_measure("llc-kl", **CHEAP_LLC)],
-                  progress=False)
+    frame = track(
+        tiny_run, ["success", "entropy", get_measure("llc-kl", **CHEAP_LLC)], progress=False
+    )
     assert list(frame.columns[:6]) == list(COLUMNS)
     for col in ("size", "corner", "reward", "max_steps"):
         assert col in frame.columns
@@ -114,10 +125,23 @@ def test_cli(tiny_run, tmp_path, capsys):
     from devrl.cli import main
 
     out = tmp_path / "t.csv"
-    code = main(["track", str(tiny_run.path), "--measure", "success", "--measure", "llc-value",
-                 "--set", "success.episodes=16",
-                 *[f"--set=llc-value.{k}={v}" for k, v in CHEAP_LLC.items()],
-                 "--steps", str(tiny_run.steps[-1]), "--out", str(out)])
+    code = main(
+        [
+            "track",
+            str(tiny_run.path),
+            "--measure",
+            "success",
+            "--measure",
+            "llc-value",
+            "--set",
+            "success.episodes=16",
+            *[f"--set=llc-value.{k}={v}" for k, v in CHEAP_LLC.items()],
+            "--steps",
+            str(tiny_run.steps[-1]),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "llc-value" in text and "success" in text

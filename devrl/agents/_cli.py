@@ -30,10 +30,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run-dir", required=True, type=Path, help="run directory to write")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a tuned config")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run already in --run-dir (same config required)")
-    parser.add_argument("--init-from", metavar="RUN[:STEP]", type=_parse_init_from,
-                        help="fine-tune from another run's checkpoint (default step: its latest)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run already in --run-dir (same config required)",
+    )
+    parser.add_argument(
+        "--init-from",
+        metavar="RUN[:STEP]",
+        type=_parse_init_from,
+        help="fine-tune from another run's checkpoint (default step: its latest)",
+    )
     add_dataclass_arguments(parser.add_argument_group("PPO config"), PPOConfig)
     parser.set_defaults(func=_main)
 

@@ -32,7 +32,9 @@ def _parse_init_from(init_from: Any) -> tuple[Path, int | None]:
     try:
         path, step = init_from
     except (TypeError, ValueError):
-        raise ValueError(f"init_from must be (run_dir, step) or run_dir, got {init_from!r}") from None
+        raise ValueError(
+            f"init_from must be (run_dir, step) or run_dir, got {init_from!r}"
+        ) from None
     return Path(path), None if step is None else int(step)
 
 
@@ -79,8 +81,7 @@ class Recorder:
             self._parent = (parent, parent_step)
             parent_record = {"run": str(parent.path.resolve()), "step": parent_step}
         run_config = {**to_dict(config), "model": dict(model_config), "init_from": parent_record}
-        self.run = Run.create(run_dir, run_config, resume=resume,
-                              defaults=to_dict(type(config)()))
+        self.run = Run.create(run_dir, run_config, resume=resume, defaults=to_dict(type(config)()))
         self.schedule = set(checkpoint_schedule(config.num_updates, config.checkpoints))
         self.on_checkpoint = on_checkpoint
         self._rows: list[dict[str, Any]] = []
@@ -119,8 +120,14 @@ class Recorder:
 
     def _open_bar(self, update: int) -> None:
         total = self.cfg.num_updates * self.batch_size
-        self._bar = tqdm(total=total, initial=update * self.batch_size, unit="step",
-                         desc=f"train {self.run.path.name}", disable=None, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=total,
+            initial=update * self.batch_size,
+            unit="step",
+            desc=f"train {self.run.path.name}",
+            disable=None,
+            dynamic_ncols=True,
+        )
 
     # ------------------------------------------------------------------ during training
 
@@ -131,8 +138,9 @@ class Recorder:
     def checkpoint(self, update: int, model: torch.nn.Module, state: Mapping[str, Any]) -> None:
         """Write the checkpoint after ``update`` (with training state), then flush metrics."""
         step = update * self.batch_size
-        self.run.save_checkpoint(step, model, {**state, "update": update},
-                                 previous=self._last_checkpoint)
+        self.run.save_checkpoint(
+            step, model, {**state, "update": update}, previous=self._last_checkpoint
+        )
         self._last_checkpoint = step
         self.flush()
         if self.on_checkpoint is not None:
@@ -157,8 +165,10 @@ class Recorder:
         if self._bar is not None:
             self._bar.update(self.batch_size)
             if update % 10 == 0:
-                self._bar.set_postfix(success=f"{row['charts/success_rate']:.2f}",
-                                      ret=f"{row['charts/episodic_return']:.2f}")
+                self._bar.set_postfix(
+                    success=f"{row['charts/success_rate']:.2f}",
+                    ret=f"{row['charts/episodic_return']:.2f}",
+                )
         if time.monotonic() - self._last_flush > _FLUSH_SECONDS:
             self.flush()
 

@@ -90,9 +90,15 @@ class Trunk(nn.Module):
     dense layer learning it separately per position.
     """
 
-    def __init__(self, obs_shape: Sequence[int], channels: int, hidden: int,
-                 readout_plane: int | None = None, res_blocks: int = 1,
-                 downsample: bool = False):
+    def __init__(
+        self,
+        obs_shape: Sequence[int],
+        channels: int,
+        hidden: int,
+        readout_plane: int | None = None,
+        res_blocks: int = 1,
+        downsample: bool = False,
+    ):
         super().__init__()
         c_in, height, width = obs_shape
         self.readout_plane = readout_plane
@@ -185,8 +191,12 @@ class ActorCritic(nn.Module):
         obs_shape = tuple(int(s) for s in obs_shape)
         if len(obs_shape) != 3 or min(obs_shape) < 1:
             raise ValueError(f"obs_shape must be (channels, height, width) > 0, got {obs_shape}")
-        for name, value in (("n_actions", n_actions), ("channels", channels), ("hidden", hidden),
-                            ("res_blocks", res_blocks)):
+        for name, value in (
+            ("n_actions", n_actions),
+            ("channels", channels),
+            ("hidden", hidden),
+            ("res_blocks", res_blocks),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self._config = {
@@ -245,11 +255,21 @@ class ActorCritic(nn.Module):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ActorCritic:
         """Build a freshly initialised network from :meth:`config` output."""
-        allowed = {"obs_shape", "n_actions", "channels", "hidden", "separate_trunks",
-                   "readout_plane", "res_blocks", "downsample"}
+        allowed = {
+            "obs_shape",
+            "n_actions",
+            "channels",
+            "hidden",
+            "separate_trunks",
+            "readout_plane",
+            "res_blocks",
+            "downsample",
+        }
         unknown = sorted(set(config) - allowed)
         if unknown:
-            raise ValueError(f"unknown ActorCritic config key(s) {unknown}; valid: {sorted(allowed)}")
+            raise ValueError(
+                f"unknown ActorCritic config key(s) {unknown}; valid: {sorted(allowed)}"
+            )
         return cls(**dict(config))
 
     def num_parameters(self) -> int:

@@ -41,9 +41,13 @@ class PPOConfig:
 
     # --- environment variables (recorded with every measure of the run)
     size: int = _f(9, "maze side length: odd integer in [5, 25]")
-    corner: int | None = _f(1, "cheese appears in the top-right corner x corner region; none = anywhere")
-    reward: dict = field(default_factory=lambda: {"type": "cheese"}, metadata={
-        "help": "reward spec: JSON (Reward.to_spec) or a name: cheese, corner"})
+    corner: int | None = _f(
+        1, "cheese appears in the top-right corner x corner region; none = anywhere"
+    )
+    reward: dict = field(
+        default_factory=lambda: {"type": "cheese"},
+        metadata={"help": "reward spec: JSON (Reward.to_spec) or a name: cheese, corner"},
+    )
     max_steps: int | None = _f(None, "episode time limit; none = 4 x free cells")
     # --- algorithm (names and defaults follow CleanRL where sensible)
     total_timesteps: int = _f(1_000_000, "total environment steps to train for")
@@ -61,7 +65,9 @@ class PPOConfig:
     ent_coef: float = _f(0.01, "entropy bonus coefficient (>= 0)")
     vf_coef: float = _f(0.5, "value loss coefficient (>= 0)")
     max_grad_norm: float = _f(0.5, "global gradient-norm clip (> 0)")
-    target_kl: float | None = _f(None, "stop the epochs early when approx KL exceeds this; none = off")
+    target_kl: float | None = _f(
+        None, "stop the epochs early when approx KL exceeds this; none = off"
+    )
     seed: int = _f(0, "seed for network init, env levels, sampling and shuffling")
     # --- network
     channels: int = _f(16, "conv channels of the trunk")
@@ -69,8 +75,11 @@ class PPOConfig:
     separate_trunks: bool = _f(False, "give policy and value heads their own trunks")
     res_blocks: int = _f(1, "residual blocks in the trunk")
     downsample: bool = _f(False, "stride 2 in the second conv: one unit per maze cell after it")
-    readout_plane: int | None = _f(1, "also feed the dense layer the conv features at this "
-                                   "observation plane's cells (1 = mouse); none = plain flatten")
+    readout_plane: int | None = _f(
+        1,
+        "also feed the dense layer the conv features at this "
+        "observation plane's cells (1 = mouse); none = plain flatten",
+    )
     # --- run
     checkpoints: int = _f(100, "about this many checkpoints, log-spaced union linear (>= 2)")
     torch_threads: int = _f(1, "torch.set_num_threads; 1 is fastest for these tiny nets")
@@ -88,8 +97,9 @@ class PPOConfig:
         check_range("max_steps", self.max_steps, 1, integer=True, allow_none=True)
         for name in ("num_envs", "num_steps", "num_minibatches", "update_epochs", "torch_threads"):
             check_range(name, getattr(self, name), 1, integer=True)
-        check_range("total_timesteps", self.total_timesteps, self.num_envs * self.num_steps,
-                    integer=True)
+        check_range(
+            "total_timesteps", self.total_timesteps, self.num_envs * self.num_steps, integer=True
+        )
         check_range("lr", self.lr, 0, low_open=True)
         check_range("gamma", self.gamma, 0, 1)
         check_range("gae_lambda", self.gae_lambda, 0, 1)
@@ -130,8 +140,12 @@ class PPOConfig:
         """Keyword arguments for ``MazeVecEnv`` (besides ``num_envs`` and ``seed``)."""
         from devrl.envs.rewards import reward_from_spec
 
-        return {"size": self.size, "corner": self.corner,
-                "reward": reward_from_spec(self.reward), "max_steps": self.max_steps}
+        return {
+            "size": self.size,
+            "corner": self.corner,
+            "reward": reward_from_spec(self.reward),
+            "max_steps": self.max_steps,
+        }
 
     def replace(self, **changes: Any) -> PPOConfig:
         """A copy with some fields changed (validated again)."""
@@ -160,10 +174,24 @@ class PPOConfig:
 # full-resolution network (channels 16, hidden 32, one residual block, 4 epochs)
 # plateaued at 0.89-0.90 for the same CPU time.
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {"size": 9, "corner": 1, "total_timesteps": 2_000_000, "num_envs": 64,
-              "num_steps": 64, "lr": 1e-3, "gamma": 0.99, "ent_coef": 0.01,
-              "num_minibatches": 8, "update_epochs": 3, "channels": 16, "hidden": 64,
-              "readout_plane": 1, "res_blocks": 3, "downsample": True, "checkpoints": 60},
+    "quick": {
+        "size": 9,
+        "corner": 1,
+        "total_timesteps": 2_000_000,
+        "num_envs": 64,
+        "num_steps": 64,
+        "lr": 1e-3,
+        "gamma": 0.99,
+        "ent_coef": 0.01,
+        "num_minibatches": 8,
+        "update_epochs": 3,
+        "channels": 16,
+        "hidden": 64,
+        "readout_plane": 1,
+        "res_blocks": 3,
+        "downsample": True,
+        "checkpoints": 60,
+    },
 }
 
 
@@ -242,18 +270,30 @@ def train(
     envs = MazeVecEnv(cfg.num_envs, seed=cfg.seed, **cfg.env_kwargs())
     obs_shape = envs.single_observation_space.shape
     torch.manual_seed(cfg.seed)
-    agent = ActorCritic(obs_shape, int(envs.single_action_space.n), channels=cfg.channels,
-                        hidden=cfg.hidden, separate_trunks=cfg.separate_trunks,
-                        readout_plane=cfg.readout_plane, res_blocks=cfg.res_blocks,
-                        downsample=cfg.downsample).to(device)
+    agent = ActorCritic(
+        obs_shape,
+        int(envs.single_action_space.n),
+        channels=cfg.channels,
+        hidden=cfg.hidden,
+        separate_trunks=cfg.separate_trunks,
+        readout_plane=cfg.readout_plane,
+        res_blocks=cfg.res_blocks,
+        downsample=cfg.downsample,
+    ).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)  # action sampling
     rng = np.random.default_rng(cfg.seed)  # minibatch shuffling
     next_obs = torch.as_tensor(envs.reset(seed=cfg.seed)[0], device=device)
     next_done = torch.zeros(cfg.num_envs, device=device)
 
-    rec = Recorder(run_dir, cfg, agent.config(), resume=resume, init_from=init_from,
-                   on_checkpoint=on_checkpoint)
+    rec = Recorder(
+        run_dir,
+        cfg,
+        agent.config(),
+        resume=resume,
+        init_from=init_from,
+        on_checkpoint=on_checkpoint,
+    )
     start, state = rec.resume_state()
     if state is not None:
         agent.load_state_dict(state["model"])
@@ -266,9 +306,14 @@ def train(
         agent.load_state_dict(rec.parent_weights())
 
     def training_state() -> dict[str, Any]:
-        return {"optimizer": optimizer.state_dict(), "torch_rng": generator.get_state(),
-                "numpy_rng": rng.bit_generator.state, "env": envs.state_dict(),
-                "next_obs": next_obs.cpu(), "next_done": next_done.cpu()}
+        return {
+            "optimizer": optimizer.state_dict(),
+            "torch_rng": generator.get_state(),
+            "numpy_rng": rng.bit_generator.state,
+            "env": envs.state_dict(),
+            "next_obs": next_obs.cpu(),
+            "next_done": next_done.cpu(),
+        }
 
     if start == 0:
         rec.checkpoint(0, agent, training_state())
@@ -301,25 +346,38 @@ def train(
             next_obs = torch.as_tensor(o, device=device)
             next_done = torch.as_tensor(done, dtype=torch.float32, device=device)
             if done.any():
-                episodes.append({k: info[k][done] for k in (
-                    "episode_return", "episode_length", "episode_success", "reached_corner")})
+                episodes.append(
+                    {
+                        k: info[k][done]
+                        for k in (
+                            "episode_return",
+                            "episode_length",
+                            "episode_success",
+                            "reached_corner",
+                        )
+                    }
+                )
 
         # --- advantages: GAE(lambda), bootstrapping from the value of the last obs
         with torch.no_grad():
             next_value = agent.value(next_obs)
-            advantages, returns = compute_gae(rewards, values, dones, next_value, next_done,
-                                              cfg.gamma, cfg.gae_lambda)
+            advantages, returns = compute_gae(
+                rewards, values, dones, next_value, next_done, cfg.gamma, cfg.gae_lambda
+            )
 
         # --- update: update_epochs passes of shuffled minibatches over the flat batch
         b_obs = obs.reshape(-1, *obs_shape)
         b_actions, b_logprobs = actions.reshape(-1), logprobs.reshape(-1)
-        b_advantages, b_returns, b_values = (advantages.reshape(-1), returns.reshape(-1),
-                                             values.reshape(-1))
+        b_advantages, b_returns, b_values = (
+            advantages.reshape(-1),
+            returns.reshape(-1),
+            values.reshape(-1),
+        )
         clipfracs = []
         for _epoch in range(cfg.update_epochs):
             b_inds = torch.from_numpy(rng.permutation(cfg.batch_size)).to(device)
             for start_i in range(0, cfg.batch_size, cfg.minibatch_size):
-                mb = b_inds[start_i:start_i + cfg.minibatch_size]
+                mb = b_inds[start_i : start_i + cfg.minibatch_size]
                 newlogprob, entropy, newvalue = evaluate_actions(agent, b_obs[mb], b_actions[mb])
                 logratio = newlogprob - b_logprobs[mb]
                 ratio = logratio.exp()
@@ -338,8 +396,9 @@ def train(
                 # value loss, optionally clipped around the rollout's value estimates
                 if cfg.clip_vloss:
                     v_loss_unclipped = (newvalue - b_returns[mb]) ** 2
-                    v_clipped = b_values[mb] + torch.clamp(newvalue - b_values[mb],
-                                                           -cfg.clip_coef, cfg.clip_coef)
+                    v_clipped = b_values[mb] + torch.clamp(
+                        newvalue - b_values[mb], -cfg.clip_coef, cfg.clip_coef
+                    )
                     v_loss_clipped = (v_clipped - b_returns[mb]) ** 2
                     v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
                 else:
@@ -357,17 +416,21 @@ def train(
         y_pred, y_true = b_values, b_returns
         var_y = y_true.var()
         explained_var = float("nan") if var_y == 0 else float(1 - (y_true - y_pred).var() / var_y)
-        rec.log(update, episodes, {
-            "charts/learning_rate": optimizer.param_groups[0]["lr"],
-            "losses/value_loss": v_loss.item(),
-            "losses/policy_loss": pg_loss.item(),
-            "losses/entropy": entropy_loss.item(),
-            "losses/old_approx_kl": old_approx_kl.item(),
-            "losses/approx_kl": approx_kl.item(),
-            "losses/clipfrac": float(np.mean(clipfracs)),
-            "losses/explained_variance": explained_var,
-            "charts/SPS": cfg.batch_size / (time.perf_counter() - t_start),
-        })
+        rec.log(
+            update,
+            episodes,
+            {
+                "charts/learning_rate": optimizer.param_groups[0]["lr"],
+                "losses/value_loss": v_loss.item(),
+                "losses/policy_loss": pg_loss.item(),
+                "losses/entropy": entropy_loss.item(),
+                "losses/old_approx_kl": old_approx_kl.item(),
+                "losses/approx_kl": approx_kl.item(),
+                "losses/clipfrac": float(np.mean(clipfracs)),
+                "losses/explained_variance": explained_var,
+                "charts/SPS": cfg.batch_size / (time.perf_counter() - t_start),
+            },
+        )
         if rec.is_checkpoint(update):
             rec.checkpoint(update, agent, training_state())
 

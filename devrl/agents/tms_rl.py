@@ -46,8 +46,11 @@ def _f(default, help: str):
 class TMSRLConfig:
     """Settings of a batch of TMS runs trained by policy gradient on ``TMSBandit``."""
 
-    algo: str = _f("reinforce", "'reinforce' (baseline, one step per batch), 'ppo', or 'online' "
-                                "(supervised SGD on the same fresh contexts: the control)")
+    algo: str = _f(
+        "reinforce",
+        "'reinforce' (baseline, one step per batch), 'ppo', or 'online' "
+        "(supervised SGD on the same fresh contexts: the control)",
+    )
     n_seeds: int = _f(16, "number of runs (seeds seed0 .. seed0 + n_seeds - 1)")
     seed0: int = _f(0, "first seed")
     c: int = _f(6, "number of features")
@@ -61,8 +64,9 @@ class TMSRLConfig:
     batch: int = _f(200, "contexts per step (rollout size); a multiple of episode_length")
     lr: float = _f(0.05, "learning rate")
     optimizer: str = _f("sgd", "'sgd' or 'adam'")
-    baseline: str = _f("critic", "'critic' (linear critic on past batches), 'batch' (batch mean) "
-                                 "or 'none'")
+    baseline: str = _f(
+        "critic", "'critic' (linear critic on past batches), 'batch' (batch mean) or 'none'"
+    )
     critic_decay: float = _f(0.9, "weight of the past in the critic's least-squares statistics")
     ppo_epochs: int = _f(4, "PPO: passes over each batch")
     minibatch: int = _f(50, "PPO: minibatch size (must divide batch)")
@@ -71,18 +75,25 @@ class TMSRLConfig:
     reward_noise: float = _f(0.0, "std of Gaussian noise added to every reward")
     episode_length: int = _f(1, "contexts per episode")
     delayed_reward: bool = _f(False, "pay the summed reward at the end of the episode only")
-    probs: list | None = field(default=None, metadata={
-        "help": "initial feature probabilities (None: uniform)"})
-    importance: list | None = field(default=None, metadata={
-        "help": "initial per-output reward importances (None: ones)"})
-    drift_probs: list | None = field(default=None, metadata={
-        "help": "feature probabilities reached by the end of the drift"})
-    drift_importance: list | None = field(default=None, metadata={
-        "help": "importances reached by the end of the drift"})
+    probs: list | None = field(
+        default=None, metadata={"help": "initial feature probabilities (None: uniform)"}
+    )
+    importance: list | None = field(
+        default=None, metadata={"help": "initial per-output reward importances (None: ones)"}
+    )
+    drift_probs: list | None = field(
+        default=None, metadata={"help": "feature probabilities reached by the end of the drift"}
+    )
+    drift_importance: list | None = field(
+        default=None, metadata={"help": "importances reached by the end of the drift"}
+    )
     drift_start: float = _f(0.25, "fraction of training where the drift begins")
     drift_end: float = _f(0.5, "fraction of training where the drift ends (linear ramp)")
-    feedback: float = _f(0.0, "actions influence the next contexts: next step's feature "
-                              "probabilities are (1-κ)·probs + κ·(share of argmax actions)")
+    feedback: float = _f(
+        0.0,
+        "actions influence the next contexts: next step's feature "
+        "probabilities are (1-κ)·probs + κ·(share of argmax actions)",
+    )
     n_log_checkpoints: int = _f(100, "log-spaced checkpoint steps")
     n_linear_checkpoints: int = _f(200, "linearly spaced checkpoint steps")
     run: str = _f("tms_rl", "run name written in the 'run' column")
@@ -90,25 +101,53 @@ class TMSRLConfig:
     def __post_init__(self) -> None:
         if self.algo not in ("reinforce", "ppo", "online"):
             raise ValueError(f"algo must be 'reinforce', 'ppo' or 'online', got {self.algo!r}.")
-        if self.optimizer not in ("sgd", "adam") or self.baseline not in ("critic", "batch", "none"):
-            raise ValueError(f"optimizer must be 'sgd'/'adam' and baseline 'critic'/'batch'/'none'; "
-                             f"got {self.optimizer!r}, {self.baseline!r}.")
-        for name in ("n_seeds", "c", "m", "contexts", "batch", "ppo_epochs", "minibatch",
-                     "episode_length"):
+        if self.optimizer not in ("sgd", "adam") or self.baseline not in (
+            "critic",
+            "batch",
+            "none",
+        ):
+            raise ValueError(
+                f"optimizer must be 'sgd'/'adam' and baseline 'critic'/'batch'/'none'; "
+                f"got {self.optimizer!r}, {self.baseline!r}."
+            )
+        for name in (
+            "n_seeds",
+            "c",
+            "m",
+            "contexts",
+            "batch",
+            "ppo_epochs",
+            "minibatch",
+            "episode_length",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}.")
         if self.batch % self.episode_length or (self.algo == "ppo" and self.batch % self.minibatch):
-            raise ValueError(f"batch ({self.batch}) must be a multiple of episode_length "
-                             f"({self.episode_length}) and, for PPO, of minibatch ({self.minibatch}).")
-        if self.init not in ("4gon", "random") or (self.init == "4gon" and (self.m != 2 or self.c < 4)):
-            raise ValueError(f"init must be 'random', or '4gon' with m = 2, c >= 4; got {self.init!r}.")
+            raise ValueError(
+                f"batch ({self.batch}) must be a multiple of episode_length "
+                f"({self.episode_length}) and, for PPO, of minibatch ({self.minibatch})."
+            )
+        if self.init not in ("4gon", "random") or (
+            self.init == "4gon" and (self.m != 2 or self.c < 4)
+        ):
+            raise ValueError(
+                f"init must be 'random', or '4gon' with m = 2, c >= 4; got {self.init!r}."
+            )
         if not (self.lr > 0 and self.sigma > 0 and 0 < self.sigma_min <= self.sigma):
-            raise ValueError(f"need lr > 0 and 0 < sigma_min <= sigma; got lr={self.lr}, "
-                             f"sigma={self.sigma}, sigma_min={self.sigma_min}.")
-        if not (0 <= self.critic_decay < 1 and 0 <= self.feedback <= 1 and self.clip > 0
-                and 0 <= self.drift_start <= self.drift_end <= 1):
-            raise ValueError("need 0 <= critic_decay < 1, 0 <= feedback <= 1, clip > 0 and "
-                             "0 <= drift_start <= drift_end <= 1.")
+            raise ValueError(
+                f"need lr > 0 and 0 < sigma_min <= sigma; got lr={self.lr}, "
+                f"sigma={self.sigma}, sigma_min={self.sigma_min}."
+            )
+        if not (
+            0 <= self.critic_decay < 1
+            and 0 <= self.feedback <= 1
+            and self.clip > 0
+            and 0 <= self.drift_start <= self.drift_end <= 1
+        ):
+            raise ValueError(
+                "need 0 <= critic_decay < 1, 0 <= feedback <= 1, clip > 0 and "
+                "0 <= drift_start <= drift_end <= 1."
+            )
 
     @property
     def total_steps(self) -> int:
@@ -125,9 +164,17 @@ class TMSRLConfig:
     def distribution(self, frac: float) -> tuple[np.ndarray, np.ndarray]:
         """(probs, importance) in force at a fraction ``frac`` of training (the drift ramp)."""
         c = self.c
-        p0 = np.full(c, 1 / c) if self.probs is None else np.asarray(self.probs, float) / np.sum(self.probs)
+        p0 = (
+            np.full(c, 1 / c)
+            if self.probs is None
+            else np.asarray(self.probs, float) / np.sum(self.probs)
+        )
         i0 = np.ones(c) if self.importance is None else np.asarray(self.importance, float)
-        p1 = p0 if self.drift_probs is None else np.asarray(self.drift_probs, float) / np.sum(self.drift_probs)
+        p1 = (
+            p0
+            if self.drift_probs is None
+            else np.asarray(self.drift_probs, float) / np.sum(self.drift_probs)
+        )
         i1 = i0 if self.drift_importance is None else np.asarray(self.drift_importance, float)
         span = max(self.drift_end - self.drift_start, 1e-12)
         w = float(np.clip((frac - self.drift_start) / span, 0.0, 1.0))
@@ -152,8 +199,15 @@ def load_tms_rl(out: str | Path) -> TMSRLResult:
     out = Path(out)
     config = TMSRLConfig(**json.loads((out / "config.json").read_text()))
     snap = np.load(out / "snapshots.npz")
-    return TMSRLResult(config, snap["steps"], snap["W"], snap["b"], pd.read_csv(out / "metrics.csv"),
-                       float("nan"), sigma=snap["sigma"])
+    return TMSRLResult(
+        config,
+        snap["steps"],
+        snap["W"],
+        snap["b"],
+        pd.read_csv(out / "metrics.csv"),
+        float("nan"),
+        sigma=snap["sigma"],
+    )
 
 
 def _forward(W, b, x):
@@ -242,8 +296,19 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
     cfg = config
     S, c, N, L = cfg.n_seeds, cfg.c, cfg.batch, cfg.episode_length
     gens = [torch.Generator().manual_seed(int(s)) for s in cfg.seeds]
-    envs = [TMSBandit(N // L, c, cfg.probs, cfg.importance, cfg.reward_noise, L,
-                      cfg.delayed_reward, seed=[int(s), 2]) for s in cfg.seeds]
+    envs = [
+        TMSBandit(
+            N // L,
+            c,
+            cfg.probs,
+            cfg.importance,
+            cfg.reward_noise,
+            L,
+            cfg.delayed_reward,
+            seed=[int(s), 2],
+        )
+        for s in cfg.seeds
+    ]
     for env in envs:
         env.reset()
     W, b = _init_params(cfg, gens)
@@ -251,7 +316,9 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
     params = [W, b] + ([log_sigma] if cfg.learn_sigma else [])
     adam = _Adam(params, cfg.lr) if cfg.optimizer == "adam" else None
     F = 3 * c + 1
-    P = torch.eye(F, dtype=torch.float64).expand(S, F, F).clone() * 1e-3  # critic statistics (ridge prior)
+    P = (
+        torch.eye(F, dtype=torch.float64).expand(S, F, F).clone() * 1e-3
+    )  # critic statistics (ridge prior)
     q = torch.zeros(S, F, dtype=torch.float64)
 
     steps = checkpoint_steps(cfg.total_steps, cfg.n_log_checkpoints, cfg.n_linear_checkpoints)
@@ -285,8 +352,12 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
     record(0)
     t0 = time.perf_counter()
     with torch.no_grad():
-        for step in tqdm(range(1, cfg.total_steps + 1), disable=progress is False if progress
-                         is not None else None, desc=f"tms {cfg.algo}", leave=False):
+        for step in tqdm(
+            range(1, cfg.total_steps + 1),
+            disable=progress is False if progress is not None else None,
+            desc=f"tms {cfg.algo}",
+            leave=False,
+        ):
             if drifting:
                 probs, imp = cfg.distribution((step - 1) / cfg.total_steps)
                 for env in envs:
@@ -312,9 +383,12 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
             if cfg.baseline == "critic":
                 v = torch.linalg.solve(P, q)  # fitted on earlier batches only
                 adv = G - (phi @ v[..., None])[..., 0].float()
-                P.mul_(cfg.critic_decay).add_(phi.transpose(1, 2) @ phi / N, alpha=1 - cfg.critic_decay)
-                q.mul_(cfg.critic_decay).add_((phi * G.double()[..., None]).mean(1),
-                                              alpha=1 - cfg.critic_decay)
+                P.mul_(cfg.critic_decay).add_(
+                    phi.transpose(1, 2) @ phi / N, alpha=1 - cfg.critic_decay
+                )
+                q.mul_(cfg.critic_decay).add_(
+                    (phi * G.double()[..., None]).mean(1), alpha=1 - cfg.critic_decay
+                )
             elif cfg.baseline == "batch":
                 adv = G - G.mean(1, keepdim=True)
             else:
@@ -328,8 +402,10 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
             else:
                 _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, len(params))
             if not torch.isfinite(W).all():
-                raise FloatingPointError(f"parameters diverged at step {step} ({cfg.algo}, "
-                                         f"lr={cfg.lr}, sigma={cfg.sigma}); lower lr.")
+                raise FloatingPointError(
+                    f"parameters diverged at step {step} ({cfg.algo}, "
+                    f"lr={cfg.lr}, sigma={cfg.sigma}); lower lr."
+                )
             record(step)
     seconds = time.perf_counter() - t0
     return _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds)
@@ -345,12 +421,15 @@ def _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, n_params):
     for _ in range(cfg.ppo_epochs):
         perm = torch.stack([torch.randperm(N, generator=g) for g in gens])
         for j in range(0, N, cfg.minibatch):
-            idx = perm[:, j:j + cfg.minibatch]
+            idx = perm[:, j : j + cfg.minibatch]
             xb, ab, A = x[rows, idx], a[rows, idx], adv[rows, idx]
             sq = ((ab - _forward(W, b, xb)[2]) ** 2).sum(-1)
-            log_ratio = (-0.5 * sq * torch.exp(-2 * log_sigma)[:, None] - c * log_sigma[:, None]
-                         + 0.5 * old_sq[rows, idx] * torch.exp(-2 * old_ls)[:, None]
-                         + c * old_ls[:, None])
+            log_ratio = (
+                -0.5 * sq * torch.exp(-2 * log_sigma)[:, None]
+                - c * log_sigma[:, None]
+                + 0.5 * old_sq[rows, idx] * torch.exp(-2 * old_ls)[:, None]
+                + c * old_ls[:, None]
+            )
             ratio = log_ratio.exp()
             clipped = ((A > 0) & (ratio > 1 + cfg.clip)) | ((A < 0) & (ratio < 1 - cfg.clip))
             weight = torch.where(clipped, torch.zeros_like(A), A * ratio)
@@ -358,14 +437,40 @@ def _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, n_params):
 
 
 def _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds) -> TMSRLResult:
-    W64, b64 = torch.as_tensor(W_snap, dtype=torch.float64), torch.as_tensor(b_snap, dtype=torch.float64)
+    W64, b64 = (
+        torch.as_tensor(W_snap, dtype=torch.float64),
+        torch.as_tensor(b_snap, dtype=torch.float64),
+    )
     pop = population_loss_torch(W64, b64).numpy()
-    cur = np.stack([population_loss_torch(W64[:, t], b64[:, t], *dist_snap[t]).numpy()
-                    for t in range(len(steps))], 1)
-    metrics = snapshot_metrics(cfg, steps, W_snap, b_snap,
-                               {"loss/population": pop, "loss/population_current": cur,
-                                "reward/mean": rew_snap, "policy/sigma": sig_snap},
-                               ("algo", "init", "sigma", "learn_sigma", "lr", "batch",
-                                "reward_noise", "episode_length", "feedback"))
+    cur = np.stack(
+        [
+            population_loss_torch(W64[:, t], b64[:, t], *dist_snap[t]).numpy()
+            for t in range(len(steps))
+        ],
+        1,
+    )
+    metrics = snapshot_metrics(
+        cfg,
+        steps,
+        W_snap,
+        b_snap,
+        {
+            "loss/population": pop,
+            "loss/population_current": cur,
+            "reward/mean": rew_snap,
+            "policy/sigma": sig_snap,
+        },
+        (
+            "algo",
+            "init",
+            "sigma",
+            "learn_sigma",
+            "lr",
+            "batch",
+            "reward_noise",
+            "episode_length",
+            "feedback",
+        ),
+    )
     metrics["contexts"] = metrics["step"] * cfg.batch
     return TMSRLResult(cfg, steps, W_snap, b_snap, metrics, seconds, sigma=sig_snap)

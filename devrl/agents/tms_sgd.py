@@ -54,8 +54,11 @@ class TMSSGDConfig:
     batch_size: int = _f(20, "SGD batch size (must divide n_samples)")
     lr: float = _f(0.005, "SGD learning rate")
     epochs: int = _f(4500, "passes over the training samples")
-    init: str = _f("4gon", "'4gon' (unit square on features 0..3, other columns and biases 0) "
-                           "or 'random' (W ~ N(0, 1/m), b = 0)")
+    init: str = _f(
+        "4gon",
+        "'4gon' (unit square on features 0..3, other columns and biases 0) "
+        "or 'random' (W ~ N(0, 1/m), b = 0)",
+    )
     init_noise: float = _f(0.01, "std of Gaussian noise added to every initial parameter")
     n_log_checkpoints: int = _f(100, "log-spaced checkpoint steps")
     n_linear_checkpoints: int = _f(100, "linearly spaced checkpoint steps")
@@ -108,7 +111,8 @@ class TMSSGDResult:
         """classify_polygon at every snapshot: columns run, seed, step, phase."""
         rows = [
             (self.config.run, seed, int(step), classify_polygon(self.W[s, t], self.b[s, t]))
-            for s, seed in enumerate(self.config.seeds) for t, step in enumerate(self.steps)
+            for s, seed in enumerate(self.config.seeds)
+            for t, step in enumerate(self.steps)
         ]
         return pd.DataFrame(rows, columns=["run", "seed", "step", "phase"])
 
@@ -119,8 +123,13 @@ class TMSSGDResult:
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2))
         self.metrics.to_csv(out / "metrics.csv", index=False)
         self.phases().to_csv(out / "phases.csv", index=False)
-        np.savez_compressed(out / "snapshots.npz", steps=self.steps, W=self.W, b=self.b,
-                            seeds=np.asarray(self.config.seeds))
+        np.savez_compressed(
+            out / "snapshots.npz",
+            steps=self.steps,
+            W=self.W,
+            b=self.b,
+            seeds=np.asarray(self.config.seeds),
+        )
         return out
 
 
@@ -133,7 +142,9 @@ def load_tms_sgd(out: str | Path) -> TMSSGDResult:
     return TMSSGDResult(config, snap["steps"], snap["W"], snap["b"], metrics, float("nan"))
 
 
-def _init_params(cfg: TMSSGDConfig, gens: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+def _init_params(
+    cfg: TMSSGDConfig, gens: list[torch.Generator]
+) -> tuple[torch.Tensor, torch.Tensor]:
     S, m, c = cfg.n_seeds, cfg.m, cfg.c
     if cfg.init == "4gon":
         W = torch.as_tensor(polygon_weights(4, 1.0, c), dtype=torch.float32).expand(S, m, c).clone()
@@ -167,10 +178,12 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
     S, n, B = cfg.n_seeds, cfg.n_samples, cfg.batch_size
     nb = n // B
     gens = [torch.Generator().manual_seed(int(s)) for s in cfg.seeds]
-    X = torch.stack([  # [S, n, c], one fixed dataset per seed
-        torch.from_numpy(sample_contexts(n, np.random.default_rng([int(s), 1]), cfg.c))
-        for s in cfg.seeds
-    ])
+    X = torch.stack(
+        [  # [S, n, c], one fixed dataset per seed
+            torch.from_numpy(sample_contexts(n, np.random.default_rng([int(s), 1]), cfg.c))
+            for s in cfg.seeds
+        ]
+    )
     W, b = _init_params(cfg, gens)
     steps = checkpoint_steps(cfg.total_steps, cfg.n_log_checkpoints, cfg.n_linear_checkpoints)
     W_snap = np.zeros((S, len(steps), cfg.m, cfg.c), dtype=np.float32)
@@ -189,8 +202,12 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
     lr, scale = cfg.lr, 2.0 / B
     t0 = time.perf_counter()
     with torch.no_grad():
-        for _ in tqdm(range(cfg.epochs), disable=progress is False if progress is not None
-                      else None, desc="tms sgd", leave=False):
+        for _ in tqdm(
+            range(cfg.epochs),
+            disable=progress is False if progress is not None else None,
+            desc="tms sgd",
+            leave=False,
+        ):
             perm = torch.stack([torch.randperm(n, generator=g) for g in gens])  # [S, n]
             Xe = X[rows, perm].view(S, nb, B, cfg.c)
             for j in range(nb):
@@ -206,16 +223,28 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
                     record()
     seconds = time.perf_counter() - t0
 
-    pop = population_loss_torch(torch.as_tensor(W_snap, dtype=torch.float64),
-                                torch.as_tensor(b_snap, dtype=torch.float64)).numpy()
-    metrics = snapshot_metrics(cfg, steps, W_snap, b_snap,
-                               {"loss/train": train_losses, "loss/population": pop},
-                               ("c", "m", "n_samples", "batch_size", "lr", "init"))
+    pop = population_loss_torch(
+        torch.as_tensor(W_snap, dtype=torch.float64), torch.as_tensor(b_snap, dtype=torch.float64)
+    ).numpy()
+    metrics = snapshot_metrics(
+        cfg,
+        steps,
+        W_snap,
+        b_snap,
+        {"loss/train": train_losses, "loss/population": pop},
+        ("c", "m", "n_samples", "batch_size", "lr", "init"),
+    )
     return TMSSGDResult(cfg, steps, W_snap, b_snap, metrics, seconds)
 
 
-def snapshot_metrics(cfg, steps, W_snap: np.ndarray, b_snap: np.ndarray,
-                     series: dict[str, np.ndarray], config_keys: tuple[str, ...]) -> pd.DataFrame:
+def snapshot_metrics(
+    cfg,
+    steps,
+    W_snap: np.ndarray,
+    b_snap: np.ndarray,
+    series: dict[str, np.ndarray],
+    config_keys: tuple[str, ...],
+) -> pd.DataFrame:
     """Tidy metrics of every snapshot [seed, t]: the given series, then the classified polygon
     (``polygon/k``, ``polygon/n_plus``), with the config fields ``config_keys`` as columns."""
     records = []
@@ -276,7 +305,14 @@ def transition_summary(sequences: pd.DataFrame, steps_per_epoch: int) -> pd.Data
     for seed, df in sequences.sort_values("order").groupby("seed"):
         big = df[pd.to_numeric(df["phase"].str.rstrip("+"), errors="coerce") >= 5]
         jump = float(big["first_step"].iloc[0]) if len(big) else float("nan")
-        rows.append({"seed": seed, "path": " > ".join(df["phase"]), "final": df["phase"].iloc[-1],
-                     "jumped": bool(len(big)), "jump_step": jump,
-                     "jump_epoch": jump / steps_per_epoch})
+        rows.append(
+            {
+                "seed": seed,
+                "path": " > ".join(df["phase"]),
+                "final": df["phase"].iloc[-1],
+                "jumped": bool(len(big)),
+                "jump_step": jump,
+                "jump_epoch": jump / steps_per_epoch,
+            }
+        )
     return pd.DataFrame(rows)

@@ -23,7 +23,9 @@ MIN_SIZE = 5
 MAX_SIZE = 25
 
 # Action -> (row change, column change). Row 0 is the TOP row.
-ACTION_DELTAS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)  # up, right, down, left
+ACTION_DELTAS = np.array(
+    [[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64
+)  # up, right, down, left
 ACTION_NAMES = ("up", "right", "down", "left")
 
 
@@ -148,13 +150,15 @@ def _cheese_region(size: int, corner: int | None) -> np.ndarray:
     if corner is None:
         region[:] = True
     else:
-        region[:corner, size - corner:] = True
+        region[:corner, size - corner :] = True
     region[mouse_start(size)] = False
     region.setflags(write=False)
     return region.ravel()
 
 
-def sample_cheese(walls: np.ndarray, corner: int | None, rng: np.random.Generator) -> tuple[int, int]:
+def sample_cheese(
+    walls: np.ndarray, corner: int | None, rng: np.random.Generator
+) -> tuple[int, int]:
     """Draw the cheese uniformly over free cells of the top-right ``corner x corner`` region.
 
     ``corner=None`` means anywhere free except the mouse start (the test distribution).
@@ -191,8 +195,10 @@ def level_from_obs(obs: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[
     """
     obs = np.asarray(obs)
     if obs.ndim != 3 or obs.shape[0] != 3 or obs[1].sum() != 1 or obs[2].sum() != 1:
-        raise ValueError(f"obs must be one [3, S, S] maze observation with one mouse and one "
-                         f"cheese, got shape {obs.shape}.")
+        raise ValueError(
+            f"obs must be one [3, S, S] maze observation with one mouse and one "
+            f"cheese, got shape {obs.shape}."
+        )
     S = obs.shape[1]
     m, c = int(obs[1].argmax()), int(obs[2].argmax())
     return obs[0].astype(bool), (m // S, m % S), (c // S, c % S)

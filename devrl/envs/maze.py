@@ -66,8 +66,9 @@ class MazeEnv(gym.Env):
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}.")
-        self._core = MazeVecEnv(1, size=size, corner=corner, reward=reward, max_steps=max_steps,
-                                seed=0)
+        self._core = MazeVecEnv(
+            1, size=size, corner=corner, reward=reward, max_steps=max_steps, seed=0
+        )
         self.render_mode = render_mode
         self.observation_space = self._core.single_observation_space
         self.action_space = self._core.single_action_space
@@ -94,8 +95,13 @@ class MazeEnv(gym.Env):
         info["episode_return"] = float(self._core._return[0])
         info["episode_length"] = int(self._core._t[0])
         info["episode_success"] = bool(terminated[0])
-        return (self._core._obs[0].copy(), float(reward[0]), bool(terminated[0]),
-                bool(truncated[0]), info)
+        return (
+            self._core._obs[0].copy(),
+            float(reward[0]),
+            bool(terminated[0]),
+            bool(truncated[0]),
+            info,
+        )
 
     def _info(self) -> dict[str, Any]:
         core = self._core

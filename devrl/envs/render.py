@@ -46,16 +46,18 @@ def render_maze(
     centre = cell_px / 2
     if cheese is not None:
         r, c = (int(v) for v in cheese)
-        block = img[r * cell_px:(r + 1) * cell_px, c * cell_px:(c + 1) * cell_px]
+        block = img[r * cell_px : (r + 1) * cell_px, c * cell_px : (c + 1) * cell_px]
         inset = cell_px * 0.15
         inside = (np.abs(yy - centre) < centre - inset) & (np.abs(xx - centre) < centre - inset)
-        edge = inside & ~((np.abs(yy - centre) < centre - inset - 1.5)
-                          & (np.abs(xx - centre) < centre - inset - 1.5))
+        edge = inside & ~(
+            (np.abs(yy - centre) < centre - inset - 1.5)
+            & (np.abs(xx - centre) < centre - inset - 1.5)
+        )
         block[inside] = CHEESE
         block[edge] = CHEESE_EDGE
     if mouse is not None:
         r, c = (int(v) for v in mouse)
-        block = img[r * cell_px:(r + 1) * cell_px, c * cell_px:(c + 1) * cell_px]
+        block = img[r * cell_px : (r + 1) * cell_px, c * cell_px : (c + 1) * cell_px]
         disc = (yy - centre) ** 2 + (xx - centre) ** 2 < (cell_px * 0.36) ** 2
         block[disc] = MOUSE
     return img
@@ -91,9 +93,14 @@ def plot_policy(
     probs = np.asarray(probs, dtype=np.float64)
     S = walls.shape[0]
     if probs.shape != (S, S, 4):
-        raise ValueError(f"probs must be [S, S, 4] = {(S, S, 4)} to match walls, got {probs.shape}.")
-    ax.imshow(render_maze(walls, mouse, cheese, cell_px=32), extent=(-0.5, S - 0.5, S - 0.5, -0.5),
-              interpolation="nearest")
+        raise ValueError(
+            f"probs must be [S, S, 4] = {(S, S, 4)} to match walls, got {probs.shape}."
+        )
+    ax.imshow(
+        render_maze(walls, mouse, cheese, cell_px=32),
+        extent=(-0.5, S - 0.5, S - 0.5, -0.5),
+        interpolation="nearest",
+    )
     rows, cols = np.nonzero(~walls)
     arrows = []
     for a, (dr, dc) in enumerate(ACTION_DELTAS.tolist()):
@@ -103,9 +110,18 @@ def plot_policy(
             # Arrows keep their shape and shrink with probability (area ~ p^2), so unlikely
             # actions fade out instead of turning into blobs of arrowhead.
             length = 0.45 * q  # probability 1 reaches just short of the cell edge
-            arrows.append(FancyArrow(x, y, dc * length, dr * length, width=0.13 * length,
-                                     head_width=0.4 * length, head_length=0.35 * length,
-                                     length_includes_head=True))
+            arrows.append(
+                FancyArrow(
+                    x,
+                    y,
+                    dc * length,
+                    dr * length,
+                    width=0.13 * length,
+                    head_width=0.4 * length,
+                    head_length=0.35 * length,
+                    length_includes_head=True,
+                )
+            )
     ax.add_collection(PatchCollection(arrows, facecolor=color, edgecolor="none", zorder=3))
     ax.set_xlim(-0.5, S - 0.5)
     ax.set_ylim(S - 0.5, -0.5)

@@ -38,8 +38,9 @@ class TabularReward:
     terminal: np.ndarray
 
     def __add__(self, other: TabularReward) -> TabularReward:
-        return TabularReward(self.cell + other.cell, self.step + other.step,
-                             self.terminal | other.terminal)
+        return TabularReward(
+            self.cell + other.cell, self.step + other.step, self.terminal | other.terminal
+        )
 
 
 class Reward:
@@ -145,8 +146,11 @@ class StepPenalty(Reward):
     """
 
     def __init__(self, c: float):
-        if isinstance(c, bool) or not isinstance(c, (int, float, np.floating, np.integer)) \
-                or not math.isfinite(c):
+        if (
+            isinstance(c, bool)
+            or not isinstance(c, (int, float, np.floating, np.integer))
+            or not math.isfinite(c)
+        ):
             raise ValueError(f"StepPenalty c must be a finite number, got {c!r}.")
         self.c = float(c)
 
@@ -198,7 +202,9 @@ def reward_from_spec(spec: dict[str, Any] | Reward | None) -> Reward:
     if isinstance(spec, Reward):
         return spec
     if not isinstance(spec, dict) or "type" not in spec:
-        raise ValueError(f"a reward spec is a dict with a 'type' key (see Reward.to_spec), got {spec!r}.")
+        raise ValueError(
+            f"a reward spec is a dict with a 'type' key (see Reward.to_spec), got {spec!r}."
+        )
     kind, args = spec["type"], {k: v for k, v in spec.items() if k != "type"}
     try:
         if kind in _SIMPLE and not args:

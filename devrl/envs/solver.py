@@ -50,11 +50,15 @@ class Solution:
 def _check_level(walls: np.ndarray, cell: tuple[int, int], name: str) -> tuple[np.ndarray, tuple]:
     walls = np.asarray(walls)
     if walls.ndim != 2 or walls.shape[0] != walls.shape[1] or walls.dtype != bool:
-        raise ValueError(f"walls must be a square [S, S] bool array, got {walls.dtype} {walls.shape}.")
+        raise ValueError(
+            f"walls must be a square [S, S] bool array, got {walls.dtype} {walls.shape}."
+        )
     r, c = (int(x) for x in cell)
     if not (0 <= r < walls.shape[0] and 0 <= c < walls.shape[1]) or walls[r, c]:
-        raise ValueError(f"{name} {(r, c)} must be a free cell inside the {walls.shape[0]}x"
-                         f"{walls.shape[1]} maze.")
+        raise ValueError(
+            f"{name} {(r, c)} must be a free cell inside the {walls.shape[0]}x"
+            f"{walls.shape[1]} maze."
+        )
     return walls, (r, c)
 
 
@@ -137,11 +141,15 @@ def solve(
     """
     walls, cheese = _check_level(walls, cheese, "cheese")
     if not 0.0 < gamma < 1.0:
-        raise ValueError(f"gamma must be in (0, 1) (the time limit is ignored, so gamma=1 may "
-                         f"diverge), got {gamma}.")
+        raise ValueError(
+            f"gamma must be in (0, 1) (the time limit is ignored, so gamma=1 may "
+            f"diverge), got {gamma}."
+        )
     reward = CheeseReward() if reward is None else reward
     if method not in ("auto", "closed_form", "policy_iteration"):
-        raise ValueError(f"method must be 'auto', 'closed_form' or 'policy_iteration', got {method!r}.")
+        raise ValueError(
+            f"method must be 'auto', 'closed_form' or 'policy_iteration', got {method!r}."
+        )
     is_cheese = isinstance(reward, CheeseReward)
     if method == "closed_form" and not is_cheese:
         raise ValueError(f"the closed form holds for CheeseReward only, got {reward!r}.")
@@ -160,12 +168,17 @@ def solve(
     inactive = ~free | terminal
     Q = np.where(inactive[:, None], 0.0, Q)
     V = np.where(inactive, 0.0, V)
-    optimal = (Q >= Q.max(axis=1, keepdims=True) - _TIE_TOL * (1 + np.abs(V[:, None])))
+    optimal = Q >= Q.max(axis=1, keepdims=True) - _TIE_TOL * (1 + np.abs(V[:, None]))
     optimal &= ~inactive[:, None]
     V[~free] = np.nan
     Q[~free] = np.nan
-    return Solution(V.reshape(S, S), Q.reshape(S, S, 4), optimal.reshape(S, S, 4),
-                    dist.reshape(S, S), float(gamma))
+    return Solution(
+        V.reshape(S, S),
+        Q.reshape(S, S, 4),
+        optimal.reshape(S, S, 4),
+        dist.reshape(S, S),
+        float(gamma),
+    )
 
 
 def regret(solution: Solution, probs: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -181,14 +194,25 @@ def regret(solution: Solution, probs: np.ndarray, positions: np.ndarray) -> np.n
     """
     probs = np.asarray(probs, dtype=np.float64)
     positions = np.asarray(positions)
-    if probs.shape[-1:] != (4,) or positions.shape[-1:] != (2,) or probs.shape[:-1] != positions.shape[:-1]:
-        raise ValueError(f"probs must be [..., 4] and positions [..., 2] with the same leading "
-                         f"shape, got {probs.shape} and {positions.shape}.")
+    if (
+        probs.shape[-1:] != (4,)
+        or positions.shape[-1:] != (2,)
+        or probs.shape[:-1] != positions.shape[:-1]
+    ):
+        raise ValueError(
+            f"probs must be [..., 4] and positions [..., 2] with the same leading "
+            f"shape, got {probs.shape} and {positions.shape}."
+        )
     if not np.allclose(probs.sum(-1), 1.0, atol=1e-5) or (probs < 0).any():
         raise ValueError("probs must be non-negative and sum to 1 over the last axis.")
     r, c = positions[..., 0], positions[..., 1]
     S = solution.V.shape[0]
-    if (r < 0).any() or (r >= S).any() or (c < 0).any() or (c >= S).any() \
-            or np.isnan(solution.V[r, c]).any():
+    if (
+        (r < 0).any()
+        or (r >= S).any()
+        or (c < 0).any()
+        or (c >= S).any()
+        or np.isnan(solution.V[r, c]).any()
+    ):
         raise ValueError("positions must be free cells of the solved maze.")
     return solution.V[r, c] - (probs * solution.Q[r, c]).sum(-1)

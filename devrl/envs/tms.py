@@ -13,7 +13,7 @@ experiments can add RL's difficulties one at a time; the defaults are the paper'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -60,10 +60,16 @@ class TMSModel(nn.Module):
         if c < 1 or m < 1:
             raise ValueError(f"c and m must be positive, got c={c}, m={m}.")
         self.c, self.m = c, m
-        W0 = torch.randn(m, c) / m**0.5 if W is None else torch.as_tensor(np.asarray(W), dtype=torch.float32)
+        W0 = (
+            torch.randn(m, c) / m**0.5
+            if W is None
+            else torch.as_tensor(np.asarray(W), dtype=torch.float32)
+        )
         b0 = torch.zeros(c) if b is None else torch.as_tensor(np.asarray(b), dtype=torch.float32)
         if W0.shape != (m, c) or b0.shape != (c,):
-            raise ValueError(f"expected W {(m, c)} and b {(c,)}, got {tuple(W0.shape)}, {tuple(b0.shape)}.")
+            raise ValueError(
+                f"expected W {(m, c)} and b {(c,)}, got {tuple(W0.shape)}, {tuple(b0.shape)}."
+            )
         self.W = nn.Parameter(W0.clone())
         self.b = nn.Parameter(b0.clone())
         self.hook_hidden = HookPoint()
@@ -142,7 +148,7 @@ class TMSBandit(VectorEnv):
     (drift); :meth:`state_dict` / :meth:`load_state_dict` resume bit-identically.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata: ClassVar[dict] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
     def __init__(
         self,
@@ -234,17 +240,25 @@ class TMSBandit(VectorEnv):
     def config(self) -> dict[str, Any]:
         """Environment variables for run configs; ``TMSBandit(num_envs, **env.config())`` rebuilds it."""
         return {
-            "c": self.c, "probs": self.probs.tolist(), "importance": self.importance.tolist(),
-            "reward_noise": self.reward_noise, "episode_length": self.episode_length,
+            "c": self.c,
+            "probs": self.probs.tolist(),
+            "importance": self.importance.tolist(),
+            "reward_noise": self.reward_noise,
+            "episode_length": self.episode_length,
             "delayed_reward": self.delayed_reward,
         }
 
     def state_dict(self) -> dict[str, Any]:
         """Full state (contexts, episode stats, generator state) as plain Python types."""
         return {
-            "version": _STATE_VERSION, "num_envs": self.num_envs, "config": self.config(),
-            "obs": self._obs.tolist(), "t": self._t.tolist(), "episode_return": self._return.tolist(),
-            "pending": self._pending.tolist(), "rng_state": self._rng.bit_generator.state,
+            "version": _STATE_VERSION,
+            "num_envs": self.num_envs,
+            "config": self.config(),
+            "obs": self._obs.tolist(),
+            "t": self._t.tolist(),
+            "episode_return": self._return.tolist(),
+            "pending": self._pending.tolist(),
+            "rng_state": self._rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -266,7 +280,7 @@ class TMSBandit(VectorEnv):
 class TMSBanditEnv(gym.Env):
     """Single-environment view of :class:`TMSBandit` (id ``devrl/TMSBandit-v0``); same code."""
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, c: int = 6, render_mode: str | None = None, **kwargs):
         self._vec = TMSBandit(1, c=c, **kwargs)
@@ -281,7 +295,13 @@ class TMSBanditEnv(gym.Env):
 
     def step(self, action):
         obs, r, term, trunc, info = self._vec.step(np.asarray(action)[None])
-        return obs[0], float(r[0]), bool(term[0]), bool(trunc[0]), {k: v[0] for k, v in info.items()}
+        return (
+            obs[0],
+            float(r[0]),
+            bool(term[0]),
+            bool(trunc[0]),
+            {k: v[0] for k, v in info.items()},
+        )
 
 
 if "devrl/TMSBandit-v0" not in gym.registry:

@@ -104,7 +104,9 @@ class MazeVecEnv(VectorEnv):
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [],
+    }
 
     def __init__(
         self,
@@ -119,8 +121,11 @@ class MazeVecEnv(VectorEnv):
         self.size = validate_size(size)
         self.corner = validate_corner(corner, self.size)
         self.reward = reward_from_spec(reward)
-        self.max_steps = (default_max_steps(self.size) if max_steps is None
-                          else _check_int("max_steps", max_steps, 1))
+        self.max_steps = (
+            default_max_steps(self.size)
+            if max_steps is None
+            else _check_int("max_steps", max_steps, 1)
+        )
         self.render_mode = None
         B, S = self.num_envs, self.size
         n = S * S
@@ -182,10 +187,10 @@ class MazeVecEnv(VectorEnv):
         self._walls[i] = walls
         self._cheese[i] = cheese
         lo = i * n
-        self._next[lo * 4:(lo + n) * 4] = next_table.reshape(-1)
-        self._enter[lo:lo + n] = (table.cell + table.step).reshape(-1)
-        self._terminal[lo:lo + n] = table.terminal.reshape(-1)
-        self._dist[lo:lo + n] = bfs_flat(next_table, ~walls.reshape(-1), cheese_flat)
+        self._next[lo * 4 : (lo + n) * 4] = next_table.reshape(-1)
+        self._enter[lo : lo + n] = (table.cell + table.step).reshape(-1)
+        self._terminal[lo : lo + n] = table.terminal.reshape(-1)
+        self._dist[lo : lo + n] = bfs_flat(next_table, ~walls.reshape(-1), cheese_flat)
         obs = self._obs[i]
         obs[0] = walls
         obs[1:] = 0
@@ -217,7 +222,9 @@ class MazeVecEnv(VectorEnv):
         S = self.size
         walls = np.asarray(walls)
         if walls.shape != (S, S) or walls.dtype != bool:
-            raise ValueError(f"walls must be a [{S}, {S}] bool array, got {walls.dtype} {walls.shape}.")
+            raise ValueError(
+                f"walls must be a [{S}, {S}] bool array, got {walls.dtype} {walls.shape}."
+            )
         if not 0 <= i < self.num_envs:
             raise ValueError(f"env index must be in [0, {self.num_envs}), got {i}.")
         cells = {"cheese": cheese, "mouse start": mouse_start(S) if mouse is None else mouse}
@@ -359,8 +366,12 @@ class MazeVecEnv(VectorEnv):
     # ---------------------------------------------------------- config/state
     def config(self) -> dict[str, Any]:
         """Environment variables for run configs; ``make_vec_env(env.config(), ...)`` rebuilds it."""
-        return {"size": self.size, "corner": self.corner, "reward": self.reward.to_spec(),
-                "max_steps": self.max_steps}
+        return {
+            "size": self.size,
+            "corner": self.corner,
+            "reward": self.reward.to_spec(),
+            "max_steps": self.max_steps,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """The full state (levels, mice, episode stats, generator states) as plain Python types.

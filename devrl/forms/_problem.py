@@ -119,9 +119,16 @@ class Problem:
                     if not np.all(np.isfinite(self.resid(p0))):
                         reasons.append("non-finite model values at the starting point")
                         continue
-                    res = least_squares(self.resid, p0, bounds=(self.lo, self.hi),
-                                        method="trf", x_scale="jac", max_nfev=max_nfev,
-                                        ftol=1e-10, xtol=1e-10)
+                    res = least_squares(
+                        self.resid,
+                        p0,
+                        bounds=(self.lo, self.hi),
+                        method="trf",
+                        x_scale="jac",
+                        max_nfev=max_nfev,
+                        ftol=1e-10,
+                        xtol=1e-10,
+                    )
             except (ValueError, np.linalg.LinAlgError, FloatingPointError) as err:
                 reasons.append(str(err))
                 continue
@@ -152,8 +159,14 @@ class Problem:
             return self.cost(full), full
         q0 = self.clip(full)[free]
         with np.errstate(all="ignore"):
-            res = least_squares(r, q0, bounds=(self.lo[free], self.hi[free]), method="trf",
-                                x_scale="jac", max_nfev=500)
+            res = least_squares(
+                r,
+                q0,
+                bounds=(self.lo[free], self.hi[free]),
+                method="trf",
+                x_scale="jac",
+                max_nfev=500,
+            )
         out = full.copy()
         out[free] = res.x
         return float(2.0 * res.cost), out

@@ -134,8 +134,13 @@ def match_transitions(shifts, transitions, *, tol: float, log: bool = True) -> d
             detected += 1
             lags.append(float(s[j] - tr))
     false = sum(1 for sh in s if tau.size == 0 or np.abs(f(tau) - f(sh)).min() > tol)
-    return {"transitions": int(tau.size), "detected": detected, "shifts": int(s.size),
-            "false_alarms": int(false), "lags": lags}
+    return {
+        "transitions": int(tau.size),
+        "detected": detected,
+        "shifts": int(s.size),
+        "false_alarms": int(false),
+        "lags": lags,
+    }
 
 
 def step_across(t, y, at: float, *, window: float = 0.5) -> float:

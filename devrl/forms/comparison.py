@@ -21,13 +21,35 @@ from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS
 from devrl.forms.registry import Form, get_form
 
-COLUMNS = ["form", "status", "k", "n", "loglik", "aicc", "delta_aicc", "weight", "aic", "bic",
-           "delta_bic", "extrap_rmse", "formula"]
+COLUMNS = [
+    "form",
+    "status",
+    "k",
+    "n",
+    "loglik",
+    "aicc",
+    "delta_aicc",
+    "weight",
+    "aic",
+    "bic",
+    "delta_bic",
+    "extrap_rmse",
+    "formula",
+]
 
 
-def compare(t, y, forms: Sequence[str | Form] | None = None, *, sigma=None, groups=None,
-            holdout: float = 0.2, sort_by: str = "aicc", return_fits: bool = False,
-            seed: int = 0):
+def compare(
+    t,
+    y,
+    forms: Sequence[str | Form] | None = None,
+    *,
+    sigma=None,
+    groups=None,
+    holdout: float = 0.2,
+    sort_by: str = "aicc",
+    return_fits: bool = False,
+    seed: int = 0,
+):
     """Fit several forms to one curve and rank them by AICc (or BIC).
 
     Args:
@@ -67,9 +89,15 @@ def compare(t, y, forms: Sequence[str | Form] | None = None, *, sigma=None, grou
             rows.append({**row, "status": f"failed: {err}"})
             continue
         fits[form.name] = res
-        row.update(status="ok", k=res.k, loglik=res.loglik, aicc=res.aicc, aic=res.aic,
-                   bic=res.bic, extrap_rmse=_extrapolation_rmse(t, y, sigma, groups, form, cut,
-                                                                seed))
+        row.update(
+            status="ok",
+            k=res.k,
+            loglik=res.loglik,
+            aicc=res.aicc,
+            aic=res.aic,
+            bic=res.bic,
+            extrap_rmse=_extrapolation_rmse(t, y, sigma, groups, form, cut, seed),
+        )
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     ok = table["status"] == "ok"
@@ -98,11 +126,16 @@ def _extrapolation_rmse(t, y, sigma, groups, form: Form, cut, seed) -> float:
         return np.nan
     train = t <= cut
     try:
-        res: FitResult = fit(t[train], y[train], form,
-                             sigma=None if sigma is None else sigma[train],
-                             groups=None if groups is None else groups[train], ci="none",
-                             seed=seed)
+        res: FitResult = fit(
+            t[train],
+            y[train],
+            form,
+            sigma=None if sigma is None else sigma[train],
+            groups=None if groups is None else groups[train],
+            ci="none",
+            seed=seed,
+        )
     except ValueError:
         return np.nan
     err = res.predict(t[~train]) - y[~train]
-    return float(np.sqrt(np.mean(err ** 2)))
+    return float(np.sqrt(np.mean(err**2)))

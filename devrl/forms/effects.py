@@ -18,9 +18,17 @@ from devrl.forms.fitting import fit
 from devrl.forms.registry import Form, get_form
 
 
-def fit_per_run(table: pd.DataFrame, form: str | Form, *, x: str = "step", y: str = "value",
-                by: Sequence[str] = ("run",), keep: Sequence[str] = (), sigma: str | None = None,
-                ci: str = "none") -> pd.DataFrame:
+def fit_per_run(
+    table: pd.DataFrame,
+    form: str | Form,
+    *,
+    x: str = "step",
+    y: str = "value",
+    by: Sequence[str] = ("run",),
+    keep: Sequence[str] = (),
+    sigma: str | None = None,
+    ci: str = "none",
+) -> pd.DataFrame:
     """Fit ``form`` to each group of a tidy table; one row per group and parameter.
 
     Args:
@@ -44,19 +52,40 @@ def fit_per_run(table: pd.DataFrame, form: str | Form, *, x: str = "step", y: st
         base = dict(zip(by, key)) | {c: g[c].iloc[0] for c in keep}
         g = g.sort_values(x)
         try:
-            res = fit(g[x].to_numpy(), g[y].to_numpy(), form,
-                      sigma=None if sigma is None else g[sigma].to_numpy(), ci=ci)
+            res = fit(
+                g[x].to_numpy(),
+                g[y].to_numpy(),
+                form,
+                sigma=None if sigma is None else g[sigma].to_numpy(),
+                ci=ci,
+            )
         except ValueError as err:
             rows.append(base | {"param": None, "status": f"failed: {err}"})
             continue
         for _, r in res.to_frame().iterrows():
-            rows.append(base | {"param": r["param"], "value": r["value"], "stderr": r["stderr"],
-                                "ci_low": r["ci_low"], "ci_high": r["ci_high"], "status": "ok"})
+            rows.append(
+                base
+                | {
+                    "param": r["param"],
+                    "value": r["value"],
+                    "stderr": r["stderr"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "status": "ok",
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def effects(table: pd.DataFrame, response: str, variables: Sequence[str], *,
-            group: str = "seed", method: str = "ols", level: float = 0.95) -> pd.DataFrame:
+def effects(
+    table: pd.DataFrame,
+    response: str,
+    variables: Sequence[str],
+    *,
+    group: str = "seed",
+    method: str = "ols",
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Regress a fitted parameter on environment variables.
 
     Args:
@@ -81,8 +110,9 @@ def effects(table: pd.DataFrame, response: str, variables: Sequence[str], *,
         raise ValueError("effects needs at least one variable, e.g. variables=['size'].")
     missing = [c for c in [response, group] if c not in table.columns]
     if missing:
-        raise ValueError(f"effects: columns {missing} not in the table "
-                         f"(columns: {list(table.columns)}).")
+        raise ValueError(
+            f"effects: columns {missing} not in the table (columns: {list(table.columns)})."
+        )
     data = table.dropna(subset=[response]).copy()
     if data[response].nunique() < 2:
         raise ValueError(f"effects: {response!r} takes fewer than 2 distinct values.")
@@ -99,14 +129,16 @@ def effects(table: pd.DataFrame, response: str, variables: Sequence[str], *,
         res = smf.mixedlm(formula, data, groups=data[group]).fit(reml=True)
         names = [nm for nm in res.params.index if nm != "Group Var"]
     ci = res.conf_int(alpha=alpha)
-    out = pd.DataFrame({
-        "term": names,
-        "coef": res.params[names].to_numpy(),
-        "stderr": res.bse[names].to_numpy(),
-        "ci_low": ci.loc[names, 0].to_numpy(),
-        "ci_high": ci.loc[names, 1].to_numpy(),
-        "pvalue": np.asarray(res.pvalues[names], dtype=float),
-    })
+    out = pd.DataFrame(
+        {
+            "term": names,
+            "coef": res.params[names].to_numpy(),
+            "stderr": res.bse[names].to_numpy(),
+            "ci_low": ci.loc[names, 0].to_numpy(),
+            "ci_high": ci.loc[names, 1].to_numpy(),
+            "pvalue": np.asarray(res.pvalues[names], dtype=float),
+        }
+    )
     out["method"] = method
     out["n"] = len(data)
     return out

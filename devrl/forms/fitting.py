@@ -98,25 +98,44 @@ class FitResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per parameter: estimate, stderr, interval, and the fit statistics."""
-        rows = [{
-            "form": self.form.name, "param": name, "value": self.params[name],
-            "stderr": self.stderr[name], "ci_low": self.ci[name][0], "ci_high": self.ci[name][1],
-            "at_bound": name in self.at_bound, "ci_method": self.ci_method, "n": self.n,
-            "k": self.k, "loglik": self.loglik, "aic": self.aic, "aicc": self.aicc,
-            "bic": self.bic,
-        } for name in self.form.param_names]
+        rows = [
+            {
+                "form": self.form.name,
+                "param": name,
+                "value": self.params[name],
+                "stderr": self.stderr[name],
+                "ci_low": self.ci[name][0],
+                "ci_high": self.ci[name][1],
+                "at_bound": name in self.at_bound,
+                "ci_method": self.ci_method,
+                "n": self.n,
+                "k": self.k,
+                "loglik": self.loglik,
+                "aic": self.aic,
+                "aicc": self.aicc,
+                "bic": self.bic,
+            }
+            for name in self.form.param_names
+        ]
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
-        head = (f"FitResult(form={self.form.name!r}: {self.form.formula}; n={self.n}, k={self.k}, "
-                f"loglik={self.loglik:.4g}, AICc={self.aicc:.4g}, BIC={self.bic:.4g})")
+        head = (
+            f"FitResult(form={self.form.name!r}: {self.form.formula}; n={self.n}, k={self.k}, "
+            f"loglik={self.loglik:.4g}, AICc={self.aicc:.4g}, BIC={self.bic:.4g})"
+        )
         pct = f"{100 * self.level:g}%"
-        lines = [head, f"  {'param':<10} {'value':>12} {'stderr':>11}   {pct} CI ({self.ci_method})"]
+        lines = [
+            head,
+            f"  {'param':<10} {'value':>12} {'stderr':>11}   {pct} CI ({self.ci_method})",
+        ]
         for name in self.form.param_names:
             lo, hi = self.ci[name]
             flag = "  [at bound]" if name in self.at_bound else ""
-            lines.append(f"  {name:<10} {self.params[name]:>12.5g} {self.stderr[name]:>11.3g}   "
-                         f"[{lo:.5g}, {hi:.5g}]{flag}")
+            lines.append(
+                f"  {name:<10} {self.params[name]:>12.5g} {self.stderr[name]:>11.3g}   "
+                f"[{lo:.5g}, {hi:.5g}]{flag}"
+            )
         return "\n".join(lines)
 
     __str__ = __repr__
@@ -152,9 +171,19 @@ def information(rss: float, n: int, p: int, sigma) -> tuple[int, float, float, f
     return k, float(loglik), float(aic), float(aicc), float(bic)
 
 
-def fit(t, y, form: str | Form, *, sigma=None, groups=None, ci: str | None = None,
-        level: float = 0.95, n_boot: int = 200, n_random_starts: int = 1,
-        seed: int = 0) -> FitResult:
+def fit(
+    t,
+    y,
+    form: str | Form,
+    *,
+    sigma=None,
+    groups=None,
+    ci: str | None = None,
+    level: float = 0.95,
+    n_boot: int = 200,
+    n_random_starts: int = 1,
+    seed: int = 0,
+) -> FitResult:
     """Fit a functional form to a curve by multi-start bounded least squares.
 
     Args:
@@ -213,19 +242,24 @@ def fit(t, y, form: str | Form, *, sigma=None, groups=None, ci: str | None = Non
         raise FitError(f"form {form.name!r}: the fit gave non-finite standard errors.")
     k, loglik, aic, aicc, bic = information(rss, n, p, sigma)
     span = np.where(np.isfinite(prob.hi - prob.lo), prob.hi - prob.lo, 0.0)
-    at_bound = tuple(name for name, v, lo, hi, s in zip(form.param_names, theta, prob.lo,
-                                                         prob.hi, span)
-                     if s > 0 and min(v - lo, hi - v) <= 1e-6 * s)
+    at_bound = tuple(
+        name
+        for name, v, lo, hi, s in zip(form.param_names, theta, prob.lo, prob.hi, span)
+        if s > 0 and min(v - lo, hi - v) <= 1e-6 * s
+    )
     dof = None if sigma is not None else n - p
     draws = None
     if ci == "profile":
         lo, hi = intervals.profile(prob, theta, se, known_sigma=sigma is not None, level=level)
     elif ci == "bootstrap":
-        draws = intervals.bootstrap(prob, theta, groups=groups, sigma=sigma, n_boot=n_boot,
-                                    seed=seed)
+        draws = intervals.bootstrap(
+            prob, theta, groups=groups, sigma=sigma, n_boot=n_boot, seed=seed
+        )
         if len(draws) < 0.5 * n_boot:
-            raise FitError(f"form {form.name!r}: only {len(draws)} of {n_boot} bootstrap refits "
-                           "converged; the intervals would be unreliable. Try ci='profile'.")
+            raise FitError(
+                f"form {form.name!r}: only {len(draws)} of {n_boot} bootstrap refits "
+                "converged; the intervals would be unreliable. Try ci='profile'."
+            )
         lo, hi = intervals.percentile(draws, level)
         if groups is not None:
             ci = "cluster-bootstrap"
@@ -235,11 +269,25 @@ def fit(t, y, form: str | Form, *, sigma=None, groups=None, ci: str | None = Non
         lo, hi = np.full(p, np.nan), np.full(p, np.nan)
     names = form.param_names
     return FitResult(
-        form=form, params=dict(zip(names, map(float, theta))),
+        form=form,
+        params=dict(zip(names, map(float, theta))),
         stderr=dict(zip(names, map(float, se))),
         ci={nm: (float(a), float(b)) for nm, a, b in zip(names, lo, hi)},
-        ci_method=ci, level=level, n=n, k=k, rss=rss, loglik=loglik, aic=aic, aicc=aicc,
-        bic=bic, at_bound=at_bound, t=t, y=y, sigma=sigma, cov=cov, draws=draws,
+        ci_method=ci,
+        level=level,
+        n=n,
+        k=k,
+        rss=rss,
+        loglik=loglik,
+        aic=aic,
+        aicc=aicc,
+        bic=bic,
+        at_bound=at_bound,
+        t=t,
+        y=y,
+        sigma=sigma,
+        cov=cov,
+        draws=draws,
     )
 
 

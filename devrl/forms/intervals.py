@@ -25,8 +25,9 @@ def wald(theta, stderr, dof: int | None, level: float):
     return theta - q * stderr, theta + q * stderr
 
 
-def profile(prob: Problem, theta: np.ndarray, stderr: np.ndarray, *, known_sigma: bool,
-            level: float) -> tuple[np.ndarray, np.ndarray]:
+def profile(
+    prob: Problem, theta: np.ndarray, stderr: np.ndarray, *, known_sigma: bool, level: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Profile-likelihood interval for each parameter.
 
     The search steps out from the estimate in multiples of the standard error
@@ -74,8 +75,9 @@ def profile(prob: Problem, theta: np.ndarray, stderr: np.ndarray, *, known_sigma
     return lows, highs
 
 
-def bootstrap(prob: Problem, theta: np.ndarray, *, groups=None, sigma=None, n_boot: int = 200,
-              seed: int = 0) -> np.ndarray:
+def bootstrap(
+    prob: Problem, theta: np.ndarray, *, groups=None, sigma=None, n_boot: int = 200, seed: int = 0
+) -> np.ndarray:
     """Refit on resampled data; returns the parameter draws ``[n_boot, n_params]``.
 
     Without groups: residual bootstrap (studentised residuals r_i / sigma_i are

@@ -48,12 +48,17 @@ def _constant(t, a):
     return np.full_like(t, a, dtype=float)
 
 
-CONSTANT = register_form(Form(
-    name="constant", func=_constant, param_names=("a",), formula="a",
-    bounds=lambda t, y: (np.array([-_INF]), np.array([_INF])),
-    guess=lambda t, y: [np.array([np.mean(y)])],
-    description="no change over training",
-))
+CONSTANT = register_form(
+    Form(
+        name="constant",
+        func=_constant,
+        param_names=("a",),
+        formula="a",
+        bounds=lambda t, y: (np.array([-_INF]), np.array([_INF])),
+        guess=lambda t, y: [np.array([np.mean(y)])],
+        description="no change over training",
+    )
+)
 
 
 # linear ---------------------------------------------------------------------
@@ -61,12 +66,17 @@ def _linear(t, a, b):
     return a + b * t
 
 
-LINEAR = register_form(Form(
-    name="linear", func=_linear, param_names=("a", "b"), formula="a + b*t",
-    bounds=lambda t, y: (np.array([-_INF, -_INF]), np.array([_INF, _INF])),
-    guess=lambda t, y: [np.polyfit(t, y, 1)[::-1]],
-    description="steady drift at a constant rate",
-))
+LINEAR = register_form(
+    Form(
+        name="linear",
+        func=_linear,
+        param_names=("a", "b"),
+        formula="a + b*t",
+        bounds=lambda t, y: (np.array([-_INF, -_INF]), np.array([_INF, _INF])),
+        guess=lambda t, y: [np.polyfit(t, y, 1)[::-1]],
+        description="steady drift at a constant rate",
+    )
+)
 
 
 # exponential approach ---------------------------------------------------------
@@ -88,12 +98,17 @@ def _exp_guess(t, y):
     return [np.array([a, b, tau]) for tau in taus]
 
 
-EXP = register_form(Form(
-    name="exp", func=_exp, param_names=("a", "b", "tau"),
-    formula="a + (b - a)*(1 - exp(-t/tau))",
-    bounds=_exp_bounds, guess=_exp_guess,
-    description="relaxation into a locally quadratic basin with one timescale tau",
-))
+EXP = register_form(
+    Form(
+        name="exp",
+        func=_exp,
+        param_names=("a", "b", "tau"),
+        formula="a + (b - a)*(1 - exp(-t/tau))",
+        bounds=_exp_bounds,
+        guess=_exp_guess,
+        description="relaxation into a locally quadratic basin with one timescale tau",
+    )
+)
 
 
 # logistic in t ----------------------------------------------------------------
@@ -107,8 +122,10 @@ def _logistic_bounds(t, y):
     # Transitions sharper than the checkpoint spacing are not resolved by the data;
     # allowing them lets the form fit single noisy points.
     w_min = max(0.5 * float(np.median(np.diff(t))), span * 1e-4)
-    return (np.array([lo, lo, t[0] - 0.5 * span, w_min]),
-            np.array([hi, hi, t[-1] + 0.5 * span, span]))
+    return (
+        np.array([lo, lo, t[0] - 0.5 * span, w_min]),
+        np.array([hi, hi, t[-1] + 0.5 * span, span]),
+    )
 
 
 def _logistic_guess(t, y):
@@ -118,12 +135,17 @@ def _logistic_guess(t, y):
     return [np.array([a, b, t0, w]) for t0 in t0s for w in (span / 30, span / 8)]
 
 
-LOGISTIC = register_form(Form(
-    name="logistic", func=_logistic, param_names=("a", "b", "t0", "w"),
-    formula="a + (b - a)*sigmoid((t - t0)/w)",
-    bounds=_logistic_bounds, guess=_logistic_guess,
-    description="one stage transition at step t0 with width w (in steps)",
-))
+LOGISTIC = register_form(
+    Form(
+        name="logistic",
+        func=_logistic,
+        param_names=("a", "b", "t0", "w"),
+        formula="a + (b - a)*sigmoid((t - t0)/w)",
+        bounds=_logistic_bounds,
+        guess=_logistic_guess,
+        description="one stage transition at step t0 with width w (in steps)",
+    )
+)
 
 
 # logistic in log t ----------------------------------------------------------
@@ -143,8 +165,10 @@ def _w_min(x, L):
 def _logistic_log_bounds(t, y):
     lo, hi = _level_bounds(y)
     x, L = _log_span(t)
-    return (np.array([lo, lo, x[0] - 0.5 * L, _w_min(x, L)]),
-            np.array([hi, hi, x[-1] + 0.5 * L, L]))
+    return (
+        np.array([lo, lo, x[0] - 0.5 * L, _w_min(x, L)]),
+        np.array([hi, hi, x[-1] + 0.5 * L, L]),
+    )
 
 
 def _logistic_log_guess(t, y):
@@ -154,12 +178,18 @@ def _logistic_log_guess(t, y):
     return [np.array([a, b, x0, w]) for x0 in x0s for w in (L / 30, L / 8)]
 
 
-LOGISTIC_LOG = register_form(Form(
-    name="logistic_log", func=_logistic_log, param_names=("a", "b", "log_t0", "w"),
-    formula="a + (b - a)*sigmoid((log t - log_t0)/w)",
-    bounds=_logistic_log_bounds, guess=_logistic_log_guess, needs_positive_t=True,
-    description="one stage transition at t0 = exp(log_t0), width w in log-time",
-))
+LOGISTIC_LOG = register_form(
+    Form(
+        name="logistic_log",
+        func=_logistic_log,
+        param_names=("a", "b", "log_t0", "w"),
+        formula="a + (b - a)*sigmoid((log t - log_t0)/w)",
+        bounds=_logistic_log_bounds,
+        guess=_logistic_log_guess,
+        needs_positive_t=True,
+        description="one stage transition at t0 = exp(log_t0), width w in log-time",
+    )
+)
 
 
 # double logistic in log t -------------------------------------------------------
@@ -172,8 +202,10 @@ def _double_bounds(t, y):
     lo, hi = _level_bounds(y)
     x, L = _log_span(t)
     wm = _w_min(x, L)
-    return (np.array([lo, lo, lo, x[0] - 0.25 * L, wm, x[0] - 0.25 * L, wm]),
-            np.array([hi, hi, hi, x[-1] + 0.25 * L, L / 2, x[-1] + 0.25 * L, L / 2]))
+    return (
+        np.array([lo, lo, lo, x[0] - 0.25 * L, wm, x[0] - 0.25 * L, wm]),
+        np.array([hi, hi, hi, x[-1] + 0.25 * L, L / 2, x[-1] + 0.25 * L, L / 2]),
+    )
 
 
 def _double_guess(t, y):
@@ -183,7 +215,7 @@ def _double_guess(t, y):
     starts = []
     for q1, q2 in ((0.25, 0.75), (0.2, 0.5), (0.5, 0.8), (0.35, 0.65)):
         i = round(0.5 * (q1 + q2) * (n - 1))
-        b = float(np.mean(y[max(0, i - 2): i + 3]))
+        b = float(np.mean(y[max(0, i - 2) : i + 3]))
         starts.append(np.array([a, b, c, x[0] + q1 * L, L / 25, x[0] + q2 * L, L / 25]))
     return starts
 
@@ -195,14 +227,19 @@ def _double_canon(p):
     return np.array([a, a + c - b, c, x2, w2, x1, w1])
 
 
-DOUBLE_LOGISTIC = register_form(Form(
-    name="double_logistic", func=_double_logistic,
-    param_names=("a", "b", "c", "log_t1", "w1", "log_t2", "w2"),
-    formula="a + (b-a)*sigmoid((log t - log_t1)/w1) + (c-b)*sigmoid((log t - log_t2)/w2)",
-    bounds=_double_bounds, guess=_double_guess, canonicalize=_double_canon,
-    needs_positive_t=True,
-    description="two stage transitions in log-time: level a -> b -> c",
-))
+DOUBLE_LOGISTIC = register_form(
+    Form(
+        name="double_logistic",
+        func=_double_logistic,
+        param_names=("a", "b", "c", "log_t1", "w1", "log_t2", "w2"),
+        formula="a + (b-a)*sigmoid((log t - log_t1)/w1) + (c-b)*sigmoid((log t - log_t2)/w2)",
+        bounds=_double_bounds,
+        guess=_double_guess,
+        canonicalize=_double_canon,
+        needs_positive_t=True,
+        description="two stage transitions in log-time: level a -> b -> c",
+    )
+)
 
 
 # power law with offset ----------------------------------------------------------
@@ -227,12 +264,18 @@ def _power_guess(t, y):
     return starts
 
 
-POWER = register_form(Form(
-    name="power", func=_power, param_names=("a", "b", "alpha"),
-    formula="a + b*t^(-alpha)",
-    bounds=_power_bounds, guess=_power_guess, needs_positive_t=True,
-    description="scale-free approach to a with exponent alpha (a spectrum of timescales)",
-))
+POWER = register_form(
+    Form(
+        name="power",
+        func=_power,
+        param_names=("a", "b", "alpha"),
+        formula="a + b*t^(-alpha)",
+        bounds=_power_bounds,
+        guess=_power_guess,
+        needs_positive_t=True,
+        description="scale-free approach to a with exponent alpha (a spectrum of timescales)",
+    )
+)
 
 
 # continuous piecewise-linear in log t -------------------------------------------------
@@ -253,8 +296,9 @@ def piecewise_linear(k: int, name: str | None = None) -> Form:
     """
     if k < 1:
         raise ValueError(f"piecewise_linear needs k >= 1 breakpoints, got {k}.")
-    names = ("a", "b") + tuple(itertools.chain.from_iterable(
-        (f"c{i + 1}", f"log_t{i + 1}") for i in range(k)))
+    names = ("a", "b") + tuple(
+        itertools.chain.from_iterable((f"c{i + 1}", f"log_t{i + 1}") for i in range(k))
+    )
 
     def func(t, *p):
         x = np.log(t)
@@ -297,9 +341,14 @@ def piecewise_linear(k: int, name: str | None = None) -> Form:
         return p
 
     return Form(
-        name=name or f"piecewise{k}", func=func, param_names=names,
+        name=name or f"piecewise{k}",
+        func=func,
+        param_names=names,
         formula="a + b*log t + sum_i c_i*max(0, log t - log_t_i)",
-        bounds=bounds, guess=guess, canonicalize=canon, needs_positive_t=True,
+        bounds=bounds,
+        guess=guess,
+        canonicalize=canon,
+        needs_positive_t=True,
         description=f"continuous piecewise-linear in log-time with {k} change point(s)",
     )
 
@@ -309,7 +358,14 @@ PIECEWISE2 = register_form(piecewise_linear(2))
 PIECEWISE3 = register_form(piecewise_linear(3))
 
 DEFAULT_FORMS: tuple[str, ...] = (
-    "constant", "linear", "exp", "logistic", "logistic_log", "double_logistic", "power",
-    "piecewise1", "piecewise2",
+    "constant",
+    "linear",
+    "exp",
+    "logistic",
+    "logistic_log",
+    "double_logistic",
+    "power",
+    "piecewise1",
+    "piecewise2",
 )
 """The forms ``compare`` tries when none are named."""

@@ -26,8 +26,15 @@ def _grid(t: np.ndarray, n: int = 300) -> np.ndarray:
     return np.linspace(t.min(), t.max(), n)
 
 
-def plot_fit(result: FitResult, ax=None, *, label: str | None = None, color=None,
-             show_data: bool = True, logx: bool | None = None):
+def plot_fit(
+    result: FitResult,
+    ax=None,
+    *,
+    label: str | None = None,
+    color=None,
+    show_data: bool = True,
+    logx: bool | None = None,
+):
     """Data with the fitted curve and its confidence band.
 
     Args:
@@ -44,9 +51,8 @@ def plot_fit(result: FitResult, ax=None, *, label: str | None = None, color=None
     band = result.predict(grid, band=True)
     if show_data:
         ax.scatter(t, result.y, s=8, color="0.4", zorder=3, label="data")
-    line, = ax.plot(grid, band["yhat"], color=color, label=label or result.form.name)
-    ax.fill_between(grid, band["lower"], band["upper"], color=line.get_color(), alpha=0.25,
-                    lw=0)
+    (line,) = ax.plot(grid, band["yhat"], color=color, label=label or result.form.name)
+    ax.fill_between(grid, band["lower"], band["upper"], color=line.get_color(), alpha=0.25, lw=0)
     if logx if logx is not None else (np.all(t > 0) and t.max() / t.min() > 30):
         ax.set_xscale("log")
     ax.set_xlabel("t")
@@ -63,7 +69,11 @@ def plot_residuals(result: FitResult, ax=None, *, logx: bool | None = None):
         r = r / result.sigma
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.plot(result.t, r, "o", ms=3)
-    if logx if logx is not None else (np.all(result.t > 0) and result.t.max() / result.t.min() > 30):
+    if (
+        logx
+        if logx is not None
+        else (np.all(result.t > 0) and result.t.max() / result.t.min() > 30)
+    ):
         ax.set_xscale("log")
     ax.set_xlabel("t")
     ax.set_ylabel("standardised residual" if result.sigma is not None else "residual")
@@ -86,8 +96,12 @@ def plot_comparison(table: pd.DataFrame, fits: Mapping[str, FitResult], axes=Non
     for i, name in enumerate(ok["form"]):
         res = fits[name]
         grid = _grid(res.t)
-        ax_fit.plot(grid, res.predict(grid), lw=2.2 if i == 0 else 1.0,
-                    label=f"{name} (w={ok['weight'].iloc[i]:.2f})")
+        ax_fit.plot(
+            grid,
+            res.predict(grid),
+            lw=2.2 if i == 0 else 1.0,
+            label=f"{name} (w={ok['weight'].iloc[i]:.2f})",
+        )
         if i == 0:
             ax_fit.scatter(res.t, res.y, s=8, color="0.4", zorder=3)
             if np.all(res.t > 0) and res.t.max() / res.t.min() > 30:
@@ -96,8 +110,9 @@ def plot_comparison(table: pd.DataFrame, fits: Mapping[str, FitResult], axes=Non
     ax_fit.set_ylabel("y")
     ax_fit.legend(frameon=False, fontsize="x-small")
     failed = table["status"] != "ok"
-    ax_w.barh(table["form"], table["weight"].fillna(0.0),
-              color=["0.7" if f else "C0" for f in failed])
+    ax_w.barh(
+        table["form"], table["weight"].fillna(0.0), color=["0.7" if f else "C0" for f in failed]
+    )
     for y, f in enumerate(failed):
         if f:
             ax_w.text(0.01, y, "failed", va="center", fontsize="x-small")

@@ -53,15 +53,22 @@ def smooth_log_time(t, y, *, bandwidth: float | None = None, grid_size: int = 40
     w = np.exp(-0.5 * (d / h) ** 2)
     s0, s1, s2 = w.sum(1), (w * d).sum(1), (w * d * d).sum(1)
     t0, t1 = (w * y).sum(1), (w * d * y).sum(1)
-    det = s0 * s2 - s1 ** 2
+    det = s0 * s2 - s1**2
     slope = (s0 * t1 - s1 * t0) / det
     level = (s2 * t0 - s1 * t1) / det
     return g, level, slope
 
 
-def detect_stages(t, y, *, method: str = "critical", bandwidth: float | None = None,
-                  min_change: float = 0.2, max_breakpoints: int = 4,
-                  noise: float | None = None) -> pd.DataFrame:
+def detect_stages(
+    t,
+    y,
+    *,
+    method: str = "critical",
+    bandwidth: float | None = None,
+    min_change: float = 0.2,
+    max_breakpoints: int = 4,
+    noise: float | None = None,
+) -> pd.DataFrame:
     """Split a curve into developmental stages.
 
     Args:
@@ -84,8 +91,10 @@ def detect_stages(t, y, *, method: str = "critical", bandwidth: float | None = N
     """
     t, y, _, _ = check_curve(t, y, what="detect_stages")
     if np.any(t <= 0):
-        raise ValueError("detect_stages works in log-time and needs every t > 0; "
-                         "shift the steps, e.g. t = step + 1.")
+        raise ValueError(
+            "detect_stages works in log-time and needs every t > 0; "
+            "shift the steps, e.g. t = step + 1."
+        )
     if t.size < 8:
         raise ValueError(f"detect_stages needs at least 8 points, got {t.size}.")
     if method == "critical":
@@ -104,7 +113,7 @@ def _critical(t, y, bandwidth, min_change) -> pd.DataFrame:
     padded = np.concatenate([[0.0], mag, [0.0]])  # transitions at the edges count too
     peaks, _ = find_peaks(padded, prominence=min_change * mag.max())
     peaks = peaks - 1
-    cuts = [_boundary(d[a:b + 1]) + int(a) for a, b in itertools.pairwise(peaks)]
+    cuts = [_boundary(d[a : b + 1]) + int(a) for a, b in itertools.pairwise(peaks)]
     while cuts:
         idx = [0] + cuts + [g.size - 1]
         deltas = np.abs(np.diff(ys[idx]))
@@ -162,8 +171,9 @@ def _changepoint(t, y, max_breakpoints) -> pd.DataFrame:
     if best is None:
         yk = np.polyval(base, x[[0, -1]])
         return _table(t[[0, -1]], yk)
-    knots = np.sort(np.array([best.params[f"log_t{i + 1}"] for i in range((best.theta.size - 2)
-                                                                           // 2)]))
+    knots = np.sort(
+        np.array([best.params[f"log_t{i + 1}"] for i in range((best.theta.size - 2) // 2)])
+    )
     edges = np.concatenate([[t[0]], np.exp(knots), [t[-1]]])
     return _table(edges, best.predict(edges))
 
@@ -185,12 +195,18 @@ def _levels(t, y, noise, min_change) -> pd.DataFrame:
 
 def _table(edges: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     delta = np.diff(values)
-    return pd.DataFrame({
-        "stage": np.arange(1, edges.size),
-        "start": edges[:-1], "end": edges[1:],
-        "y_start": values[:-1], "y_end": values[1:], "delta": delta,
-        "type": np.where(delta >= 0, "rising", "falling"),
-    }, columns=STAGE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "stage": np.arange(1, edges.size),
+            "start": edges[:-1],
+            "end": edges[1:],
+            "y_start": values[:-1],
+            "y_end": values[1:],
+            "delta": delta,
+            "type": np.where(delta >= 0, "rising", "falling"),
+        },
+        columns=STAGE_COLUMNS,
+    )
 
 
 def stage_boundaries(stages: pd.DataFrame) -> np.ndarray:

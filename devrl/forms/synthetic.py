@@ -28,8 +28,15 @@ TRUTH: dict[str, dict[str, float]] = {
     "exp": {"a": 0.0, "b": 1.0, "tau": 1000.0},
     "logistic": {"a": 0.0, "b": 1.0, "t0": 3000.0, "w": 800.0},
     "logistic_log": {"a": 0.0, "b": 1.0, "log_t0": np.log(100.0), "w": 0.5},
-    "double_logistic": {"a": 0.0, "b": 0.6, "c": 1.0, "log_t1": np.log(30.0), "w1": 0.3,
-                        "log_t2": np.log(1000.0), "w2": 0.3},
+    "double_logistic": {
+        "a": 0.0,
+        "b": 0.6,
+        "c": 1.0,
+        "log_t1": np.log(30.0),
+        "w1": 0.3,
+        "log_t2": np.log(1000.0),
+        "w2": 0.3,
+    },
     "power": {"a": 0.2, "b": 1.0, "alpha": 0.5},
     "piecewise1": {"a": 0.0, "b": 0.02, "c1": 0.25, "log_t1": 5.0},
     "piecewise2": {"a": 0.0, "b": 0.2, "c1": -0.2, "log_t1": 3.0, "c2": 0.3, "log_t2": 6.5},
@@ -61,9 +68,17 @@ def noisy_curve(form: str, n: int, snr: float, rng: np.random.Generator):
     return t, mu + rng.normal(0.0, sd, size=n), sd
 
 
-def validate_form(form: str, *, snr: float, n: int = 64, reps: int = 50, seed: int = 0,
-                  candidates: Sequence[str] = DEFAULT_FORMS, ci: str | None = "profile",
-                  level: float = 0.95) -> pd.DataFrame:
+def validate_form(
+    form: str,
+    *,
+    snr: float,
+    n: int = 64,
+    reps: int = 50,
+    seed: int = 0,
+    candidates: Sequence[str] = DEFAULT_FORMS,
+    ci: str | None = "profile",
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Monte-Carlo check of selection and coverage for one planted form.
 
     Args:
@@ -117,8 +132,9 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         if "winner_aicc" in g:
             row["acc_aicc"] = float((g["winner_aicc"] == form).mean())
             row["acc_bic"] = float((g["winner_bic"] == form).mean())
-        cov = {c[6:]: g[c].mean() for c in g.columns if c.startswith("cover_") and
-               g[c].notna().any()}
+        cov = {
+            c[6:]: g[c].mean() for c in g.columns if c.startswith("cover_") and g[c].notna().any()
+        }
         if cov:
             row["coverage"] = float(np.mean(list(cov.values())))
             row["coverage_min"] = float(min(cov.values()))
@@ -128,4 +144,4 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stable_hash(s: str) -> int:
-    return int.from_bytes(s.encode()[:8].ljust(8, b"\0"), "little") % (2 ** 31)
+    return int.from_bytes(s.encode()[:8].ljust(8, b"\0"), "little") % (2**31)

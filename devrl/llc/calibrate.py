@@ -75,8 +75,9 @@ def calibrate(
         try:
             res = estimate(model, data, lr=lr, nbeta=nbeta, localization=gamma, **estimate_kwargs)
         except ChainDivergedError as err:
-            rows.append({**setting, "llc": np.nan, "health": np.inf, "healthy": False,
-                         "error": str(err)})
+            rows.append(
+                {**setting, "llc": np.nan, "health": np.inf, "healthy": False, "error": str(err)}
+            )
             continue
         results.append(res)
         rows.append({**res.to_row(), "health": health_score(res), "error": None})
@@ -115,8 +116,9 @@ def plot_traces(results: Sequence[LLCResult], ncols: int = 4):
         raise ValueError("plot_traces needs at least one LLCResult.")
     ncols = min(ncols, len(results))
     nrows = math.ceil(len(results) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False,
-                             sharex=True)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False, sharex=True
+    )
     for ax, res in zip(axes.flat, results):
         trace = res.llc_trace  # [chains, steps]
         for chain in trace:
@@ -125,10 +127,13 @@ def plot_traces(results: Sequence[LLCResult], ncols: int = 4):
             ax.axvspan(0, res.burnin, color="0.85", zorder=0)
         ax.axhline(res.mean, color="k", lw=1, ls="--")
         cfg = res.config
-        ax.set_title(f"lr={cfg['lr']:g} nβ={cfg['nbeta']:g} γ={cfg['localization']:g}\n"
-                     f"λ̂={res.mean:.3g} R̂={res.rhat:.2f}", fontsize=8)
+        ax.set_title(
+            f"lr={cfg['lr']:g} nβ={cfg['nbeta']:g} γ={cfg['localization']:g}\n"
+            f"λ̂={res.mean:.3g} R̂={res.rhat:.2f}",
+            fontsize=8,
+        )
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(results):]:
+    for ax in list(axes.flat)[len(results) :]:
         ax.axis("off")
     for ax in axes[-1]:
         ax.set_xlabel("step", fontsize=8)

@@ -93,7 +93,9 @@ class RolloutData(TensorData):
 
     kind: str = ""
 
-    def __init__(self, obs: torch.Tensor, *targets: torch.Tensor, info: Mapping[str, Any] | None = None):
+    def __init__(
+        self, obs: torch.Tensor, *targets: torch.Tensor, info: Mapping[str, Any] | None = None
+    ):
         super().__init__(_as_obs(obs), *targets)
         self.info = {"kind": self.kind, **dict(info or {})}
 
@@ -205,7 +207,7 @@ def _reference_outputs(reference: nn.Module, obs: torch.Tensor, chunk: int = 409
     try:
         logits, values = [], []
         for start in range(0, len(obs), chunk):
-            lg, v = _split(reference(obs[start:start + chunk]))
+            lg, v = _split(reference(obs[start : start + chunk]))
             logits.append(lg.float())
             values.append(None if v is None else v.float().reshape(len(lg)))
     finally:
@@ -213,8 +215,9 @@ def _reference_outputs(reference: nn.Module, obs: torch.Tensor, chunk: int = 409
     return torch.cat(logits), (None if values[0] is None else torch.cat(values))
 
 
-def action_likelihood_data(obs, reference: nn.Module, *, seed: int = 0,
-                           info: Mapping[str, Any] | None = None) -> ActionLikelihoodData:
+def action_likelihood_data(
+    obs, reference: nn.Module, *, seed: int = 0, info: Mapping[str, Any] | None = None
+) -> ActionLikelihoodData:
     """States ``obs`` with one action per state sampled from ``reference``.
 
     Args:
@@ -233,7 +236,9 @@ def action_likelihood_data(obs, reference: nn.Module, *, seed: int = 0,
     return ActionLikelihoodData(obs, actions, info=info)
 
 
-def policy_kl_data(obs, reference: nn.Module, *, info: Mapping[str, Any] | None = None) -> PolicyKLData:
+def policy_kl_data(
+    obs, reference: nn.Module, *, info: Mapping[str, Any] | None = None
+) -> PolicyKLData:
     """States ``obs`` with ``reference``'s action log-probabilities stored.
 
     Returns:
@@ -244,8 +249,9 @@ def policy_kl_data(obs, reference: nn.Module, *, info: Mapping[str, Any] | None 
     return PolicyKLData(obs, F.log_softmax(logits, dim=-1), info=info)
 
 
-def value_data(obs, *, targets=None, reference: nn.Module | None = None,
-               info: Mapping[str, Any] | None = None) -> ValueData:
+def value_data(
+    obs, *, targets=None, reference: nn.Module | None = None, info: Mapping[str, Any] | None = None
+) -> ValueData:
     """States ``obs`` with value targets: given ``targets``, or ``reference``'s own values.
 
     Args:
@@ -259,23 +265,30 @@ def value_data(obs, *, targets=None, reference: nn.Module | None = None,
     """
     obs = _as_obs(obs)
     if (targets is None) == (reference is None):
-        raise ValueError("value_data needs exactly one of targets= (e.g. Monte-Carlo returns) "
-                         "or reference= (a model whose value head gives the targets).")
+        raise ValueError(
+            "value_data needs exactly one of targets= (e.g. Monte-Carlo returns) "
+            "or reference= (a model whose value head gives the targets)."
+        )
     if reference is not None:
         _, targets = _reference_outputs(reference, obs)
         if targets is None:
-            raise ValueError("the reference model returns bare logits; value targets need "
-                             "a model returning (logits, value), or pass targets=.")
-    targets = torch.as_tensor(np.asarray(targets, dtype=np.float32) if not isinstance(targets, torch.Tensor)
-                              else targets).float()
+            raise ValueError(
+                "the reference model returns bare logits; value targets need "
+                "a model returning (logits, value), or pass targets=."
+            )
+    targets = torch.as_tensor(
+        np.asarray(targets, dtype=np.float32) if not isinstance(targets, torch.Tensor) else targets
+    ).float()
     if targets.shape != (len(obs),) or not torch.isfinite(targets).all():
-        raise ValueError(f"targets must be a finite [n={len(obs)}] vector; got shape "
-                         f"{tuple(targets.shape)}.")
+        raise ValueError(
+            f"targets must be a finite [n={len(obs)}] vector; got shape {tuple(targets.shape)}."
+        )
     return ValueData(obs, targets, info=info)
 
 
-def regret_data(obs, *, reward: Any = None, gamma: float = 0.95,
-                info: Mapping[str, Any] | None = None) -> RegretData:
+def regret_data(
+    obs, *, reward: Any = None, gamma: float = 0.95, info: Mapping[str, Any] | None = None
+) -> RegretData:
     """States ``obs`` (maze observations) with V*(s) and Q*(s, ·) from the exact solver.
 
     Each distinct level (walls, cheese) is solved once with
@@ -297,7 +310,9 @@ def regret_data(obs, *, reward: Any = None, gamma: float = 0.95,
 
     arr = np.asarray(obs.numpy() if isinstance(obs, torch.Tensor) else obs)
     if arr.ndim != 4 or arr.shape[1] != 3:
-        raise ValueError(f"regret data needs maze observations [n, 3, S, S]; got shape {arr.shape}.")
+        raise ValueError(
+            f"regret data needs maze observations [n, 3, S, S]; got shape {arr.shape}."
+        )
     reward = reward_from_spec(reward)
     v_star = np.empty(len(arr), np.float32)
     q_star = np.empty((len(arr), 4), np.float32)
@@ -310,10 +325,16 @@ def regret_data(obs, *, reward: Any = None, gamma: float = 0.95,
         sol = solved[key]
         v_star[i], q_star[i] = sol.V[mouse], sol.Q[mouse]
     if not (np.isfinite(v_star).all() and np.isfinite(q_star).all()):
-        raise ValueError("some states have no finite optimal value (mouse on a wall?); "
-                         "pass valid maze observations.")
-    return RegretData(arr, torch.from_numpy(v_star), torch.from_numpy(q_star),
-                      info={"gamma": gamma, **dict(info or {})})
+        raise ValueError(
+            "some states have no finite optimal value (mouse on a wall?); "
+            "pass valid maze observations."
+        )
+    return RegretData(
+        arr,
+        torch.from_numpy(v_star),
+        torch.from_numpy(q_star),
+        info={"gamma": gamma, **dict(info or {})},
+    )
 
 
 # --------------------------------------------------------------------- builder
@@ -358,7 +379,9 @@ def rollout_dataset(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}.")
     if not isinstance(policy, nn.Module):
-        raise TypeError(f"policy must be an nn.Module returning (logits, value); got {type(policy).__name__}.")
+        raise TypeError(
+            f"policy must be an nn.Module returning (logits, value); got {type(policy).__name__}."
+        )
     if not (isinstance(gamma, (int, float)) and 0.0 < gamma < 1.0):
         raise ValueError(f"gamma must be in (0, 1); got {gamma!r}.")
     if target not in TARGETS:
@@ -369,16 +392,24 @@ def rollout_dataset(
         buffer = states
     elif states == "self":
         if state_policy is not None:
-            raise ValueError("state_policy is only used with states='policy'; drop it or set states='policy'.")
+            raise ValueError(
+                "state_policy is only used with states='policy'; drop it or set states='policy'."
+            )
         buffer = policy_states(policy, env_kwargs, samples, seed=seed, gamma=gamma, source="self")
     elif states == "policy":
         if not isinstance(state_policy, nn.Module):
-            raise TypeError("states='policy' needs state_policy=<nn.Module> (e.g. the final checkpoint).")
-        buffer = policy_states(state_policy, env_kwargs, samples, seed=seed, gamma=gamma, source="policy")
+            raise TypeError(
+                "states='policy' needs state_policy=<nn.Module> (e.g. the final checkpoint)."
+            )
+        buffer = policy_states(
+            state_policy, env_kwargs, samples, seed=seed, gamma=gamma, source="policy"
+        )
     elif states == "uniform":
         buffer = uniform_states(env_kwargs, samples, seed=seed)
     else:
-        raise ValueError(f"states must be one of {list(STATE_SOURCES)} or a StateBuffer; got {states!r}.")
+        raise ValueError(
+            f"states must be one of {list(STATE_SOURCES)} or a StateBuffer; got {states!r}."
+        )
     reference = policy if reference is None else reference
     info = {"states": buffer.source, "samples": len(buffer.obs), "seed": seed, "gamma": gamma}
     if kind == "action":
@@ -389,8 +420,10 @@ def rollout_dataset(
         return regret_data(buffer.obs, reward=env_kwargs.get("reward"), gamma=gamma, info=info)
     if target == "return":
         if buffer.returns is None:
-            raise ValueError("target='return' needs states from rollouts (states='self' or "
-                             "'policy'); uniform states have no Monte-Carlo return.")
+            raise ValueError(
+                "target='return' needs states from rollouts (states='self' or "
+                "'policy'); uniform states have no Monte-Carlo return."
+            )
         return value_data(buffer.obs, targets=buffer.returns, info={**info, "target": "return"})
     return value_data(buffer.obs, reference=reference, info={**info, "target": "value"})
 
@@ -403,8 +436,18 @@ def mean_entropy(policy: nn.Module, obs) -> float:
 
 
 __all__ = [
-    "KINDS", "STATE_SOURCES", "ActionLikelihoodData", "PolicyKLData", "RegretData", "RolloutData",
-    "ValueData", "action_likelihood_data", "mean_entropy", "policy_kl_data", "regret_data",
-    "rollout_dataset", "value_data", "vmap_safe",
+    "KINDS",
+    "STATE_SOURCES",
+    "ActionLikelihoodData",
+    "PolicyKLData",
+    "RegretData",
+    "RolloutData",
+    "ValueData",
+    "action_likelihood_data",
+    "mean_entropy",
+    "policy_kl_data",
+    "regret_data",
+    "rollout_dataset",
+    "value_data",
+    "vmap_safe",
 ]
-

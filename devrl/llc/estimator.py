@@ -44,8 +44,9 @@ def default_nbeta(batch_size: int) -> float:
     return batch_size / math.log(batch_size) if batch_size > 1 else 1.0
 
 
-def _check_args(data: LLCData, lr, nbeta, localization, chains, draws, burnin, batch_size, sampler,
-                vectorize):
+def _check_args(
+    data: LLCData, lr, nbeta, localization, chains, draws, burnin, batch_size, sampler, vectorize
+):
     if not isinstance(data, LLCData):
         raise TypeError(
             f"data must implement devrl.llc.LLCData (n, batch, loss); got {type(data).__name__}. "
@@ -165,24 +166,52 @@ def estimate(
         batch_size = data.n
     if nbeta is None:
         nbeta = default_nbeta(batch_size)
-    _check_args(data, lr, nbeta, localization, chains, draws, burnin, batch_size, sampler,
-                vectorize)
+    _check_args(
+        data, lr, nbeta, localization, chains, draws, burnin, batch_size, sampler, vectorize
+    )
     chains, draws, burnin, batch_size = int(chains), int(draws), int(burnin), int(batch_size)
 
     was_training = model.training
     model.eval()
     try:
         return _run(
-            model, data, float(lr), float(nbeta), float(localization), chains, draws,
-            burnin, batch_size, sampler, int(seed), dict(sampler_kwargs or {}),
-            float(divergence_factor), vectorize, progress,
+            model,
+            data,
+            float(lr),
+            float(nbeta),
+            float(localization),
+            chains,
+            draws,
+            burnin,
+            batch_size,
+            sampler,
+            int(seed),
+            dict(sampler_kwargs or {}),
+            float(divergence_factor),
+            vectorize,
+            progress,
         )
     finally:
         model.train(was_training)
 
 
-def _run(model, data, lr, nbeta, localization, chains, draws, burnin, batch_size, sampler,
-         seed, sampler_kwargs, divergence_factor, vectorize, progress) -> LLCResult:
+def _run(
+    model,
+    data,
+    lr,
+    nbeta,
+    localization,
+    chains,
+    draws,
+    burnin,
+    batch_size,
+    sampler,
+    seed,
+    sampler_kwargs,
+    divergence_factor,
+    vectorize,
+    progress,
+) -> LLCResult:
     named = dict(model.named_parameters())
     names = [k for k, p in named.items() if p.requires_grad]
     if not names:
@@ -214,10 +243,12 @@ def _run(model, data, lr, nbeta, localization, chains, draws, burnin, batch_size
     vmapped = vmap(chain_loss, in_dims=(0, 0))
 
     def looped(params, batch):  # fallback: one functional call per chain slice
-        return torch.stack([
-            chain_loss({k: v[c] for k, v in params.items()}, tuple(x[c] for x in batch))
-            for c in range(chains)
-        ])
+        return torch.stack(
+            [
+                chain_loss({k: v[c] for k, v in params.items()}, tuple(x[c] for x in batch))
+                for c in range(chains)
+            ]
+        )
 
     mode = vectorize
 
@@ -236,8 +267,12 @@ def _run(model, data, lr, nbeta, localization, chains, draws, burnin, batch_size
     hparams = f"lr={lr:g}, nbeta={nbeta:g}, localization={localization:g}, sampler={sampler!r}"
 
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc="LLC steps", leave=False,
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        range(steps),
+        desc="LLC steps",
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
     for t in bar:
         idx = next(batches)  # [C, B]
         flat = data.batch(idx.reshape(-1))
@@ -280,9 +315,18 @@ def _run(model, data, lr, nbeta, localization, chains, draws, burnin, batch_size
     seconds = time.perf_counter() - start
 
     config = {
-        "lr": lr, "nbeta": nbeta, "localization": localization, "chains": chains,
-        "draws": draws, "burnin": burnin, "batch_size": batch_size, "sampler": sampler,
-        "seed": seed, "n": data.n, "d": d, "vectorize": mode,
+        "lr": lr,
+        "nbeta": nbeta,
+        "localization": localization,
+        "chains": chains,
+        "draws": draws,
+        "burnin": burnin,
+        "batch_size": batch_size,
+        "sampler": sampler,
+        "seed": seed,
+        "n": data.n,
+        "d": d,
+        "vectorize": mode,
         **{f"sampler_{k}": v for k, v in sampler_kwargs.items()},
     }
     return summarize(loss_trace, ref_trace, init_loss, config, seconds)

@@ -20,7 +20,6 @@ _ENV_KEYS = ("size", "corner", "reward", "max_steps")
 __all__ = ["StateBuffer", "discounted_returns", "policy_states", "uniform_states"]
 
 
-
 @dataclass
 class StateBuffer:
     """A fixed set of states to build datasets on.
@@ -41,8 +40,10 @@ def _check_env_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
     env_kwargs = dict(env_kwargs or {})
     unknown = sorted(set(env_kwargs) - set(_ENV_KEYS))
     if unknown:
-        raise ValueError(f"env_kwargs may only hold {list(_ENV_KEYS)}; got unknown {unknown} "
-                         "(pass env.config() or run.env_variables, without num_envs/seed).")
+        raise ValueError(
+            f"env_kwargs may only hold {list(_ENV_KEYS)}; got unknown {unknown} "
+            "(pass env.config() or run.env_variables, without num_envs/seed)."
+        )
     return env_kwargs
 
 
@@ -52,8 +53,9 @@ def _check_samples(samples: Any) -> int:
     return int(samples)
 
 
-def discounted_returns(rewards: np.ndarray, episode: np.ndarray, t: np.ndarray,
-                       gamma: float) -> np.ndarray:
+def discounted_returns(
+    rewards: np.ndarray, episode: np.ndarray, t: np.ndarray, gamma: float
+) -> np.ndarray:
     """Return-to-go ``G_t = Σ_k γ^k r_{t+k}`` within each episode of a flat rollout."""
     order = np.lexsort((t, episode))  # by episode, then time
     g = np.zeros(len(rewards))
@@ -64,9 +66,16 @@ def discounted_returns(rewards: np.ndarray, episode: np.ndarray, t: np.ndarray,
     return g
 
 
-def policy_states(policy: nn.Module, env_kwargs: Mapping[str, Any] | None = None, samples: int = 2048,
-                  *, seed: int = 0, gamma: float = 0.95, num_envs: int = 64,
-                  source: str = "self") -> StateBuffer:
+def policy_states(
+    policy: nn.Module,
+    env_kwargs: Mapping[str, Any] | None = None,
+    samples: int = 2048,
+    *,
+    seed: int = 0,
+    gamma: float = 0.95,
+    num_envs: int = 64,
+    source: str = "self",
+) -> StateBuffer:
     """States visited by ``policy``, sampled uniformly from the transitions of finished episodes.
 
     Episodes are collected in rounds of ``num_envs`` (each env copy finishing one
@@ -110,8 +119,9 @@ def policy_states(policy: nn.Module, env_kwargs: Mapping[str, Any] | None = None
     return StateBuffer(obs_all[pick], ret_all[pick].astype(np.float32), source)
 
 
-def uniform_states(env_kwargs: Mapping[str, Any] | None = None, samples: int = 2048, *,
-                   seed: int = 0) -> StateBuffer:
+def uniform_states(
+    env_kwargs: Mapping[str, Any] | None = None, samples: int = 2048, *, seed: int = 0
+) -> StateBuffer:
     """Every free non-cheese cell of fixed levels, then ``samples`` of them drawn at random.
 
     Levels are drawn with :func:`devrl.envs.sample_level` (the env's size and

@@ -51,7 +51,9 @@ Kind = Literal["oracle", "action", "reward"]
 TMS_LLC_KINDS: tuple[str, ...] = ("oracle", "action", "reward")
 
 
-def tms_loss(kind: str, f: torch.Tensor, data: tuple[torch.Tensor, ...], sigma: float) -> torch.Tensor:
+def tms_loss(
+    kind: str, f: torch.Tensor, data: tuple[torch.Tensor, ...], sigma: float
+) -> torch.Tensor:
     """Per-sample loss from the model output f(x) [..., k, c] and the stored tensors.
 
     Args:
@@ -113,13 +115,22 @@ class TMSRewardData(_TMSData):
 
     kind = "reward"
 
-    def __init__(self, x: torch.Tensor, a: torch.Tensor, r: torch.Tensor, f_ref: torch.Tensor,
-                 sigma: float):
+    def __init__(
+        self, x: torch.Tensor, a: torch.Tensor, r: torch.Tensor, f_ref: torch.Tensor, sigma: float
+    ):
         super().__init__(x, a, r, f_ref, sigma=sigma)
 
 
-def tms_rollouts(W, b, sigma: float, n: int, rng: np.random.Generator, probs=None,
-                 importance=None, reward_noise: float = 0.0) -> dict[str, torch.Tensor]:
+def tms_rollouts(
+    W,
+    b,
+    sigma: float,
+    n: int,
+    rng: np.random.Generator,
+    probs=None,
+    importance=None,
+    reward_noise: float = 0.0,
+) -> dict[str, torch.Tensor]:
     """Fresh contexts and one-step rollouts of the policy N(f_{W,b}(x), σ²I).
 
     Returns dict with x [n, c], a [n, c], r [n] (the bandit's reward, incl. noise) and
@@ -133,7 +144,11 @@ def tms_rollouts(W, b, sigma: float, n: int, rng: np.random.Generator, probs=Non
     x = torch.from_numpy(sample_contexts(n, rng, c, probs))
     f = torch.relu(x @ W.T @ W + b)
     a = f + sigma * torch.from_numpy(rng.standard_normal((n, c)).astype(np.float32))
-    imp = torch.ones(c) if importance is None else torch.as_tensor(np.asarray(importance), dtype=torch.float32)
+    imp = (
+        torch.ones(c)
+        if importance is None
+        else torch.as_tensor(np.asarray(importance), dtype=torch.float32)
+    )
     r = -(((x - a) ** 2) * imp).sum(-1)
     if reward_noise > 0:
         r = r + reward_noise * torch.from_numpy(rng.standard_normal(n).astype(np.float32))
@@ -175,7 +190,9 @@ def tms_llc_batched(
     W0 = torch.as_tensor(np.asarray(W), dtype=torch.float32)
     b0 = torch.as_tensor(np.asarray(b), dtype=torch.float32)
     if W0.dim() != 3 or b0.shape != (W0.shape[0], W0.shape[2]):
-        raise ValueError(f"expected W [K, m, c] and b [K, c]; got {tuple(W0.shape)}, {tuple(b0.shape)}.")
+        raise ValueError(
+            f"expected W [K, m, c] and b [K, c]; got {tuple(W0.shape)}, {tuple(b0.shape)}."
+        )
     K, n = W0.shape[0], int(data[0].shape[1])
     if any(int(t.shape[0]) != K or int(t.shape[1]) != n for t in data):
         raise ValueError(f"every data tensor must be [K={K}, n, ...] with the same n.")
@@ -194,8 +211,9 @@ def tms_llc_batched(
         ref = tms_loss(kind, f_ref, batch, sigma).mean(-1)
         gW, gb = torch.autograd.grad(loss.sum(), (Wc, bc))
         if not torch.isfinite(loss).all():
-            raise FloatingPointError(f"SGLD diverged at step {t} (kind={kind}, lr={lr}, "
-                                     f"nbeta={nbeta}); lower lr.")
+            raise FloatingPointError(
+                f"SGLD diverged at step {t} (kind={kind}, lr={lr}, nbeta={nbeta}); lower lr."
+            )
         if t >= burnin:
             diffs += (loss - ref).detach()
         with torch.no_grad():
@@ -264,7 +282,7 @@ def tms_quadratic_terms(
     steps = None if lr is None else torch.arange(burnin, burnin + draws, dtype=torch.float64)
 
     def loss(th, *d):
-        Wk, bk = th[: m * c].reshape(m, c), th[m * c:]
+        Wk, bk = th[: m * c].reshape(m, c), th[m * c :]
         return tms_loss(kind, torch.relu(d[0] @ Wk.T @ Wk + bk), d, sigma).mean()
 
     def geometric(r, t):  # Σ_{s<t} r^s = (1 − r^t)/(1 − r), = t where r = 1
@@ -274,9 +292,9 @@ def tms_quadratic_terms(
 
     first, curv = np.empty(K), np.empty(K)
     for s in range(0, K, chunk):
-        d = tuple(t[s:s + chunk].double() for t in data)
-        g = vmap(grad(loss))(theta[s:s + chunk], *d)
-        H = vmap(hessian(loss))(theta[s:s + chunk], *(t[:, :hessian_samples] for t in d))
+        d = tuple(t[s : s + chunk].double() for t in data)
+        g = vmap(grad(loss))(theta[s : s + chunk], *d)
+        H = vmap(hessian(loss))(theta[s : s + chunk], *(t[:, :hessian_samples] for t in d))
         h, V = torch.linalg.eigh(H)
         gi = torch.einsum("kij,ki->kj", V, g)
         h = h.clamp(min=-0.5 * localization / nbeta)
@@ -293,6 +311,6 @@ def tms_quadratic_terms(
         bad = ~(np.isfinite(f1) & np.isfinite(c2))
         if steps is not None:  # ε·a_i/2 ≥ 2: the quadratic chain oscillates and grows
             bad |= (rho[..., 0] <= -1).any(-1).numpy()
-        first[s:s + chunk] = np.where(bad, np.nan, f1)
-        curv[s:s + chunk] = np.where(bad, np.nan, c2)
+        first[s : s + chunk] = np.where(bad, np.nan, f1)
+        curv[s : s + chunk] = np.where(bad, np.nan, c2)
     return first, curv

@@ -8,18 +8,24 @@ import argparse
 def _run(args: argparse.Namespace) -> int:
     from devrl.paper.build import build_paper
 
-    build_paper(quick=args.quick, figures_only=args.figures_only,
-                only=args.only.split(",") if args.only else None, seed=args.seed)
+    build_paper(
+        quick=args.quick,
+        figures_only=args.figures_only,
+        only=args.only.split(",") if args.only else None,
+        seed=args.seed,
+    )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``paper`` subcommand."""
     parser = subparsers.add_parser(
-        "paper", help="rerun experiments and regenerate paper/ (figures, tables, main.tex)")
+        "paper", help="rerun experiments and regenerate paper/ (figures, tables, main.tex)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer seeds and steps")
-    parser.add_argument("--figures-only", action="store_true",
-                        help="redraw from saved data without recomputing")
+    parser.add_argument(
+        "--figures-only", action="store_true", help="redraw from saved data without recomputing"
+    )
     parser.add_argument("--only", default=None, help="comma-separated section names")
     parser.add_argument("--seed", type=int, default=0, help="base seed for every experiment")
     parser.set_defaults(func=_run)

@@ -28,14 +28,20 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("maze_baseline", "A maze agent and its goal misgeneralization baseline",
-            "experiments/maze_baseline.py"),
-    Section("llc_over_training", "The local learning coefficient over training",
-            "experiments/llc_over_training.py"),
-    Section("forms_validation", "Functional forms of training curves",
-            "experiments/forms_validation.py"),
-    Section("tms_sgd", "The toy model of superposition under SGD",
-            "experiments/tms_sgd.py"),
+    Section(
+        "maze_baseline",
+        "A maze agent and its goal misgeneralization baseline",
+        "experiments/maze_baseline.py",
+    ),
+    Section(
+        "llc_over_training",
+        "The local learning coefficient over training",
+        "experiments/llc_over_training.py",
+    ),
+    Section(
+        "forms_validation", "Functional forms of training curves", "experiments/forms_validation.py"
+    ),
+    Section("tms_sgd", "The toy model of superposition under SGD", "experiments/tms_sgd.py"),
     # reads paper/data/tms_sgd for its SGD row, so it must run after tms_sgd
     Section("tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py"),
 )
@@ -102,15 +108,16 @@ def _compile_pdf(paper_dir: Path) -> Path | None:
             commands.append([bibtex, "main"])
         commands += [[pdflatex, "-interaction=nonstopmode", "main.tex"]] * 2
     for cmd in commands:
-        done = subprocess.run(cmd, cwd=paper_dir, capture_output=True, text=True)
+        done = subprocess.run(cmd, check=False, cwd=paper_dir, capture_output=True, text=True)
         if done.returncode != 0 and cmd[0] != shutil.which("bibtex"):
             tail = "\n".join(done.stdout.splitlines()[-20:])
             raise RuntimeError(f"LaTeX failed on paper/main.tex ({cmd[0]}):\n{tail}")
     return paper_dir / "main.pdf"
 
 
-def build_paper(quick: bool = False, figures_only: bool = False,
-                only: list[str] | None = None, seed: int = 0) -> Path:
+def build_paper(
+    quick: bool = False, figures_only: bool = False, only: list[str] | None = None, seed: int = 0
+) -> Path:
     """Rerun the experiments (or only redraw), then rewrite ``paper/main.tex``.
 
     Args:
@@ -131,10 +138,18 @@ def build_paper(quick: bool = False, figures_only: bool = False,
     for section in SECTIONS:
         if only and section.name not in only:
             continue
-        cmd = [sys.executable, str(root / section.script),
-               "--out", str(paper_dir / "data" / section.name),
-               "--figures", str(paper_dir / "figures"),
-               "--tables", str(paper_dir / "tables"), "--seed", str(seed)]
+        cmd = [
+            sys.executable,
+            str(root / section.script),
+            "--out",
+            str(paper_dir / "data" / section.name),
+            "--figures",
+            str(paper_dir / "figures"),
+            "--tables",
+            str(paper_dir / "tables"),
+            "--seed",
+            str(seed),
+        ]
         if quick:
             cmd.append("--quick")
         if figures_only:
@@ -144,10 +159,17 @@ def build_paper(quick: bool = False, figures_only: bool = False,
         # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
         env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
         subprocess.run(cmd, cwd=root, check=True, env=env)
-        print(f"[devrl paper] {section.name} done in {time.perf_counter() - start:.0f} s",
-              flush=True)
+        print(
+            f"[devrl paper] {section.name} done in {time.perf_counter() - start:.0f} s", flush=True
+        )
     main_tex = write_main_tex(paper_dir)
     pdf = _compile_pdf(paper_dir)
-    print(f"[devrl paper] wrote {main_tex}" + (f" and {pdf}" if pdf else
-          " (no pdflatex on this machine: compile main.tex with any LaTeX)"))
+    print(
+        f"[devrl paper] wrote {main_tex}"
+        + (
+            f" and {pdf}"
+            if pdf
+            else " (no pdflatex on this machine: compile main.tex with any LaTeX)"
+        )
+    )
     return main_tex

@@ -46,7 +46,12 @@ KGON_NAMES: tuple[str, ...] = ("4", "4+", "4++", "5", "5+", "6")
 
 #: Population losses for c = 6, m = 2 as printed by Chen et al. (5 significant digits).
 REFERENCE_LOSSES: dict[str, float] = {
-    "4": 0.11111, "4+": 0.10417, "4++": 0.09722, "5": 0.06874, "5+": 0.06180, "6": 0.04819,
+    "4": 0.11111,
+    "4+": 0.10417,
+    "4++": 0.09722,
+    "5": 0.06874,
+    "5+": 0.06180,
+    "6": 0.04819,
 }
 
 #: Learning coefficients for c = 6, m = 2. 5-gon: the 5 columns + 5 biases are a regular
@@ -54,7 +59,12 @@ REFERENCE_LOSSES: dict[str, float] = {
 #: locally flat. 5⁺ and 6-gon: all 18 parameters regular except the rotation, (18 − 1)/2.
 #: The 4-gon family sits on ReLU kinks (b = 0) and is left out (None).
 THEORETICAL_LLCS: dict[str, float | None] = {
-    "4": None, "4+": None, "4++": None, "5": 7.0, "5+": 8.5, "6": 8.5,
+    "4": None,
+    "4+": None,
+    "4++": None,
+    "5": 7.0,
+    "5+": 8.5,
+    "6": 8.5,
 }
 
 #: Bias given to zero columns that do not carry a "+": any negative value is a critical point.
@@ -62,7 +72,9 @@ NEGATIVE_BIAS = -0.1
 
 
 def _as_tensor(a, dtype=torch.float64) -> torch.Tensor:
-    return a.to(dtype) if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a), dtype=dtype)
+    return (
+        a.to(dtype) if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a), dtype=dtype)
+    )
 
 
 def _check_shapes(W: torch.Tensor, b: torch.Tensor) -> None:
@@ -81,9 +93,7 @@ def _pair_integrals(g: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.
     lo = torch.where(g > 0, mu0, zero)
     hi = torch.where(g < 0, mu0, torch.where(g > 0, one, (b > 0).to(g.dtype)))
     alpha, beta = t - g, -b  # on the active piece the residual is α μ + β
-    active = (
-        alpha**2 * (hi**3 - lo**3) / 3 + alpha * beta * (hi**2 - lo**2) + beta**2 * (hi - lo)
-    )
+    active = alpha**2 * (hi**3 - lo**3) / 3 + alpha * beta * (hi**2 - lo**2) + beta**2 * (hi - lo)
     inactive = t**2 * (1.0 / 3.0 - (hi**3 - lo**3) / 3)
     return active + inactive
 
@@ -224,8 +234,13 @@ def kgon(name: str, c: int = 6) -> KGon:
         W = torch.zeros(2, c, dtype=torch.float64)
         W = W.index_put((torch.tensor(0), torch.arange(k)), t[0] * torch.cos(angles))
         W = W.index_put((torch.tensor(1), torch.arange(k)), t[0] * torch.sin(angles))
-        b = torch.cat([t[1].expand(k), t[2].expand(n_plus),
-                       torch.full((c - k - n_plus,), NEGATIVE_BIAS, dtype=torch.float64)])
+        b = torch.cat(
+            [
+                t[1].expand(k),
+                t[2].expand(n_plus),
+                torch.full((c - k - n_plus,), NEGATIVE_BIAS, dtype=torch.float64),
+            ]
+        )
         loss = population_loss_torch(W, b)
         loss.backward()
         return float(loss.detach()), t.grad.numpy().copy()
@@ -233,16 +248,29 @@ def kgon(name: str, c: int = 6) -> KGon:
     # k <= 4: exact reconstruction at l = 1, b = 0 (a kink); k >= 5 needs negative bias.
     x0 = np.array([1.0, 0.0 if k <= 4 else -0.1, 1.0 / (2 * c)])
     bounds = [(0.1, 3.0), (-1.0, 0.0), (0.0, 1.0)]
-    res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000})
+    res = optimize.minimize(
+        objective,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000},
+    )
     radius, bias, plus_bias = (float(v) for v in res.x)
     W, b = _assemble(k, n_plus, c, radius, bias, plus_bias)
     gW, gb = population_gradient(W, b)
     return KGon(
-        name=name, k=k, n_plus=n_plus, W=W, b=b,
-        loss=population_loss(W, b), loss_quadrature=population_loss_quadrature(W, b),
+        name=name,
+        k=k,
+        n_plus=n_plus,
+        W=W,
+        b=b,
+        loss=population_loss(W, b),
+        loss_quadrature=population_loss_quadrature(W, b),
         grad_norm=float(np.sqrt((gW**2).sum() + (gb**2).sum())),
-        radius=radius, bias=bias, plus_bias=plus_bias if n_plus else None,
+        radius=radius,
+        bias=bias,
+        plus_bias=plus_bias if n_plus else None,
         llc=THEORETICAL_LLCS.get(name) if c == 6 else None,
         reference_loss=REFERENCE_LOSSES.get(name) if c == 6 else None,
         meta={"optimizer_success": bool(res.success), "optimizer_message": str(res.message)},

@@ -33,7 +33,9 @@ def _parse(argv):
 
 def test_flags_round_trip_types_and_defaults():
     assert _parse([]) == Toy()
-    got = _parse(["--n", "7", "--x", "1e-3", "--no-flag", "--maybe", "4", "--spec", '{"type": "b"}'])
+    got = _parse(
+        ["--n", "7", "--x", "1e-3", "--no-flag", "--maybe", "4", "--spec", '{"type": "b"}']
+    )
     assert got == Toy(n=7, x=1e-3, flag=False, maybe=4, spec={"type": "b"})
     assert _parse(["--maybe", "none"]).maybe is None
 

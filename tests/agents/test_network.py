@@ -43,7 +43,9 @@ def test_shapes_and_uint8_equals_float():
 def test_every_activation_has_a_stable_hook_name():
     names = {n for n, m in ActorCritic().named_modules() if isinstance(m, HookPoint)}
     assert names == EXPECTED_HOOKS
-    sep = {n for n, m in ActorCritic(separate_trunks=True).named_modules() if isinstance(m, HookPoint)}
+    sep = {
+        n for n, m in ActorCritic(separate_trunks=True).named_modules() if isinstance(m, HookPoint)
+    }
     assert "policy_trunk.res1.hook_out" in sep and "value_trunk.hook_dense" in sep
     assert not any(n.startswith("trunk.") for n in sep)
 
@@ -53,7 +55,8 @@ def test_hooks_see_and_can_replace_activations():
     seen = {}
     modules = dict(net.named_modules())
     handle = modules["trunk.res1.hook_out"].register_forward_hook(
-        lambda m, i, o: seen.setdefault("res", o.clone()))
+        lambda m, i, o: seen.setdefault("res", o.clone())
+    )
     zero = modules["trunk.hook_dense"].register_forward_hook(lambda m, i, o: torch.zeros_like(o))
     try:
         logits, value = net(_obs())
@@ -90,8 +93,10 @@ def test_readout_plane_pools_features_at_the_mouse():
     obs = _obs()
     cache = {}
     modules = dict(net.named_modules())
-    hooks = [modules[n].register_forward_hook(lambda m, i, o, n=n: cache.setdefault(n, o))
-             for n in ("trunk.res1.hook_out", "trunk.hook_readout")]
+    hooks = [
+        modules[n].register_forward_hook(lambda m, i, o, n=n: cache.setdefault(n, o))
+        for n in ("trunk.res1.hook_out", "trunk.hook_readout")
+    ]
     try:
         net(obs)
     finally:
@@ -118,17 +123,23 @@ def test_downsampled_trunk_has_one_unit_per_maze_cell_and_named_blocks():
     net = ActorCritic(readout_plane=1, downsample=True, res_blocks=3, hidden=64)
     assert net.num_parameters() == 43_701  # the quick preset's network; within 10k-50k
     names = {n for n, m in net.named_modules() if isinstance(m, HookPoint)}
-    assert names == EXPECTED_HOOKS | {"trunk.hook_readout", "trunk.res2.hook_mid",
-                                      "trunk.res2.hook_out", "trunk.res3.hook_mid",
-                                      "trunk.res3.hook_out"}
+    assert names == EXPECTED_HOOKS | {
+        "trunk.hook_readout",
+        "trunk.res2.hook_mid",
+        "trunk.res2.hook_out",
+        "trunk.res3.hook_mid",
+        "trunk.res3.hook_out",
+    }
     obs = _obs()
     obs[:, 1] = 0
     obs[0, 1, 4, 6] = 1  # mouse on a maze cell (even, even) -> that cell only
     obs[1, 1, 3, 6] = 1  # mouse on a passage (odd row) -> the two cells it joins
     cache = {}
     modules = dict(net.named_modules())
-    hooks = [modules[n].register_forward_hook(lambda m, i, o, n=n: cache.setdefault(n, o))
-             for n in ("trunk.conv2.hook_out", "trunk.res3.hook_out", "trunk.hook_readout")]
+    hooks = [
+        modules[n].register_forward_hook(lambda m, i, o, n=n: cache.setdefault(n, o))
+        for n in ("trunk.conv2.hook_out", "trunk.res3.hook_out", "trunk.hook_readout")
+    ]
     try:
         logits, value = net(obs)
     finally:
@@ -149,8 +160,14 @@ def test_downsampled_trunk_has_one_unit_per_maze_cell_and_named_blocks():
 
 def test_new_options_stay_out_of_the_config_at_their_defaults():
     # runs and checkpoints saved before res_blocks/downsample existed must compare equal
-    assert set(ActorCritic().config()) == {"obs_shape", "n_actions", "channels", "hidden",
-                                          "separate_trunks", "readout_plane"}
+    assert set(ActorCritic().config()) == {
+        "obs_shape",
+        "n_actions",
+        "channels",
+        "hidden",
+        "separate_trunks",
+        "readout_plane",
+    }
     assert ActorCritic(res_blocks=2).config()["res_blocks"] == 2
 
 

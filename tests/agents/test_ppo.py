@@ -11,9 +11,16 @@ from devrl.cli import main as devrl_main
 from devrl.runs import Run
 
 METRICS = [
-    "charts/episodic_return", "charts/success_rate", "charts/episode_length",
-    "losses/value_loss", "losses/policy_loss", "losses/entropy", "losses/approx_kl",
-    "losses/clipfrac", "charts/SPS", "charts/learning_rate",
+    "charts/episodic_return",
+    "charts/success_rate",
+    "charts/episode_length",
+    "losses/value_loss",
+    "losses/policy_loss",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/clipfrac",
+    "charts/SPS",
+    "charts/learning_rate",
 ]
 
 
@@ -37,8 +44,9 @@ def test_gae_matches_hand_computation():
 def test_gae_lambda_one_is_discounted_return_minus_value():
     rewards = torch.tensor([[1.0], [1.0], [1.0]])
     values = torch.zeros(3, 1)
-    adv, _ = compute_gae(rewards, values, torch.zeros(3, 1), torch.tensor([0.0]),
-                         torch.tensor([1.0]), 0.5, 1.0)
+    adv, _ = compute_gae(
+        rewards, values, torch.zeros(3, 1), torch.tensor([0.0]), torch.tensor([1.0]), 0.5, 1.0
+    )
     assert torch.allclose(adv[:, 0], torch.tensor([1.75, 1.5, 1.0]))
 
 
@@ -89,8 +97,24 @@ def test_fine_tune_from_another_run_with_swapped_reward(tmp_path, tiny_config):
 
 
 def test_cli_train_resume_and_refusal(tmp_path, capsys):
-    flags = ["--size", "5", "--num-envs", "4", "--num-steps", "8", "--total-timesteps", "96",
-             "--num-minibatches", "2", "--channels", "2", "--hidden", "8", "--checkpoints", "3"]
+    flags = [
+        "--size",
+        "5",
+        "--num-envs",
+        "4",
+        "--num-steps",
+        "8",
+        "--total-timesteps",
+        "96",
+        "--num-minibatches",
+        "2",
+        "--channels",
+        "2",
+        "--hidden",
+        "8",
+        "--checkpoints",
+        "3",
+    ]
     run_dir = str(tmp_path / "cli")
     assert devrl_main(["train", "--run-dir", run_dir, *flags, "--reward", "corner"]) == 0
     run = Run.load(run_dir)

@@ -15,7 +15,13 @@ from devrl.envs.tms import sample_contexts
 
 
 def _small(**kw):
-    base = {"n_seeds": 3, "n_samples": 200, "epochs": 30, "n_log_checkpoints": 10, "n_linear_checkpoints": 5}
+    base = {
+        "n_seeds": 3,
+        "n_samples": 200,
+        "epochs": 30,
+        "n_log_checkpoints": 10,
+        "n_linear_checkpoints": 5,
+    }
     base.update(kw)
     return TMSSGDConfig(**base)
 
@@ -35,18 +41,26 @@ def test_short_run_decreases_loss_and_writes_tidy_metrics(tmp_path):
 
 def test_batched_gradient_step_matches_autograd_sgd():
     # One seed, one epoch, compared with a plain autograd loop on the same batches.
-    cfg = _small(n_seeds=1, epochs=1, n_samples=40, batch_size=20, init="random", lr=0.1,
-                 n_log_checkpoints=0, n_linear_checkpoints=0)
+    cfg = _small(
+        n_seeds=1,
+        epochs=1,
+        n_samples=40,
+        batch_size=20,
+        init="random",
+        lr=0.1,
+        n_log_checkpoints=0,
+        n_linear_checkpoints=0,
+    )
     res = train_tms_sgd(cfg, progress=False)
     g = torch.Generator().manual_seed(0)
-    W = (torch.randn(2, 6, generator=g) / 2**0.5)
+    W = torch.randn(2, 6, generator=g) / 2**0.5
     b = torch.zeros(6)
     W = (W + 0.01 * torch.randn(2, 6, generator=g)).requires_grad_(True)
     b = (b + 0.01 * torch.randn(6, generator=g)).requires_grad_(True)
     X = torch.from_numpy(sample_contexts(40, np.random.default_rng([0, 1])))
     perm = torch.randperm(40, generator=g)
     for j in range(2):
-        x = X[perm[20 * j: 20 * j + 20]]
+        x = X[perm[20 * j : 20 * j + 20]]
         loss = ((torch.relu(x @ W.T @ W + b) - x) ** 2).sum(1).mean()
         gW, gb = torch.autograd.grad(loss, (W, b))
         with torch.no_grad():
@@ -72,8 +86,14 @@ def test_starts_at_4gon_and_checkpoints():
 
 
 def test_phase_sequences_collapse_plateaus_and_drop_blips():
-    ph = pd.DataFrame({"run": "r", "seed": 0, "step": range(10),
-                       "phase": ["4"] * 4 + ["other"] + ["4"] * 2 + ["5"] * 3})
+    ph = pd.DataFrame(
+        {
+            "run": "r",
+            "seed": 0,
+            "step": range(10),
+            "phase": ["4"] * 4 + ["other"] + ["4"] * 2 + ["5"] * 3,
+        }
+    )
     seq = phase_sequences(ph, min_dwell=2)
     assert seq.phase.tolist() == ["4", "5"] and seq.first_step.tolist() == [0, 7]
 

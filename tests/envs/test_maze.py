@@ -18,8 +18,9 @@ def test_check_env(kwargs):
 
 
 def test_make_vec_uses_batched_env():
-    envs = gym.make_vec("devrl/Maze-v0", num_envs=3, vectorization_mode="vector_entry_point",
-                        size=7)
+    envs = gym.make_vec(
+        "devrl/Maze-v0", num_envs=3, vectorization_mode="vector_entry_point", size=7
+    )
     assert isinstance(envs, MazeVecEnv) and envs.num_envs == 3 and envs.size == 7
 
 

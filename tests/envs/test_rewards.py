@@ -48,10 +48,17 @@ def test_step_penalty_and_sum():
     assert len(both.terms()) == 3  # sums flatten
 
 
-@pytest.mark.parametrize("reward", [
-    CheeseReward(), CornerReward(), CellReward(4, 2), StepPenalty(0.05),
-    CheeseReward() + StepPenalty(0.01), CornerReward() + CellReward(0, 0) + StepPenalty(-1),
-])
+@pytest.mark.parametrize(
+    "reward",
+    [
+        CheeseReward(),
+        CornerReward(),
+        CellReward(4, 2),
+        StepPenalty(0.05),
+        CheeseReward() + StepPenalty(0.01),
+        CornerReward() + CellReward(0, 0) + StepPenalty(-1),
+    ],
+)
 def test_spec_round_trip(reward):
     spec = json.loads(json.dumps(reward.to_spec()))
     back = reward_from_spec(spec)
@@ -70,11 +77,18 @@ def test_equality_and_defaults():
     assert reward_from_spec(r) is r
 
 
-@pytest.mark.parametrize("spec", [
-    "cheese", {"kind": "cheese"}, {"type": "lava"}, {"type": "cell", "row": 1},
-    {"type": "cheese", "x": 1}, {"type": "step_penalty", "c": float("nan")},
-    {"type": "sum", "terms": []},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "cheese",
+        {"kind": "cheese"},
+        {"type": "lava"},
+        {"type": "cell", "row": 1},
+        {"type": "cheese", "x": 1},
+        {"type": "step_penalty", "c": float("nan")},
+        {"type": "sum", "terms": []},
+    ],
+)
 def test_bad_specs(spec):
     with pytest.raises(ValueError):
         reward_from_spec(spec)

@@ -88,15 +88,21 @@ def test_closed_form_equals_policy_iteration(size, gamma):
             assert a.optimal_actions[r, c].tolist() == shorter
 
 
-@pytest.mark.parametrize("reward", [
-    CornerReward() + StepPenalty(0.05),
-    CheeseReward() + CornerReward(),
-    CellReward(2, 2) + StepPenalty(-0.02),
-    StepPenalty(0.1),
-])
+@pytest.mark.parametrize(
+    "reward",
+    [
+        CornerReward() + StepPenalty(0.05),
+        CheeseReward() + CornerReward(),
+        CellReward(2, 2) + StepPenalty(-0.02),
+        StepPenalty(0.1),
+    ],
+)
 def test_policy_iteration_against_value_iteration(reward):
     rng = np.random.default_rng(7)
-    for walls in [generate_maze(5, rng), rng.random((5, 5)) < 0.25]:  # a maze, and a grid with loops
+    for walls in [
+        generate_maze(5, rng),
+        rng.random((5, 5)) < 0.25,
+    ]:  # a maze, and a grid with loops
         walls[4, 0] = walls[0, 4] = walls[2, 2] = walls[2, 4] = False
         cheese = (2, 4)
         sol = solve(walls, cheese, reward, gamma=0.9)

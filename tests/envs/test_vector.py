@@ -14,8 +14,16 @@ from devrl.envs.rewards import CornerReward, StepPenalty
 from devrl.envs.vector import MazeVecEnv, make_vec_env
 
 UP, RIGHT, DOWN, LEFT = range(4)
-STEP_KEYS = {"mouse_pos", "cheese_pos", "optimal_distance", "reached_corner", "episode_return",
-             "episode_length", "episode_success", "final_obs"}
+STEP_KEYS = {
+    "mouse_pos",
+    "cheese_pos",
+    "optimal_distance",
+    "reached_corner",
+    "episode_return",
+    "episode_length",
+    "episode_success",
+    "final_obs",
+}
 
 
 def _corridor():
@@ -94,7 +102,9 @@ def test_terminal_step_is_not_truncated_and_penalty_paid():
         _, rew, term, trunc, info = env.step(np.array([a]))
         total += rew[0]
     assert term[0] and not trunc[0]
-    assert total == pytest.approx(1 - 8 * 0.25) and info["episode_return"][0] == pytest.approx(total)
+    assert total == pytest.approx(1 - 8 * 0.25) and info["episode_return"][0] == pytest.approx(
+        total
+    )
 
 
 def test_random_play_matches_single_envs():
@@ -177,12 +187,18 @@ def test_config_and_make_vec_env():
         MazeVecEnv(2, size=9).load_state_dict(env.state_dict())
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"num_envs": 0}, "num_envs"), ({"num_envs": 2, "size": 8}, "odd"),
-    ({"num_envs": 2, "corner": 10}, "corner"), ({"num_envs": 2, "max_steps": 0}, "max_steps"),
-    ({"num_envs": 2, "reward": {"type": "gold"}}, "reward"), ({"num_envs": 2, "seed": -1}, "seed"),
-    ({"num_envs": 2, "seed": [1]}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_envs": 0}, "num_envs"),
+        ({"num_envs": 2, "size": 8}, "odd"),
+        ({"num_envs": 2, "corner": 10}, "corner"),
+        ({"num_envs": 2, "max_steps": 0}, "max_steps"),
+        ({"num_envs": 2, "reward": {"type": "gold"}}, "reward"),
+        ({"num_envs": 2, "seed": -1}, "seed"),
+        ({"num_envs": 2, "seed": [1]}, "seed"),
+    ],
+)
 def test_bad_constructor_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MazeVecEnv(**kwargs)

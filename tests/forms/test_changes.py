@@ -22,8 +22,9 @@ def test_finds_planted_shifts_at_the_right_points():
 
 
 def test_pure_noise_rarely_gives_a_shift():
-    n_any = sum(len(level_shifts(T, np.random.default_rng(s).standard_normal(100))) > 0
-                for s in range(100))
+    n_any = sum(
+        len(level_shifts(T, np.random.default_rng(s).standard_normal(100))) > 0 for s in range(100)
+    )
     assert n_any <= 8  # 2% measured over 200 seeds; BIC's penalty 2 gives 12%
 
 
@@ -51,7 +52,11 @@ def test_known_per_point_noise_hides_a_step_in_a_noisy_stretch():
 
 def test_robust_noise_ignores_jumps_and_trends():
     rng = np.random.default_rng(2)
-    y = np.r_[np.zeros(500), np.full(500, 10.0)] + np.linspace(0, 3, 1000) + rng.standard_normal(1000)
+    y = (
+        np.r_[np.zeros(500), np.full(500, 10.0)]
+        + np.linspace(0, 3, 1000)
+        + rng.standard_normal(1000)
+    )
     assert robust_noise(y) == pytest.approx(1.0, rel=0.1)
 
 
@@ -73,8 +78,9 @@ def test_levels_method_of_detect_stages_reports_levels():
     assert list(stages["type"][:2]) == ["rising", "falling"]
 
 
-@pytest.mark.parametrize("kw", [{"penalty": -1}, {"min_shift": -0.1}, {"min_size": 0},
-                                {"noise": np.nan}])
+@pytest.mark.parametrize(
+    "kw", [{"penalty": -1}, {"min_shift": -0.1}, {"min_size": 0}, {"noise": np.nan}]
+)
 def test_bad_arguments_raise(kw):
     with pytest.raises(ValueError):
         level_shifts(T, _steps(0), **kw)

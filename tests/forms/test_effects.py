@@ -15,8 +15,9 @@ def _table(rng, n_seeds=8):
         for size in (5, 7, 9, 11):
             for reward in ("cheese", "corner"):
                 t0 = 2.0 + 0.25 * size + 0.5 * (reward == "corner") + seed_effect
-                rows.append({"seed": seed, "size": size, "reward": reward,
-                             "t0": t0 + rng.normal(0, 0.1)})
+                rows.append(
+                    {"seed": seed, "size": size, "reward": reward, "t0": t0 + rng.normal(0, 0.1)}
+                )
     return pd.DataFrame(rows)
 
 
@@ -53,8 +54,17 @@ def test_fit_per_run_then_effects_end_to_end():
             log_t0 = 3.0 + 0.2 * size + rng.normal(0, 0.05)
             p = {"a": 0.0, "b": 1.0, "log_t0": log_t0, "w": 0.4}
             y = true_curve("logistic_log", t, p) + rng.normal(0, 0.02, t.size)
-            rows += [{"run": f"s{seed}_m{size}", "seed": seed, "size": size, "step": s,
-                      "measure": "success", "value": v} for s, v in zip(t, y)]
+            rows += [
+                {
+                    "run": f"s{seed}_m{size}",
+                    "seed": seed,
+                    "size": size,
+                    "step": s,
+                    "measure": "success",
+                    "value": v,
+                }
+                for s, v in zip(t, y)
+            ]
     params = fit_per_run(pd.DataFrame(rows), "logistic_log", keep=("seed", "size"))
     assert (params["status"] == "ok").all()
     t0 = params[params["param"] == "log_t0"].rename(columns={"value": "log_t0"})

@@ -104,12 +104,15 @@ def test_bootstrap_ci_is_deterministic_given_seed():
     assert r1.ci == r2.ci
 
 
-@pytest.mark.parametrize("t, y, match", [
-    (np.arange(4.0), np.array([1.0, 2.0, 3.0, 5.0]), "needs at least"),
-    (np.arange(10.0), np.r_[np.arange(9.0), np.nan], "NaN"),
-    (np.arange(10.0), np.ones(10), "constant"),
-    (np.r_[np.arange(9.0), 3.0], np.arange(10.0), "strictly increasing"),
-])
+@pytest.mark.parametrize(
+    "t, y, match",
+    [
+        (np.arange(4.0), np.array([1.0, 2.0, 3.0, 5.0]), "needs at least"),
+        (np.arange(10.0), np.r_[np.arange(9.0), np.nan], "NaN"),
+        (np.arange(10.0), np.ones(10), "constant"),
+        (np.r_[np.arange(9.0), 3.0], np.arange(10.0), "strictly increasing"),
+    ],
+)
 def test_clear_errors(t, y, match):
     with pytest.raises(ValueError, match=match):
         fit(t, y, "logistic")
@@ -121,9 +124,13 @@ def test_log_forms_need_positive_t():
 
 
 def test_non_convergence_names_form_and_reason():
-    bad = Form(name="always_nan", func=lambda t, a: np.full_like(t, np.nan) + a,
-               param_names=("a",), formula="nan",
-               bounds=lambda t, y: (np.array([-1.0]), np.array([1.0])),
-               guess=lambda t, y: [np.array([0.0])])
+    bad = Form(
+        name="always_nan",
+        func=lambda t, a: np.full_like(t, np.nan) + a,
+        param_names=("a",),
+        formula="nan",
+        bounds=lambda t, y: (np.array([-1.0]), np.array([1.0])),
+        guess=lambda t, y: [np.array([0.0])],
+    )
     with pytest.raises(FitError, match="'always_nan' failed to fit: non-finite"):
         fit(np.arange(10.0), np.arange(10.0), bad)

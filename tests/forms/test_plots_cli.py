@@ -33,8 +33,10 @@ def test_cli_fit_prints_comparison(curve, tmp_path, capsys):
     t, y = curve
     path = tmp_path / "track.csv"
     pd.DataFrame({"step": t, "value": y, "measure": "llc"}).to_csv(path, index=False)
-    assert main(["fit", str(path), "--x", "step", "--y", "value",
-                 "--forms", "logistic_log,power,exp"]) == 0
+    assert (
+        main(["fit", str(path), "--x", "step", "--y", "value", "--forms", "logistic_log,power,exp"])
+        == 0
+    )
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert lines[0].split()[:3] == ["form", "k", "aicc"]

@@ -8,8 +8,18 @@ from devrl.forms.synthetic import TRUTH, checkpoints, true_curve
 
 
 def test_builtin_forms_registered_with_consistent_metadata():
-    for name in ["constant", "linear", "exp", "logistic", "logistic_log", "double_logistic",
-                 "power", "piecewise1", "piecewise2", "piecewise3"]:
+    for name in [
+        "constant",
+        "linear",
+        "exp",
+        "logistic",
+        "logistic_log",
+        "double_logistic",
+        "power",
+        "piecewise1",
+        "piecewise2",
+        "piecewise3",
+    ]:
         f = get_form(name)
         t = checkpoints(64)
         y = true_curve(name, t) if name in TRUTH else np.log(t)
@@ -33,9 +43,14 @@ def test_register_custom_form_and_fit_it():
     def bounds(t, y):
         return np.array([-10.0, 0.0]), np.array([10.0, 5.0])
 
-    quad = Form(name="test_sqrt", func=lambda t, a, b: a + b * np.sqrt(t), param_names=("a", "b"),
-                formula="a + b*sqrt(t)", bounds=bounds,
-                guess=lambda t, y: [np.array([0.0, 1.0])])
+    quad = Form(
+        name="test_sqrt",
+        func=lambda t, a, b: a + b * np.sqrt(t),
+        param_names=("a", "b"),
+        formula="a + b*sqrt(t)",
+        bounds=bounds,
+        guess=lambda t, y: [np.array([0.0, 1.0])],
+    )
     register_form(quad, overwrite=True)
     t = np.linspace(1, 100, 40)
     y = 2.0 + 0.5 * np.sqrt(t) + np.random.default_rng(0).normal(0, 0.05, t.size)

@@ -18,7 +18,7 @@ def planted_boundary(p):
     g = np.linspace(np.log(T[0]), np.log(T[-1]), 20001)
     d = np.gradient(true_curve("double_logistic", np.exp(g), p), g)
     i1, i2 = np.searchsorted(g, [p["log_t1"], p["log_t2"]])
-    return g[i1 + _boundary(d[i1:i2 + 1])]
+    return g[i1 + _boundary(d[i1 : i2 + 1])]
 
 
 def test_planted_rise_fall_boundary_is_the_peak():
@@ -28,8 +28,9 @@ def test_planted_rise_fall_boundary_is_the_peak():
     assert planted_boundary(RISE_FALL) == pytest.approx(g[np.argmax(y)], abs=1e-3)
 
 
-@pytest.mark.parametrize("p, types", [(STAIR, ["rising", "rising"]),
-                                      (RISE_FALL, ["rising", "falling"])])
+@pytest.mark.parametrize(
+    "p, types", [(STAIR, ["rising", "rising"]), (RISE_FALL, ["rising", "falling"])]
+)
 def test_recovers_planted_boundary_within_5pct_of_log_time(p, types):
     rng = np.random.default_rng(0)
     mu = true_curve("double_logistic", T, p)

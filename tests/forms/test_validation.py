@@ -20,8 +20,7 @@ from devrl.forms import fit
 from devrl.forms.synthetic import TRUTH, checkpoints, summarize, validate_form
 
 # Forms whose selection by AICc is asserted, with the SNR at which it is.
-AICC_STATED = {"exp": 100, "logistic": 50, "double_logistic": 20, "power": 100,
-               "piecewise2": 20}
+AICC_STATED = {"exp": 100, "logistic": 50, "double_logistic": 20, "power": 100, "piecewise2": 20}
 BIC_SNR = 100
 
 
@@ -53,8 +52,12 @@ _KNOWN_SHORT = {
     "constant": "BIC selection 0.92 pooled over 130 curves; 0.85 at this seed",
     "piecewise1": "profile coverage 0.87-0.93 (non-smooth hinge likelihood)",
 }
-BIC_FORMS = [pytest.param(f, marks=pytest.mark.xfail(reason=_KNOWN_SHORT[f], strict=False))
-             if f in _KNOWN_SHORT else f for f in TRUTH]
+BIC_FORMS = [
+    pytest.param(f, marks=pytest.mark.xfail(reason=_KNOWN_SHORT[f], strict=False))
+    if f in _KNOWN_SHORT
+    else f
+    for f in TRUTH
+]
 
 
 @pytest.mark.slow

@@ -76,8 +76,9 @@ def test_value_targets():
     data = rollout_dataset("value", net, env_kwargs=ENV, samples=200, seed=0)
     assert isinstance(data, ValueData) and data.info["target"] == "value"
     assert per_sample_losses(net, data).abs().max() < 1e-10
-    mc = rollout_dataset("value", net, env_kwargs=ENV, samples=200, seed=0, target="return",
-                         gamma=0.9)
+    mc = rollout_dataset(
+        "value", net, env_kwargs=ENV, samples=200, seed=0, target="return", gamma=0.9
+    )
     buffer = policy_states(net, ENV, 200, seed=0, gamma=0.9)
     assert torch.equal(mc.tensors[1], torch.from_numpy(buffer.returns))
     # Cheese reward 1 on the last step: returns are gamma^(steps left - 1), so in (0, 1].
@@ -100,7 +101,9 @@ def test_regret_by_hand_on_open_grid():
     obs = observation(walls, mouse, cheese)[None]
     data = regret_data(obs, gamma=gamma)
     # up: cheese (Q=1); right: off-grid bump (Q=gamma*V*=gamma); down, left: distance 2 (gamma^2)
-    np.testing.assert_allclose(data.tensors[2][0].numpy(), [1, gamma, gamma**2, gamma**2], rtol=1e-6)
+    np.testing.assert_allclose(
+        data.tensors[2][0].numpy(), [1, gamma, gamma**2, gamma**2], rtol=1e-6
+    )
     assert data.tensors[1][0] == pytest.approx(1.0)
     loss = per_sample_losses(ConstPolicy([0.0, 0.0, 0.0, 0.0]), data)
     assert loss[0].item() == pytest.approx(1 - (1 + gamma + 2 * gamma**2) / 4, rel=1e-6)
@@ -122,8 +125,18 @@ def test_regret_matches_policy_map():
 def test_vmappable_with_estimator(kind):
     net = _net()
     data = rollout_dataset(kind, net, env_kwargs=ENV, samples=128, seed=0)
-    res = estimate(vmap_safe(net), data, lr=1e-4, nbeta=10.0, localization=100.0, chains=2,
-                   draws=6, burnin=2, batch_size=32, progress=False)
+    res = estimate(
+        vmap_safe(net),
+        data,
+        lr=1e-4,
+        nbeta=10.0,
+        localization=100.0,
+        chains=2,
+        draws=6,
+        burnin=2,
+        batch_size=32,
+        progress=False,
+    )
     assert res.per_chain.shape == (2,) and np.isfinite(res.per_chain).all()
 
 
@@ -158,8 +171,9 @@ def test_deterministic_given_seed():
 
 def test_state_sources_separate_drift_from_parameters():
     measured, fixed = _net(seed=0), _net(seed=1)
-    via_fixed = rollout_dataset("kl", measured, states="policy", state_policy=fixed,
-                                env_kwargs=ENV, samples=100, seed=0)
+    via_fixed = rollout_dataset(
+        "kl", measured, states="policy", state_policy=fixed, env_kwargs=ENV, samples=100, seed=0
+    )
     own = rollout_dataset("kl", fixed, states="self", env_kwargs=ENV, samples=100, seed=0)
     assert torch.equal(via_fixed.obs, own.obs)  # states come from the fixed policy ...
     assert per_sample_losses(measured, via_fixed).abs().max() < 1e-5  # ... reference is measured
@@ -195,10 +209,22 @@ def test_gradient_term_of_an_off_minimum_loss():
 
     nbeta, gamma = 20.0, 40.0  # lr·(nβh + γ) ≤ 0.16: small discretization bias
     a = nbeta * h
-    expected = float((0.5 * a / (a + gamma)).sum()
-                     - (nbeta**2 * g**2 * (a + 2 * gamma) / (2 * (a + gamma) ** 2)).sum())
-    res = estimate(Lin(), Data(torch.zeros(8)), lr=2e-3, nbeta=nbeta, localization=gamma,
-                   chains=4, draws=800, burnin=200, batch_size=None, progress=False)
+    expected = float(
+        (0.5 * a / (a + gamma)).sum()
+        - (nbeta**2 * g**2 * (a + 2 * gamma) / (2 * (a + gamma) ** 2)).sum()
+    )
+    res = estimate(
+        Lin(),
+        Data(torch.zeros(8)),
+        lr=2e-3,
+        nbeta=nbeta,
+        localization=gamma,
+        chains=4,
+        draws=800,
+        burnin=200,
+        batch_size=None,
+        progress=False,
+    )
     assert expected == pytest.approx(-4.07, abs=0.01)  # the first-order term dominates
     assert res.mean == pytest.approx(expected, rel=0.15)
     assert res.frac_below_init > 0.5  # the draws descend below w*

@@ -16,8 +16,18 @@ def test_calibrate_grid_recommends_healthy_and_records_divergence(tmp_path):
         y = model(x) + torch.randn(5000, 1, generator=g)
     data = regression_data(x, y)
     plot = tmp_path / "traces.png"
-    df = calibrate(model, data, lrs=[1e-7, 1e-3, 50.0], nbetas=[100], localizations=[1.0],
-                   chains=4, draws=300, burnin=100, batch_size=200, plot=plot)
+    df = calibrate(
+        model,
+        data,
+        lrs=[1e-7, 1e-3, 50.0],
+        nbetas=[100],
+        localizations=[1.0],
+        chains=4,
+        draws=300,
+        burnin=100,
+        batch_size=200,
+        plot=plot,
+    )
     assert len(df) == 3
     diverged = df[df["lr"] == 50.0].iloc[0]
     assert np.isnan(diverged["llc"]) and "smaller lr" in diverged["error"]

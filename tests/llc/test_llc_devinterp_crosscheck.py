@@ -27,8 +27,17 @@ def test_devrl_and_devinterp_agree_within_two_standard_errors(tmp_path):
     hp = {"lr": 1e-3, "nbeta": 100.0, "localization": 1.0}
     chains, draws = 6, 150
 
-    ours = estimate(model, data, **hp, chains=chains, draws=draws, burnin=0, batch_size=batch,
-                    seed=0, progress=False)
+    ours = estimate(
+        model,
+        data,
+        **hp,
+        chains=chains,
+        draws=draws,
+        burnin=0,
+        batch_size=batch,
+        seed=0,
+        progress=False,
+    )
 
     # devinterp expects a HF dataset of input_ids and a per-token loss [batch, seq-1]:
     # carry the sample index in input_ids (length 2 -> one "token" position).
@@ -40,15 +49,29 @@ def test_devrl_and_devinterp_agree_within_two_standard_errors(tmp_path):
         warnings.simplefilter("ignore")
         # burn-in 0 on both sides: devinterp 2.0.1's compute_llc averages burn-in in.
         # num_init_loss_batches covers the whole dataset, as our init loss does.
-        out = devinterp_llc(model, ds.with_format("torch"), {}, lr=hp["lr"], n_beta=hp["nbeta"],
-                            localization=hp["localization"], num_chains=chains,
-                            num_draws=draws, batch_size=batch, num_burnin_steps=0,
-                            num_init_loss_batches=n // batch, loss_fn=loss_fn, device="cpu",
-                            init_seed=0, output_path=str(tmp_path / "samples.zarr"))
+        out = devinterp_llc(
+            model,
+            ds.with_format("torch"),
+            {},
+            lr=hp["lr"],
+            n_beta=hp["nbeta"],
+            localization=hp["localization"],
+            num_chains=chains,
+            num_draws=draws,
+            batch_size=batch,
+            num_burnin_steps=0,
+            num_init_loss_batches=n // batch,
+            loss_fn=loss_fn,
+            device="cpu",
+            init_seed=0,
+            output_path=str(tmp_path / "samples.zarr"),
+        )
     theirs = out.llc_per_chain.values
     assert float(out.init_loss) == pytest.approx(ours.init_loss, rel=1e-5)
     se = np.hypot(ours.std, theirs.std(ddof=1)) / np.sqrt(chains)
-    print(f"\ndevrl {ours.mean:.3f} ± {ours.std:.3f}, devinterp {theirs.mean():.3f} ± "
-          f"{theirs.std(ddof=1):.3f} (std over {chains} chains), 2 s.e. = {2 * se:.3f}")
+    print(
+        f"\ndevrl {ours.mean:.3f} ± {ours.std:.3f}, devinterp {theirs.mean():.3f} ± "
+        f"{theirs.std(ddof=1):.3f} (std over {chains} chains), 2 s.e. = {2 * se:.3f}"
+    )
     assert abs(ours.mean - theirs.mean()) <= 2 * se, (ours.mean, theirs.mean(), se)
     assert 0 < ours.mean < 67 / 2

@@ -33,8 +33,19 @@ def test_regular_linear_regression_is_d_over_2():
     # (relative -beta) small; lr*nbeta = 0.05 keeps discretization + minibatch bias
     # ~ lr*nbeta*(1 + nbeta/B)/4 = 2%; tau ~ 2/(lr*nbeta) = 40 steps << draws.
     model, data = _linear_regression()
-    res = estimate(model, data, lr=1e-4, nbeta=500, localization=1.0, chains=6, draws=1000,
-                   burnin=200, batch_size=1000, seed=0, progress=False)
+    res = estimate(
+        model,
+        data,
+        lr=1e-4,
+        nbeta=500,
+        localization=1.0,
+        chains=6,
+        draws=1000,
+        burnin=200,
+        batch_size=1000,
+        seed=0,
+        progress=False,
+    )
     true = regular_lambda(12)
     assert abs(res.mean - true) / true < 0.10, res
     assert abs(res.mean - true) < 4 * res.stderr + 0.05 * true, res
@@ -46,8 +57,15 @@ def test_regular_linear_regression_is_d_over_2():
 def test_deterministic_given_seed_and_model_untouched():
     model, data = _linear_regression(n=2000)
     before = [p.detach().clone() for p in model.parameters()]
-    kw = {"lr": 1e-4, "nbeta": 100, "chains": 3, "draws": 30, "burnin": 5, "batch_size": 64,
-          "progress": False}
+    kw = {
+        "lr": 1e-4,
+        "nbeta": 100,
+        "chains": 3,
+        "draws": 30,
+        "burnin": 5,
+        "batch_size": 64,
+        "progress": False,
+    }
     a = estimate(model, data, seed=3, **kw)
     b = estimate(model, data, seed=3, **kw)
     c = estimate(model, data, seed=4, **kw)
@@ -62,8 +80,15 @@ def test_chains_are_independent_slices():
     # With identical minibatches a vectorized chain must follow the same path as a lone chain
     # given the same noise: run 1 chain with full batch and compare against chain 0 of 3.
     model, data = _linear_regression(n=256)
-    kw = {"lr": 1e-4, "nbeta": 50, "draws": 20, "burnin": 0, "batch_size": None, "seed": 7,
-          "progress": False}
+    kw = {
+        "lr": 1e-4,
+        "nbeta": 50,
+        "draws": 20,
+        "burnin": 0,
+        "batch_size": None,
+        "seed": 7,
+        "progress": False,
+    }
     one = estimate(model, data, chains=1, **kw)
     three = estimate(model, data, chains=3, **kw)
     # step 0 is evaluated at w* for every chain; afterwards different noise -> different paths
@@ -76,8 +101,17 @@ def test_chains_are_independent_slices():
 
 def test_burnin_excluded_from_estimate():
     model, data = _linear_regression(n=2000)
-    res = estimate(model, data, lr=1e-4, nbeta=100, chains=2, draws=40, burnin=10, batch_size=100,
-                   progress=False)
+    res = estimate(
+        model,
+        data,
+        lr=1e-4,
+        nbeta=100,
+        chains=2,
+        draws=40,
+        burnin=10,
+        batch_size=100,
+        progress=False,
+    )
     expected = 100 * (res.loss_trace[:, 10:] - res.ref_trace[:, 10:]).mean(axis=1)
     np.testing.assert_allclose(res.per_chain, expected)
     assert res.llc_trace.shape == (2, 50)
@@ -86,8 +120,9 @@ def test_burnin_excluded_from_estimate():
 def test_divergence_raises_naming_hyperparameters():
     model, data = _linear_regression(n=2000)
     with pytest.raises(ChainDivergedError, match=r"lr=10.*nbeta=100.*smaller lr"):
-        estimate(model, data, lr=10.0, nbeta=100, chains=2, draws=50, batch_size=100,
-                 progress=False)
+        estimate(
+            model, data, lr=10.0, nbeta=100, chains=2, draws=50, batch_size=100, progress=False
+        )
 
 
 def test_nan_loss_raises_not_inf():
@@ -101,8 +136,17 @@ def test_nan_loss_raises_not_inf():
 
     x = torch.ones(100, 1)
     with pytest.raises(ChainDivergedError, match=r"loss nan.*lr=0.01.*nbeta=10.*localization"):
-        estimate(Exploding(), regression_data(x, torch.zeros(100, 1)), lr=1e-2, nbeta=10,
-                 chains=2, draws=50, burnin=0, batch_size=10, progress=False)
+        estimate(
+            Exploding(),
+            regression_data(x, torch.zeros(100, 1)),
+            lr=1e-2,
+            nbeta=10,
+            chains=2,
+            draws=50,
+            burnin=0,
+            batch_size=10,
+            progress=False,
+        )
 
 
 def test_bad_arguments():
@@ -119,12 +163,35 @@ def test_bad_arguments():
 
 def test_rmsprop_sampler_runs_and_to_frame():
     model, data = _linear_regression(n=2000)
-    res = estimate(model, data, lr=1e-3, nbeta=100, chains=2, draws=40, burnin=10,
-                   batch_size=100, sampler="rmsprop_sgld", progress=False)
+    res = estimate(
+        model,
+        data,
+        lr=1e-3,
+        nbeta=100,
+        chains=2,
+        draws=40,
+        burnin=10,
+        batch_size=100,
+        sampler="rmsprop_sgld",
+        progress=False,
+    )
     row = res.to_frame()
     assert len(row) == 1
-    for col in ("llc", "llc_std", "init_loss", "rhat", "drift", "frac_below_init", "lr",
-                "nbeta", "localization", "sampler", "chains", "draws", "burnin"):
+    for col in (
+        "llc",
+        "llc_std",
+        "init_loss",
+        "rhat",
+        "drift",
+        "frac_below_init",
+        "lr",
+        "nbeta",
+        "localization",
+        "sampler",
+        "chains",
+        "draws",
+        "burnin",
+    ):
         assert col in row.columns
     assert row["sampler"].iloc[0] == "rmsprop_sgld"
     assert math.isfinite(res.mean)
@@ -163,8 +230,17 @@ def test_tuple_output_model_and_custom_dataset():
     with torch.no_grad():
         labels = model(x)[0].argmax(-1)
     for data in (classification_data(x, labels), ValueData(x, torch.randn(500, generator=g))):
-        res = estimate(model, data, lr=1e-4, nbeta=50, chains=2, draws=20, burnin=0,
-                       batch_size=50, progress=False)
+        res = estimate(
+            model,
+            data,
+            lr=1e-4,
+            nbeta=50,
+            chains=2,
+            draws=20,
+            burnin=0,
+            batch_size=50,
+            progress=False,
+        )
         assert math.isfinite(res.mean)
 
 
@@ -187,8 +263,16 @@ def test_vmap_and_loop_give_the_same_chains():
     x = torch.randn(400, 3, generator=g)
     with torch.no_grad():
         y = model(x) + 0.1 * torch.randn(400, 2, generator=g)
-    kw = {"lr": 1e-3, "nbeta": 50, "chains": 3, "draws": 40, "burnin": 0, "batch_size": 32,
-          "seed": 5, "progress": False}
+    kw = {
+        "lr": 1e-3,
+        "nbeta": 50,
+        "chains": 3,
+        "draws": 40,
+        "burnin": 0,
+        "batch_size": 32,
+        "seed": 5,
+        "progress": False,
+    }
     a = estimate(model, regression_data(x, y), vectorize="vmap", **kw)
     b = estimate(model, regression_data(x, y), vectorize="loop", **kw)
     assert a.config["vectorize"] == "vmap" and b.config["vectorize"] == "loop"

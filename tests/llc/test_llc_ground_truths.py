@@ -25,9 +25,11 @@ pytestmark = pytest.mark.slow
 
 def _report(name, true, res):
     """One line per ground truth (visible with -s), the numbers quoted in theory/llc.md."""
-    print(f"\n{name}: true {true:g}, estimate {res.mean:.3f} ± {res.std:.3f} (std over "
-          f"{len(res.per_chain)} chains), relative error {(res.mean - true) / true:+.1%}, "
-          f"rhat {res.rhat:.3f}, {res.seconds:.0f} s")
+    print(
+        f"\n{name}: true {true:g}, estimate {res.mean:.3f} ± {res.std:.3f} (std over "
+        f"{len(res.per_chain)} chains), relative error {(res.mean - true) / true:+.1%}, "
+        f"rhat {res.rhat:.3f}, {res.seconds:.0f} s"
+    )
 
 
 def deep_linear_network(widths, rank, n, seed=0):
@@ -58,12 +60,22 @@ def deep_linear_network(widths, rank, n, seed=0):
 
 # n = 100k, nbeta = 300 (beta = 0.003: negligible w*-vs-MLE bias), lr = 2e-4
 # (lr*nbeta = 0.06), gamma = 1, batch 1000, 4 chains x 4000 draws after 1000 burn-in.
-SINGULAR = {"lr": 2e-4, "nbeta": 300, "localization": 1.0, "chains": 4, "draws": 4000,
-            "burnin": 1000, "batch_size": 1000, "seed": 0, "progress": False}
+SINGULAR = {
+    "lr": 2e-4,
+    "nbeta": 300,
+    "localization": 1.0,
+    "chains": 4,
+    "draws": 4000,
+    "burnin": 1000,
+    "batch_size": 1000,
+    "seed": 0,
+    "progress": False,
+}
 
 
-@pytest.mark.parametrize("M,H,N,r,case", [(5, 3, 5, 1, 1), (4, 3, 8, 1, 2), (8, 3, 4, 1, 3),
-                                          (3, 8, 4, 1, 4)])
+@pytest.mark.parametrize(
+    "M,H,N,r,case", [(5, 3, 5, 1, 1), (4, 3, 8, 1, 2), (8, 3, 4, 1, 3), (3, 8, 4, 1, 4)]
+)
 def test_reduced_rank_regression_all_four_cases(request, M, H, N, r, case):
     assert rrr_case(M, H, N, r) == case
     true = rrr_lambda(M, H, N, r)
@@ -112,8 +124,16 @@ def tabular_problem(n_states=7, n_actions=4, n=60_000, seed=0):
 
 # nbeta = 600 (beta = 0.01); gamma = 0.1 << nbeta * p(s) * h (about 20 for the policy,
 # 86 for the value), so no direction is under-counted; 4 chains x 2000 draws.
-TABULAR = {"nbeta": 600, "localization": 0.1, "chains": 4, "draws": 2000, "burnin": 500,
-           "batch_size": 600, "seed": 0, "progress": False}
+TABULAR = {
+    "nbeta": 600,
+    "localization": 0.1,
+    "chains": 4,
+    "draws": 2000,
+    "burnin": 500,
+    "batch_size": 600,
+    "seed": 0,
+    "progress": False,
+}
 
 
 def test_tabular_softmax_policy_action_likelihood(request):

@@ -41,7 +41,9 @@ def test_the_three_losses_have_their_known_expectations():
     # At a perturbed w: action loss -> ‖f_w − f_ref‖²/(2σ²) + c/2; reward loss -> L(w) + cσ².
     W = W6 + 0.05 * rng.standard_normal(W6.shape)
     b = b6 + 0.02 * rng.standard_normal(6)
-    f_w = torch.relu(x @ torch.tensor(W.T @ W, dtype=torch.float32) + torch.tensor(b, dtype=torch.float32))
+    f_w = torch.relu(
+        x @ torch.tensor(W.T @ W, dtype=torch.float32) + torch.tensor(b, dtype=torch.float32)
+    )
     act = float(tms_loss("action", f_w, (x, a), 0.2).mean())
     want = float(((f_w - f_ref) ** 2).sum(-1).mean()) / (2 * 0.04) + 3.0
     assert act == pytest.approx(want, abs=0.02)
@@ -63,10 +65,21 @@ def test_datasets_run_through_devrl_estimate_and_agree_with_the_batched_estimato
     assert abs(ref.mean - mean[0]) < 3 * (ref.std + std[0]) / 2
     # The rollout datasets are LLCData too.
     roll = tms_rollouts(W, b, 0.1, 2000, np.random.default_rng(2))
-    for data in (TMSActionData(roll["x"], roll["a"], 0.1),
-                 TMSRewardData(roll["x"], roll["a"], roll["r"], roll["f_ref"], 0.1)):
-        res = estimate(TMSModel(W=W, b=b), data, lr=1e-6, nbeta=100.0, chains=2, draws=20,
-                       burnin=5, batch_size=200, progress=False)
+    for data in (
+        TMSActionData(roll["x"], roll["a"], 0.1),
+        TMSRewardData(roll["x"], roll["a"], roll["r"], roll["f_ref"], 0.1),
+    ):
+        res = estimate(
+            TMSModel(W=W, b=b),
+            data,
+            lr=1e-6,
+            nbeta=100.0,
+            chains=2,
+            draws=20,
+            burnin=5,
+            batch_size=200,
+            progress=False,
+        )
         assert np.isfinite(res.mean)
 
 
@@ -82,8 +95,16 @@ def test_batched_estimator_validates_shapes():
 def test_kgon_llc_within_ten_percent_at_large_n(name, truth):
     W, b = _kgon_params(name)
     x = torch.from_numpy(sample_contexts(1_000_000, np.random.default_rng(0)))
-    res = estimate(TMSModel(W=W, b=b), TMSOracleData(x), chains=4, draws=1500, burnin=700,
-                   seed=0, progress=False, **KGON_HPARAMS)
+    res = estimate(
+        TMSModel(W=W, b=b),
+        TMSOracleData(x),
+        chains=4,
+        draws=1500,
+        burnin=700,
+        seed=0,
+        progress=False,
+        **KGON_HPARAMS,
+    )
     assert res.mean == pytest.approx(truth, rel=0.10), res
 
 
@@ -101,10 +122,13 @@ def test_quadratic_terms_at_the_6gon_match_the_exact_hessian():
 
     W, b = _kgon_params("6")
     x = torch.from_numpy(sample_contexts(200_000, np.random.default_rng(0)))[None]
-    first, curv = tms_quadratic_terms(W[None], b[None], (x,), nbeta=2000.0, localization=30.0,
-                                      hessian_samples=None)
+    first, curv = tms_quadratic_terms(
+        W[None], b[None], (x,), nbeta=2000.0, localization=30.0, hessian_samples=None
+    )
     th = torch.cat([torch.as_tensor(W).flatten(), torch.as_tensor(b)]).double()
-    H = torch.autograd.functional.hessian(lambda t: population_loss_torch(t[:12].reshape(2, 6), t[12:]), th)
+    H = torch.autograd.functional.hessian(
+        lambda t: population_loss_torch(t[:12].reshape(2, 6), t[12:]), th
+    )
     h = np.clip(np.linalg.eigvalsh(H.numpy()), 0, None)
     assert abs(first[0]) < 0.05
     assert curv[0] == pytest.approx(0.5 * np.sum(2000 * h / (2000 * h + 30)), rel=0.02)
@@ -119,8 +143,9 @@ def test_first_order_correction_recovers_the_curvature_part_off_a_critical_point
     x = torch.from_numpy(sample_contexts(100_000, np.random.default_rng(0)))[None].expand(2, -1, -1)
     hp = {"nbeta": 2000.0, "localization": 30.0}
     first, curv = tms_quadratic_terms(W, b, (x,), **hp)
-    mean, _ = tms_llc_batched(W, b, (x,), lr=1e-4, chains=8, burnin=300, draws=1000,
-                              batch_size=1000, seed=0, **hp)
+    mean, _ = tms_llc_batched(
+        W, b, (x,), lr=1e-4, chains=8, burnin=300, draws=1000, batch_size=1000, seed=0, **hp
+    )
     assert first[1] < -2.0 and abs(mean[1] - curv[1]) > 0.3 * curv[1]
     assert mean[1] - first[1] == pytest.approx(curv[1], rel=0.1)
     assert mean[0] - first[0] == pytest.approx(curv[0], rel=0.1)
@@ -134,8 +159,18 @@ def test_finite_time_prediction_follows_a_chain_that_has_not_settled():
     hp = {"nbeta": 2000.0, "localization": 30.0}
     f_fin, c_fin = tms_quadratic_terms(W[None], b[None], (x,), lr=5e-6, burnin=0, draws=400, **hp)
     f_st, c_st = tms_quadratic_terms(W[None], b[None], (x,), **hp)
-    mean, std = tms_llc_batched(W[None], b[None], (x,), lr=5e-6, chains=8, burnin=0, draws=400,
-                                batch_size=1000, seed=0, **hp)
+    mean, std = tms_llc_batched(
+        W[None],
+        b[None],
+        (x,),
+        lr=5e-6,
+        chains=8,
+        burnin=0,
+        draws=400,
+        batch_size=1000,
+        seed=0,
+        **hp,
+    )
     se = std[0] / np.sqrt(8)
     assert abs(mean[0] - (f_fin[0] + c_fin[0])) < 3 * se
     assert abs(mean[0] - (f_st[0] + c_st[0])) > 2.0

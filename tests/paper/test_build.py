@@ -9,8 +9,13 @@ from devrl.paper import Section, write_macros, write_main_tex, write_table
 
 
 def test_write_table_escapes_and_marks_missing(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"form_name": ["power_law", "logistic"], "aicc": [1.23456, float("nan")],
-                          "path": ["4 > 4+", "4"]})
+    frame = pd.DataFrame(
+        {
+            "form_name": ["power_law", "logistic"],
+            "aicc": [1.23456, float("nan")],
+            "path": ["4 > 4+", "4"],
+        }
+    )
     write_table(tmp_path / "t.tex", frame, caption="Forms", label="tab:forms")
     text = (tmp_path / "t.tex").read_text()
     assert r"form\_name & aicc & path \\" in text

@@ -72,7 +72,8 @@ def test_hessian_rank_gives_the_theoretical_llc(points, name, llc):
     p = points[name]
     theta = torch.tensor(np.concatenate([p.W.ravel(), p.b]))
     H = torch.autograd.functional.hessian(
-        lambda t: population_loss_torch(t[:12].reshape(2, 6), t[12:]), theta).numpy()
+        lambda t: population_loss_torch(t[:12].reshape(2, 6), t[12:]), theta
+    ).numpy()
     ev = np.linalg.eigvalsh(H)
     assert ev.min() > -1e-8  # a minimum, not a saddle
     assert (ev > 1e-5).sum() / 2 == llc == p.llc
