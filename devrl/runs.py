@@ -30,6 +30,8 @@ from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint,
 
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 ENV_VARIABLES = ("size", "corner", "reward", "max_steps")
+"""The maze's environment variables, flat in a maze PPO run's config."""
+MAZE_ID = "devrl/Maze-v0"
 
 
 class RunConfigMismatch(ValueError):
@@ -159,9 +161,31 @@ class Run:
         return self.path / "metrics.csv"
 
     @property
+    def env_id(self) -> str:
+        """Gymnasium id of the run's environment (``config["env_id"]``; maze runs omit it)."""
+        return str(self.config.get("env_id", MAZE_ID))
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments of the run's environment.
+
+        ``config["env_kwargs"]`` where the run records them; a maze PPO run keeps its
+        environment variables flat in its config (size, corner, reward, max_steps).
+        """
+        if "env_kwargs" in self.config:
+            return dict(self.config["env_kwargs"])
+        return {k: self.config[k] for k in ENV_VARIABLES if k in self.config}
+
+    @property
     def env_variables(self) -> dict[str, Any]:
-        """The environment variables of this run (size, corner, reward, max_steps)."""
-        return {k: self.config.get(k) for k in ENV_VARIABLES}
+        """The environment variables of this run, as columns of its tidy frames.
+
+        A maze run: size, corner, reward, max_steps (None where absent); any other run:
+        its ``env_kwargs``.
+        """
+        if self.env_id == MAZE_ID and "env_kwargs" not in self.config:
+            return {k: self.config.get(k) for k in ENV_VARIABLES}
+        return self.env_kwargs
 
     @property
     def steps(self) -> list[int]:
@@ -192,15 +216,20 @@ class Run:
         return payload
 
     def policy(self, step: int | None = None) -> torch.nn.Module:
-        """The network at checkpoint ``step`` (default: latest), in eval mode on CPU."""
-        from devrl.agents.network import ActorCritic  # lazy: keeps runs importable alone
+        """The model at checkpoint ``step`` (default: latest), in eval mode on CPU.
+
+        Whatever kind of model the run holds (maze actor-critic, TMS model, an imported
+        agent): the checkpoint's ``model_config["kind"]`` names it in
+        :mod:`devrl.agents.registry`.
+        """
+        from devrl.agents.registry import build_model  # lazy: keeps runs importable alone
 
         if step is None:
             if not self.steps:
                 raise ValueError(f"run {self.path} has no checkpoints yet")
             step = self.steps[-1]
         payload = self.load_checkpoint(step)
-        model = ActorCritic.from_config(payload["model_config"])
+        model = build_model(payload["model_config"])
         try:
             model.load_state_dict(payload["model"])
         except RuntimeError as exc:
@@ -252,10 +281,12 @@ class Run:
         checkpointing cheap. The new file is written before the old state is dropped,
         so a kill between the two writes loses nothing.
         """
+        from devrl.agents.registry import model_config
+
         path = save_checkpoint(
             self.checkpoint_path(step),
             step=step,
-            model_config=model.config(),
+            model_config=model_config(model),
             model_state=model.state_dict(),
             resume=resume,
         )

@@ -74,8 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list_measures() -> str:
-    import devrl.track_measures  # noqa: F401  (fills the registry)
-    from devrl.track import MEASURES
+    from devrl.measures import MEASURES
 
     lines = []
     for name, m in MEASURES.items():
@@ -88,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
     """Run ``devrl track``."""
     import torch
 
-    from devrl.track import DEFAULT_MEASURE_SEED, get_measure, track
+    from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
+    from devrl.track import track
 
     torch.set_num_threads(1)  # tiny nets: one thread per process is fastest (DESIGN.md)
 

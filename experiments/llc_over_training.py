@@ -32,9 +32,10 @@ import torch
 from devrl.agents import PPOConfig, train
 from devrl.llc import calibrate, estimate
 from devrl.llc.datasets import rollout_dataset, vmap_safe
+from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
 from devrl.runs import Run
-from devrl.track import DEFAULT_MEASURE_SEED, get_measure, track
+from devrl.track import track
 
 NAME = "llc_over_training"
 KINDS = ("action", "value", "regret")

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from devrl.track import COLUMNS, cached, get_measure, track
+from devrl.measures import get_measure
+from devrl.track import COLUMNS, cached, track
 
 CHEAP_LLC = {"samples": 64, "chains": 2, "draws": 4, "burnin": 2, "batch_size": 16}
 

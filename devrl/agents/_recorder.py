@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from devrl._config import to_dict
+from devrl.agents.registry import split_kind
 from devrl.checkpoints import checkpoint_schedule
 from devrl.runs import Run
 
@@ -71,7 +72,7 @@ class Recorder:
                 if not parent.steps:
                     raise ValueError(f"init_from run {parent_path} has no checkpoints")
                 parent_step = parent.steps[-1]
-            parent_model = parent.load_checkpoint(parent_step)["model_config"]
+            _, parent_model = split_kind(parent.load_checkpoint(parent_step)["model_config"])
             if parent_model != dict(model_config):
                 raise ValueError(
                     f"init_from checkpoint {parent.checkpoint_path(parent_step)} has network "

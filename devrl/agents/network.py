@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -175,6 +175,8 @@ class ActorCritic(nn.Module):
         res_blocks: Number of residual blocks (``trunk.res1``, ``trunk.res2``, ...).
         downsample: Stride 2 in ``conv2`` (one unit per maze cell from there on).
     """
+
+    model_kind: ClassVar[str] = "actor_critic"
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ experiments can add RL's difficulties one at a time; the defaults are the paper'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -55,6 +56,8 @@ class TMSModel(nn.Module):
         W, b: optional initial values (arrays or tensors) instead of N(0, 1/m) / zeros.
     """
 
+    model_kind: ClassVar[str] = "tms"
+
     def __init__(self, c: int = 6, m: int = 2, W=None, b=None):
         super().__init__()
         if c < 1 or m < 1:
@@ -83,7 +86,13 @@ class TMSModel(nn.Module):
         return self.hook_out(torch.relu(pre))
 
     def config(self) -> dict[str, int]:
+        """Constructor arguments (``c``, ``m``); ``from_config`` inverts it."""
         return {"c": self.c, "m": self.m}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TMSModel:
+        """A freshly initialised model of the size :meth:`config` records."""
+        return cls(int(config["c"]), int(config["m"]))
 
 
 def sample_contexts(

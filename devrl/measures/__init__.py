@@ -1,0 +1,45 @@
+"""Measures: functions ``(policy, context) -> value(s)`` that :func:`devrl.track.track` evaluates.
+
+Public API:
+    Context, Measure, MEASURES, register_measure, get_measure   (``devrl.measures.base``)
+    evaluation_episodes, state_buffer      what one checkpoint's measures share
+    LLC_DEFAULTS, NBETA, NBETA_REGRET, EPISODES                  (``devrl.measures.defaults``)
+
+Built-in measures, registered on import: behaviour (``return``, ``success``, ``corner``,
+``length``, ``regret``, ``entropy``, ``state-regret``; :mod:`devrl.measures.behaviour`)
+and LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
+:mod:`devrl.measures.llc`). Add a measure with :func:`register_measure` in a module of
+its own here, or from your own code.
+"""
+
+from devrl.measures import behaviour, llc  # noqa: F401  (register the built-in measures)
+from devrl.measures.base import (
+    DEFAULT_MEASURE_SEED,
+    MEASURES,
+    Context,
+    Measure,
+    MeasureFn,
+    as_measure,
+    get_measure,
+    register_measure,
+)
+from devrl.measures.defaults import EPISODES, LLC_DEFAULTS, NBETA, NBETA_REGRET, STATE_SAMPLES
+from devrl.measures.shared import evaluation_episodes, state_buffer
+
+__all__ = [
+    "DEFAULT_MEASURE_SEED",
+    "EPISODES",
+    "LLC_DEFAULTS",
+    "MEASURES",
+    "NBETA",
+    "NBETA_REGRET",
+    "STATE_SAMPLES",
+    "Context",
+    "Measure",
+    "MeasureFn",
+    "as_measure",
+    "evaluation_episodes",
+    "get_measure",
+    "register_measure",
+    "state_buffer",
+]

@@ -1,0 +1,106 @@
+"""LLC measures: the local learning coefficient on a rollout dataset at each checkpoint.
+
+=============  ===================================================================
+name           value (stderr)
+=============  ===================================================================
+llc-action     LLC on action likelihood −log π_w(a|s), a ~ π_{w*}
+llc-kl         LLC on KL(π_{w*}(·|s) ‖ π_w(·|s))
+llc-value      LLC on ½ (v_w(s) − v_{w*}(s))² (``target="return"``: Monte-Carlo return)
+llc-regret     "regret-LLC" on V*(s) − Σ_a π_w(a|s) Q*(s,a); not an SLT learning
+               coefficient (w* is not a minimum: see devrl.llc.datasets)
+=============  ===================================================================
+
+Each also emits diagnostics rows ``<name>/std`` (spread of the chains),
+``/init_loss``, ``/rhat``, ``/frac_below_init``, ``/healthy`` and ``/seconds``.
+Settings: :data:`devrl.measures.defaults.LLC_DEFAULTS`. The four kinds share one
+buffer of states per checkpoint (:func:`devrl.measures.shared.state_buffer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from devrl.measures.base import Context, register_measure
+from devrl.measures.defaults import LLC_DEFAULTS, NBETA_REGRET
+from devrl.measures.shared import state_buffer
+
+
+def llc(
+    policy: nn.Module,
+    context: Context,
+    *,
+    kind: str,
+    states: str = "self",
+    state_policy: int | str = "final",
+    samples: int = 1024,
+    target: str = "value",
+    lr: float = 1e-3,
+    nbeta: float | None = None,
+    localization: float = 100.0,
+    chains: int = 4,
+    draws: int = 60,
+    burnin: int = 40,
+    batch_size: int | None = 64,
+    sampler: str = "sgld",
+) -> dict[str, Any]:
+    """The LLC of ``policy`` on a rollout dataset of ``kind`` (see devrl.llc.datasets).
+
+    ``state_policy`` (a step, ``"final"`` or ``"initial"``) is used when ``states="policy"``.
+    The data and the chains are seeded with the measurement seed, so every checkpoint
+    sees the same levels and the same SGLD noise.
+    """
+    from devrl.llc import estimate
+    from devrl.llc.datasets import rollout_dataset, vmap_safe
+
+    buffer = state_buffer(policy, context, states, samples, state_policy)
+    data = rollout_dataset(
+        kind,
+        policy,
+        states=buffer,
+        env_kwargs=context.env_kwargs,
+        samples=samples,
+        seed=context.measure_seed,
+        gamma=context.gamma,
+        target=target,
+    )
+    res = estimate(
+        vmap_safe(policy),
+        data,
+        lr=lr,
+        nbeta=nbeta,
+        localization=localization,
+        chains=chains,
+        draws=draws,
+        burnin=burnin,
+        batch_size=batch_size,
+        sampler=sampler,
+        seed=context.measure_seed,
+        progress=False,
+    )
+    return {
+        "": (res.mean, res.stderr),
+        "std": res.std,
+        "init_loss": res.init_loss,
+        "rhat": res.rhat,
+        "frac_below_init": res.frac_below_init,
+        "healthy": float(res.healthy),
+        "seconds": res.seconds,
+    }
+
+
+for _kind, _help in (
+    ("action", "LLC, action likelihood -log pi_w(a|s), a ~ pi_w*"),
+    ("kl", "LLC, policy KL(pi_w* || pi_w)"),
+    ("value", "LLC, value regression 1/2 (v_w - target)^2"),
+    ("regret", "regret-LLC, V*(s) - sum_a pi_w(a|s) Q*(s,a) (w* not a minimum)"),
+):
+    _defaults = dict(LLC_DEFAULTS, kind=_kind)
+    if _kind == "value":
+        _defaults["target"] = "value"
+    if _kind == "regret":
+        _defaults["nbeta"] = NBETA_REGRET
+    register_measure(f"llc-{_kind}", llc, _help, **_defaults)
+
+__all__ = ["llc"]

@@ -1,0 +1,81 @@
+"""What the measures of one checkpoint share: evaluation episodes and state buffers.
+
+Each is computed once per checkpoint and kept in the context's memo, so ``success``,
+``regret`` and ``entropy`` run one set of episodes, and ``llc-action``, ``llc-kl``,
+``llc-value`` and ``llc-regret`` build their datasets on one buffer of states.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from devrl.measures.base import Context
+
+MAZE_ID = "devrl/Maze-v0"
+
+
+def evaluation_episodes(
+    policy: nn.Module, context: Context, episodes: int, greedy: bool = False
+) -> tuple[Any, pd.DataFrame]:
+    """``(rollout, scores)`` of ``episodes`` maze episodes on levels seeded by the context.
+
+    ``scores`` is :func:`devrl.rollouts.episode_scores`' per-episode table (return,
+    reached_cheese, reached_corner, regret, length, ...).
+    """
+
+    def compute():
+        from devrl.envs import MazeVecEnv
+        from devrl.rollouts import collect, episode_scores
+
+        context.require_env(MAZE_ID, "evaluation episodes")
+        env = MazeVecEnv(min(int(episodes), 64), seed=context.measure_seed, **context.env_kwargs)
+        try:
+            roll = collect(
+                policy, env, episodes=int(episodes), seed=context.measure_seed, greedy=greedy
+            )
+        finally:
+            env.close()
+        return roll, episode_scores(roll, reward=env.reward, gamma=context.gamma)
+
+    return context.shared(("episodes", int(episodes), bool(greedy), id(policy)), compute)
+
+
+def state_buffer(
+    policy: nn.Module,
+    context: Context,
+    states: str,
+    samples: int,
+    state_policy: int | str = "final",
+):
+    """The :class:`~devrl.llc.StateBuffer` of ``states`` (``"self"``, ``"policy"``, ``"uniform"``).
+
+    ``"self"``: states the measured policy visits; ``"policy"``: states ``state_policy``
+    (a step, ``"final"`` or ``"initial"``) visits; ``"uniform"``: every free cell of
+    fixed levels. Seeded by the context, so every checkpoint sees the same levels.
+    """
+    from devrl.llc.states import policy_states, uniform_states
+
+    context.require_env(MAZE_ID, f"states={states!r}")
+    seed, kwargs = context.measure_seed, context.env_kwargs
+    if states == "self":
+        key, source = ("states", "self", id(policy)), policy
+    elif states == "policy":
+        source = context.policy_at(state_policy)
+        key = ("states", "policy", id(source))
+    elif states == "uniform":
+        key, source = ("states", "uniform"), None
+    else:
+        raise ValueError(f"states must be 'self', 'policy' or 'uniform'; got {states!r}.")
+
+    def compute():
+        if source is None:
+            return uniform_states(kwargs, samples, seed=seed)
+        return policy_states(source, kwargs, samples, seed=seed, gamma=context.gamma, source=states)
+
+    return context.shared((*key, int(samples)), compute)
+
+
+__all__ = ["MAZE_ID", "evaluation_episodes", "state_buffer"]
