@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from devrl.agents import PPOConfig, train
+from devrl.forms import steepest_change
 from devrl.llc import calibrate, estimate
 from devrl.llc.datasets import rollout_dataset, vmap_safe
 from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
@@ -47,6 +48,7 @@ BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
 LLC = {"samples": 1024, "chains": 4, "draws": 60, "burnin": 40, "batch_size": 64}
 NBETA = 64 / np.log(64)
 NBETA_REGRET = 10 * NBETA
+GRID = 25  # points of the even grid the steepest changes are found on
 MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to track
 
 
@@ -231,39 +233,6 @@ def run_experiment(args) -> None:
 # --------------------------------------------------------------------------- analysis
 
 
-GRID = 25  # points of the common grid the curves are compared on
-
-
-def _smooth(y: np.ndarray) -> np.ndarray:
-    """Centered 3-point moving average (ends use the available neighbours)."""
-    padded = np.concatenate([[y[0]], y, [y[-1]]])
-    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3
-
-
-def steepest(
-    steps: np.ndarray, values: np.ndarray, sign: int = 0, log: bool = True
-) -> tuple[float, float]:
-    """Env step and slope of the steepest change of a curve over checkpoints.
-
-    Checkpoints are unevenly spaced (log-spaced union linear), so the curve is first
-    interpolated onto an even grid of ``GRID`` points, in log10 env steps
-    (``log=True``, step 0 excluded) or in env steps, then smoothed by a 3-point
-    moving average; the steepest change is the grid interval of largest slope
-    (``sign=+1``: largest increase; ``0``: largest absolute change).
-
-    Returns:
-        ``(env step at the middle of that interval, slope per grid unit)``.
-    """
-    keep = steps > 0 if log else np.ones(len(steps), bool)
-    x = np.log10(steps[keep]) if log else steps[keep].astype(float)
-    grid = np.linspace(x.min(), x.max(), GRID)
-    y = _smooth(np.interp(grid, x, np.asarray(values, float)[keep]))
-    slope = np.diff(y) / np.diff(grid)
-    i = int(np.argmax(slope if sign > 0 else np.abs(slope)))
-    mid = (grid[i] + grid[i + 1]) / 2
-    return float(10**mid if log else mid), float(slope[i])
-
-
 def lags(tracks: pd.DataFrame) -> pd.DataFrame:
     """Per seed: where success rises fastest, where each LLC changes fastest, and the lag.
 
@@ -276,13 +245,13 @@ def lags(tracks: pd.DataFrame) -> pd.DataFrame:
         wide = df.pivot_table(index="step", columns="measure", values="value").sort_index()
         steps = wide.index.to_numpy(float)
         success = wide["success"].to_numpy()
-        s_log, _ = steepest(steps, success, sign=+1)
-        s_lin, _ = steepest(steps, success, sign=+1, log=False)
+        s_log, _ = steepest_change(steps, success, sign=1, grid=GRID)
+        s_lin, _ = steepest_change(steps, success, sign=1, log=False, grid=GRID)
         row = {"seed": int(seed), "success_at": s_log, "success_at_linear": s_lin}
         for kind in KINDS:
             llc = wide[f"llc-{kind}"].to_numpy()
-            l_log, _ = steepest(steps, llc)
-            l_lin, _ = steepest(steps, llc, log=False)
+            l_log, _ = steepest_change(steps, llc, grid=GRID)
+            l_lin, _ = steepest_change(steps, llc, log=False, grid=GRID)
             row[f"{kind}_at"] = l_log
             row[f"{kind}_lag"] = np.log10(l_log) - np.log10(s_log)
             row[f"{kind}_at_linear"] = l_lin

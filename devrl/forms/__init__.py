@@ -4,12 +4,18 @@ Fit a form to a curve (:func:`fit`), rank forms (:func:`compare`), relate fitted
 parameters to environment variables (:func:`effects`), and split a curve into
 developmental stages (:func:`detect_stages`); find level shifts and score them
 against known transitions (:func:`level_shifts`, :func:`match_transitions`,
-:func:`step_across`).
+:func:`step_across`), and time the steepest change of a curve (:func:`steepest_change`).
 Mechanisms that would produce each form are in ``theory/forms.md``.
 """
 
 from devrl.forms._problem import FitError
-from devrl.forms.changes import level_shifts, match_transitions, robust_noise, step_across
+from devrl.forms.changes import (
+    level_shifts,
+    match_transitions,
+    robust_noise,
+    steepest_change,
+    step_across,
+)
 from devrl.forms.comparison import compare
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
@@ -40,5 +46,6 @@ __all__ = [
     "robust_noise",
     "smooth_log_time",
     "stage_boundaries",
+    "steepest_change",
     "step_across",
 ]

@@ -22,7 +22,13 @@ import numpy as np
 
 from devrl.forms._problem import check_curve
 
-__all__ = ["level_shifts", "match_transitions", "robust_noise", "step_across"]
+__all__ = [
+    "level_shifts",
+    "match_transitions",
+    "robust_noise",
+    "steepest_change",
+    "step_across",
+]
 
 
 def robust_noise(y) -> float:
@@ -158,3 +164,49 @@ def step_across(t, y, at: float, *, window: float = 0.5) -> float:
     if before.size == 0 or after.size == 0:
         return float("nan")
     return float(np.median(after) - np.median(before))
+
+
+def _moving_average3(y: np.ndarray) -> np.ndarray:
+    """Centered 3-point moving average (the ends average with themselves)."""
+    padded = np.concatenate([[y[0]], y, [y[-1]]])
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3
+
+
+def steepest_change(
+    t, y, *, sign: int = 0, log: bool = True, grid: int = 25
+) -> tuple[float, float]:
+    """Time and slope of the steepest change of a curve sampled at uneven times.
+
+    Checkpoints are unevenly spaced (log-spaced union linear), so the curve is first
+    interpolated onto ``grid`` even points, in log10 time (``log=True``, t = 0 dropped)
+    or in time, then smoothed by a 3-point moving average; the steepest change is the
+    grid interval of largest slope (``sign=+1``: largest increase, ``-1``: largest
+    decrease, ``0``: largest absolute change). Coarse on purpose: a few noisy
+    checkpoints cannot move it far.
+
+    Args:
+        t: Times (e.g. env steps), increasing.
+        y: Values at ``t``.
+        sign: Which change counts, see above.
+        log: Work in log10 time.
+        grid: Points of the even grid.
+
+    Returns:
+        ``(time at the middle of that interval, slope per grid unit)``.
+    """
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    if sign not in (-1, 0, 1) or grid < 3 or t.shape != y.shape:
+        raise ValueError(
+            f"need sign in (-1, 0, 1), grid >= 3 and t, y of one shape; got sign={sign}, "
+            f"grid={grid}, shapes {t.shape} and {y.shape}."
+        )
+    keep = t > 0 if log else np.ones(len(t), bool)
+    if keep.sum() < 2:
+        raise ValueError(f"need at least two times{' > 0' if log else ''}; got {keep.sum()}.")
+    x = np.log10(t[keep]) if log else t[keep]
+    points = np.linspace(x.min(), x.max(), grid)
+    smooth = _moving_average3(np.interp(points, x, y[keep]))
+    slope = np.diff(smooth) / np.diff(points)
+    i = int(np.argmax(sign * slope if sign else np.abs(slope)))
+    mid = (points[i] + points[i + 1]) / 2
+    return float(10**mid if log else mid), float(slope[i])

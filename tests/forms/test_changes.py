@@ -104,3 +104,31 @@ def test_step_across_measures_a_planted_step_and_ignores_one_outlier():
     assert np.isnan(step_across(t, y, 1000.0, window=0.5))  # nothing after the last point
     with pytest.raises(ValueError, match="log-time"):
         step_across(t, y, -1.0)
+
+
+def test_steepest_change_finds_a_planted_logistic_rise():
+    from devrl.forms import steepest_change
+
+    # uneven checkpoints (log union linear), a logistic rise centred at t = 10^4 in log-time
+    t = np.unique(np.concatenate([np.geomspace(1, 1e6, 40), np.linspace(0, 1e6, 40)]))
+    y = 1 / (1 + np.exp(-(np.log10(np.maximum(t, 1)) - 4) / 0.3))
+    at, slope = steepest_change(t, y, sign=1)
+    assert abs(np.log10(at) - 4) <= 6 / 24  # within one grid interval of the true centre
+    assert slope > 0
+    # a falling curve: sign=+1 finds no rise, sign=-1 and sign=0 find the fall
+    at_fall, slope_fall = steepest_change(t, 1 - y, sign=-1)
+    assert abs(np.log10(at_fall) - 4) <= 6 / 24 and slope_fall == pytest.approx(-slope)
+    assert steepest_change(t, 1 - y)[0] == at_fall
+    assert steepest_change(t, 1 - y, sign=1)[1] < slope / 100  # no rise to find
+    # in linear time the rise (all before t = 10^5) is in the first grid interval
+    at_lin, _ = steepest_change(t, y, sign=1, log=False)
+    assert at_lin == pytest.approx(1e6 / 24 / 2)
+
+
+def test_steepest_change_rejects_bad_input():
+    from devrl.forms import steepest_change
+
+    with pytest.raises(ValueError, match="sign"):
+        steepest_change([1, 2, 3], [1, 2, 3], sign=2)
+    with pytest.raises(ValueError, match="at least two times > 0"):
+        steepest_change([0, 1], [0, 1])
