@@ -49,3 +49,22 @@ def test_main_tex_inputs_only_existing_sections(tmp_path: Path) -> None:
     assert r"\input{sections/present}" in text
     assert "absent" not in text
     assert text.rstrip().endswith(r"\end{document}")
+
+
+def test_quick_main_tex_lives_apart_and_shares_the_prose(tmp_path: Path) -> None:
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "present.tex").write_text("Prose.")
+    (tmp_path / "references.bib").write_text("")
+    (tmp_path / "quick" / "tables").mkdir(parents=True)
+    (tmp_path / "quick" / "tables" / "present_macros.tex").write_text("")
+    sections = (Section("present", "Present", "x.py"),)
+    full = write_main_tex(tmp_path, sections)
+    quick = write_main_tex(tmp_path, sections, quick=True)
+    assert quick == tmp_path / "quick" / "main.tex" and full == tmp_path / "main.tex"
+    text = quick.read_text()
+    assert r"\input{tables/present_macros}" in text  # the quick tables, next to quick/main.tex
+    assert r"\input{../sections/present}" in text and r"\bibliography{../references}" in text
+    assert "quick mode" in text
+    assert (
+        "quick" not in full.read_text() and r"\input{tables/present_macros}" not in full.read_text()
+    )
