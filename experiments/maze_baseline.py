@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from devrl.agents import PPOConfig, train
+from devrl.agents.registry import build_model
 from devrl.envs import plot_policy, sample_level
 from devrl.forms import compare
 from devrl.maps import policy_map
@@ -203,7 +204,7 @@ def make_figures(args) -> None:
         args.tables / f"{NAME}_macros.tex",
         {
             "mazeSeeds": len(seeds),
-            "mazeParams": int(first.policy().num_parameters()),
+            "mazeParams": int(build_model(first.config["model"]).num_parameters()),
             "mazeSteps": int(m["step"].iloc[-1]),
             "mazeSuccessIn": float(by.loc["in-distribution", "success"]),
             "mazeSuccessAnywhere": float(by.loc["cheese anywhere", "success"]),
