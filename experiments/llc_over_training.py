@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from devrl.agents import PPOConfig, train
-from devrl.forms import steepest_change
+from devrl.forms import change_lags
 from devrl.llc import calibrate, estimate
 from devrl.llc.datasets import rollout_dataset, vmap_safe
 from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
@@ -234,31 +234,9 @@ def run_experiment(args) -> None:
 
 
 def lags(tracks: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: where success rises fastest, where each LLC changes fastest, and the lag.
-
-    Lags are computed twice: on a log10 env-step axis (``<kind>_lag``, in log10 env
-    steps) and on a linear one (``<kind>_lag_steps``, in env steps). Positive: the
-    LLC's steepest change comes after success's steepest increase.
-    """
-    rows = []
-    for seed, df in tracks.groupby("seed"):
-        wide = df.pivot_table(index="step", columns="measure", values="value").sort_index()
-        steps = wide.index.to_numpy(float)
-        success = wide["success"].to_numpy()
-        s_log, _ = steepest_change(steps, success, sign=1, grid=GRID)
-        s_lin, _ = steepest_change(steps, success, sign=1, log=False, grid=GRID)
-        row = {"seed": int(seed), "success_at": s_log, "success_at_linear": s_lin}
-        for kind in KINDS:
-            llc = wide[f"llc-{kind}"].to_numpy()
-            l_log, _ = steepest_change(steps, llc, grid=GRID)
-            l_lin, _ = steepest_change(steps, llc, log=False, grid=GRID)
-            row[f"{kind}_at"] = l_log
-            row[f"{kind}_lag"] = np.log10(l_log) - np.log10(s_log)
-            row[f"{kind}_at_linear"] = l_lin
-            row[f"{kind}_lag_steps"] = l_lin - s_lin
-            row[f"{kind}_rho"] = float(pd.Series(llc).corr(pd.Series(success), method="spearman"))
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Per seed: steepest success rise, steepest change of each LLC, and the lags."""
+    lag = change_lags(tracks, "success", {k: f"llc-{k}" for k in KINDS}, grid=GRID)
+    return lag.assign(seed=lag["seed"].astype(int))
 
 
 # --------------------------------------------------------------------------- figures

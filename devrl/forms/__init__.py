@@ -10,6 +10,7 @@ Mechanisms that would produce each form are in ``theory/forms.md``.
 
 from devrl.forms._problem import FitError
 from devrl.forms.changes import (
+    change_lags,
     level_shifts,
     match_transitions,
     robust_noise,
@@ -30,6 +31,7 @@ __all__ = [
     "FitResult",
     "Form",
     "available_forms",
+    "change_lags",
     "compare",
     "detect_stages",
     "effects",

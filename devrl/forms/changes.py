@@ -16,13 +16,15 @@ against reference transition times in log-time (detection rate, false alarms, la
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from devrl.forms._problem import check_curve
 
 __all__ = [
+    "change_lags",
     "level_shifts",
     "match_transitions",
     "robust_noise",
@@ -210,3 +212,51 @@ def steepest_change(
     i = int(np.argmax(sign * slope if sign else np.abs(slope)))
     mid = (points[i] + points[i + 1]) / 2
     return float(10**mid if log else mid), float(slope[i])
+
+
+def change_lags(
+    tracks: pd.DataFrame,
+    reference: str,
+    measures: Mapping[str, str],
+    *,
+    grid: int = 25,
+    by: str = "seed",
+) -> pd.DataFrame:
+    """Per run: when ``reference`` rises fastest, when each measure changes fastest, the lag.
+
+    On a tidy frame (columns ``by``, ``step``, ``measure``, ``value``), with
+    :func:`steepest_change` on a log10 step axis and on a linear one.
+
+    Args:
+        tracks: Tidy frame of tracked measures.
+        reference: Measure whose steepest *increase* is the reference time (e.g. "success").
+        measures: Column label -> measure name (e.g. ``{"action": "llc-action"}``); their
+            steepest change of either sign is timed.
+        grid: Points of :func:`steepest_change`'s even grid.
+        by: Column that tells runs apart.
+
+    Returns:
+        One row per run: ``<reference>_at`` (log axis) and ``<reference>_at_linear``; per
+        label ``<label>_at``, ``<label>_lag`` (log10 steps after the reference; negative:
+        first), ``<label>_at_linear``, ``<label>_lag_steps`` (steps), and ``<label>_rho``
+        (Spearman correlation with the reference over checkpoints).
+    """
+    rows = []
+    for key, df in tracks.groupby(by):
+        wide = df.pivot_table(index="step", columns="measure", values="value").sort_index()
+        steps = wide.index.to_numpy(float)
+        ref = wide[reference].to_numpy()
+        r_log, _ = steepest_change(steps, ref, sign=1, grid=grid)
+        r_lin, _ = steepest_change(steps, ref, sign=1, log=False, grid=grid)
+        row = {by: key, f"{reference}_at": r_log, f"{reference}_at_linear": r_lin}
+        for label, name in measures.items():
+            y = wide[name].to_numpy()
+            at_log, _ = steepest_change(steps, y, grid=grid)
+            at_lin, _ = steepest_change(steps, y, log=False, grid=grid)
+            row[f"{label}_at"] = at_log
+            row[f"{label}_lag"] = np.log10(at_log) - np.log10(r_log)
+            row[f"{label}_at_linear"] = at_lin
+            row[f"{label}_lag_steps"] = at_lin - r_lin
+            row[f"{label}_rho"] = float(pd.Series(y).corr(pd.Series(ref), method="spearman"))
+        rows.append(row)
+    return pd.DataFrame(rows)

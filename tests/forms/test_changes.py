@@ -133,3 +133,25 @@ def test_steepest_change_rejects_bad_input():
         steepest_change([1, 2, 3], [1, 2, 3], sign=2)
     with pytest.raises(ValueError, match="at least two times > 0"):
         steepest_change([0, 1], [0, 1])
+
+
+def test_change_lags_recovers_a_planted_lag():
+    import pandas as pd
+
+    from devrl.forms import change_lags
+
+    t = np.unique(np.concatenate([np.geomspace(1, 1e6, 40), np.linspace(0, 1e6, 40)]))
+    log_t = np.log10(np.maximum(t, 1))
+    rows = []
+    for seed, (rise, change) in enumerate([(3.0, 4.0), (4.0, 3.5)]):
+        success = 1 / (1 + np.exp(-(log_t - rise) / 0.2))
+        llc = 5 - 3 / (1 + np.exp(-(log_t - change) / 0.2))  # falls: either sign is timed
+        for measure, y in (("success", success), ("llc-x", llc)):
+            rows += [
+                {"seed": seed, "step": s, "measure": measure, "value": v} for s, v in zip(t, y)
+            ]
+    lags = change_lags(pd.DataFrame(rows), "success", {"x": "llc-x"}).set_index("seed")
+    assert lags.loc[0, "x_lag"] == pytest.approx(1.0, abs=0.3)  # one decade after
+    assert lags.loc[1, "x_lag"] == pytest.approx(-0.5, abs=0.3)  # half a decade before
+    assert lags.loc[0, "x_rho"] < -0.9  # the LLC falls while success rises
+    assert set(lags.columns) >= {"success_at", "x_at_linear", "x_lag_steps"}
