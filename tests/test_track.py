@@ -1,9 +1,8 @@
-"""Tracking measures over checkpoints: tidy frame, cache, resumption after interruption, CLI."""
+"""Tracking measures over checkpoints: tidy frame, cache, resumption after interruption."""
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from devrl.measures import get_measure
@@ -120,34 +119,3 @@ def test_bad_inputs(tiny_run):
         track(tiny_run, [], progress=False)
     with pytest.raises(TypeError):
         track(tiny_run, [42], progress=False)
-
-
-def test_cli(tiny_run, tmp_path, capsys):
-    from devrl.cli import main
-
-    out = tmp_path / "t.csv"
-    code = main(
-        [
-            "track",
-            str(tiny_run.path),
-            "--measure",
-            "success",
-            "--measure",
-            "llc-value",
-            "--set",
-            "success.episodes=16",
-            *[f"--set=llc-value.{k}={v}" for k, v in CHEAP_LLC.items()],
-            "--steps",
-            str(tiny_run.steps[-1]),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    text = capsys.readouterr().out
-    assert "llc-value" in text and "success" in text
-    table = pd.read_csv(out)
-    assert set(table["step"]) == {tiny_run.steps[-1]}
-    assert main(["track", "--list"]) == 0
-    assert "llc-regret" in capsys.readouterr().out
-    assert main(["track", str(tiny_run.path), "--measure", "nope"]) == 2

@@ -3,11 +3,11 @@
 The cheese-in-the-corner maze (:class:`MazeVecEnv`, :class:`MazeEnv`, gymnasium id
 ``"devrl/Maze-v0"``), its levels (:func:`generate_maze`), swappable reward objects
 (:mod:`devrl.envs.rewards`), exact optimal values and regret (:mod:`devrl.envs.solver`)
-and pictures (:mod:`devrl.envs.render`).
+and pictures (:mod:`devrl.envs.render`). ``import devrl`` registers the gymnasium ids
+(:mod:`devrl._registration`); importing this package is not needed for ``gymnasium.make``.
 """
 
-import gymnasium
-
+from devrl._registration import MAZE_ID
 from devrl.envs.levels import (
     ACTION_NAMES,
     corner_cell,
@@ -33,15 +33,6 @@ from devrl.envs.rewards import (
 )
 from devrl.envs.solver import Solution, bfs_distances, regret, solve
 from devrl.envs.vector import MazeVecEnv, env_rng, make_vec_env
-
-MAZE_ID = "devrl/Maze-v0"
-
-if MAZE_ID not in gymnasium.registry:
-    gymnasium.register(
-        id=MAZE_ID,
-        entry_point="devrl.envs.maze:MazeEnv",
-        vector_entry_point="devrl.envs.vector:MazeVecEnv",
-    )
 
 __all__ = [
     "ACTION_NAMES",

@@ -311,7 +311,3 @@ class TMSBanditEnv(gym.Env):
             bool(trunc[0]),
             {k: v[0] for k, v in info.items()},
         )
-
-
-if "devrl/TMSBandit-v0" not in gym.registry:
-    gym.register(id="devrl/TMSBandit-v0", entry_point="devrl.envs.tms:TMSBanditEnv")

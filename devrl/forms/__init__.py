@@ -1,10 +1,12 @@
 """devrl.forms: functional forms of quantities tracked over training.
 
-Fit a form to a curve (:func:`fit`), rank forms (:func:`compare`), relate fitted
-parameters to environment variables (:func:`effects`), and split a curve into
-developmental stages (:func:`detect_stages`); find level shifts and score them
-against known transitions (:func:`level_shifts`, :func:`match_transitions`,
-:func:`step_across`), and time the steepest change of a curve (:func:`steepest_change`).
+Fit a form to a curve (:func:`fit`), rank forms (:func:`compare`; drop incomplete
+rows first with :func:`drop_missing`), relate fitted parameters to environment
+variables (:func:`effects`), and split a curve into developmental stages
+(:func:`detect_stages`); find level shifts and score them against known transitions
+(:func:`level_shifts`, :func:`match_transitions`, :func:`step_across`), and time the
+steepest change of a curve and the lags between curves (:func:`steepest_change`,
+:func:`change_lags`).
 Mechanisms that would produce each form are in ``theory/forms.md``.
 """
 
@@ -17,7 +19,7 @@ from devrl.forms.changes import (
     steepest_change,
     step_across,
 )
-from devrl.forms.comparison import compare
+from devrl.forms.comparison import compare, drop_missing
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS, piecewise_linear
@@ -34,6 +36,7 @@ __all__ = [
     "change_lags",
     "compare",
     "detect_stages",
+    "drop_missing",
     "effects",
     "fit",
     "fit_per_run",

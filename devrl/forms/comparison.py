@@ -110,6 +110,28 @@ def compare(
     return (table, fits) if return_fits else table
 
 
+def drop_missing(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Rows of ``frame`` whose ``columns`` all hold numbers, and how many rows were dropped.
+
+    Why: tracked tables have gaps (e.g. training updates in which no episode finished
+    leave NaN success rates), and :func:`compare` and :func:`devrl.forms.fit` refuse
+    NaN rather than guess. Call this first, and report the count.
+
+    Args:
+        frame: A table, e.g. a run's ``metrics.csv`` or a tidy track.
+        columns: Columns that must hold a number; a value that is NaN, None or does
+            not parse as a number drops its row.
+
+    Returns:
+        ``(kept, dropped)``: the rows kept (original index and order) and the number dropped.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"columns {missing} not in {list(frame.columns)}")
+    ok = frame[list(columns)].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
+    return frame[ok], int((~ok).sum())
+
+
 def _holdout_cut(t: np.ndarray, holdout: float) -> float | None:
     """Time threshold: points with t > cut are the last ``holdout`` of distinct times."""
     if not 0 <= holdout < 1:

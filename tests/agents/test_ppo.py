@@ -7,8 +7,6 @@ import pytest
 import torch
 
 from devrl.agents import PPOConfig, compute_gae, train
-from devrl.cli import main as devrl_main
-from devrl.runs import Run
 
 METRICS = [
     "charts/episodic_return",
@@ -94,38 +92,6 @@ def test_fine_tune_from_another_run_with_swapped_reward(tmp_path, tiny_config):
     assert all(torch.equal(start[k], parent_w[k]) for k in start)
     with pytest.raises(ValueError, match="fine-tuning needs the same size and network"):
         train(tiny_config.replace(hidden=4), tmp_path / "bad", init_from=(tmp_path / "ra", None))
-
-
-def test_cli_train_resume_and_refusal(tmp_path, capsys):
-    flags = [
-        "--size",
-        "5",
-        "--num-envs",
-        "4",
-        "--num-steps",
-        "8",
-        "--total-timesteps",
-        "96",
-        "--num-minibatches",
-        "2",
-        "--channels",
-        "2",
-        "--hidden",
-        "8",
-        "--checkpoints",
-        "3",
-    ]
-    run_dir = str(tmp_path / "cli")
-    assert devrl_main(["train", "--run-dir", run_dir, *flags, "--reward", "corner"]) == 0
-    run = Run.load(run_dir)
-    assert run.config["reward"] == {"type": "corner"} and run.config["num_envs"] == 4
-    # resume with no flags reads the recorded config; a finished run is left as is
-    assert devrl_main(["train", "--run-dir", run_dir, "--resume"]) == 0
-    # a different config into the same directory is refused, naming the field
-    assert devrl_main(["train", "--run-dir", run_dir, *flags, "--resume", "--lr", "0.1"]) == 2
-    assert "lr: 0.001 -> 0.1" in capsys.readouterr().err
-    assert devrl_main(["train", "--run-dir", str(tmp_path / "x"), "--size", "8"]) == 2
-    assert "size must be odd" in capsys.readouterr().err
 
 
 @pytest.mark.slow

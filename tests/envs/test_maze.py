@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import devrl.envs  # noqa: F401  (registers devrl/Maze-v0)
 from devrl.envs.maze import MazeEnv
 from devrl.envs.rewards import CornerReward
 from devrl.envs.vector import MazeVecEnv

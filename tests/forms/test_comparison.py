@@ -1,9 +1,10 @@
-"""compare(): ranking, Akaike weights, extrapolation error, failed forms kept."""
+"""compare(): ranking, Akaike weights, extrapolation error, failed forms kept; drop_missing."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from devrl.forms import compare
+from devrl.forms import compare, drop_missing
 from devrl.forms.synthetic import checkpoints, true_curve
 
 
@@ -47,3 +48,19 @@ def test_return_fits_and_input_errors():
         compare(t, y, ["exp"], sort_by="r2")
     with pytest.raises(ValueError, match="holdout"):
         compare(t, y, ["exp"], holdout=1.5)
+
+
+def test_drop_missing_keeps_rows_with_numbers_and_counts_the_rest():
+    frame = pd.DataFrame(
+        {
+            "step": [0, 1, 2, 3, 4],
+            "success": [0.1, np.nan, "0.3", None, "n/a"],  # "0.3" parses; "n/a" does not
+            "seed": [None, 0, 0, 0, 0],  # not checked: a missing group label is not dropped
+        }
+    )
+    kept, dropped = drop_missing(frame, ["step", "success"])
+    assert dropped == 3
+    assert list(kept.index) == [0, 2] and list(kept["step"]) == [0, 2]
+    assert drop_missing(frame, ["step"])[1] == 0
+    with pytest.raises(KeyError, match="'loss'"):
+        drop_missing(frame, ["step", "loss"])

@@ -1,4 +1,4 @@
-"""Tests for ``devrl eval``: a hand-made run directory, no training needed."""
+"""evaluate_run and summarize on a hand-made run directory, no training needed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from devrl.agents import ActorCritic
-from devrl.cli import main
-from devrl.eval_cli import evaluate_run, summarize
+from devrl.evaluation import evaluate_run, summarize
 from devrl.runs import Run
 
 
@@ -47,15 +46,3 @@ def test_evaluate_run_scores_both_conditions(run_dir):
     assert summary.loc["corner=1", "success"] == pytest.approx(ind["reached_cheese"].mean())
     only = evaluate_run(str(run_dir), step=0, episodes=4, corner=None)
     assert list(only["condition"].unique()) == ["anywhere"] and (only["step"] == 0).all()
-
-
-def test_cli_prints_summary_and_rejects_bad_size(run_dir, tmp_path, capsys):
-    out = tmp_path / "eval.csv"
-    assert main(["eval", str(run_dir), "--episodes", "6", "--corner", "2", "--out", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "corner=2" in text and "anywhere" in text and "success" in text
-    assert out.is_file()
-    with pytest.raises(SystemExit, match="does not fit this network"):
-        main(["eval", str(run_dir), "--size", "7"])
-    with pytest.raises(SystemExit, match="no config.json"):
-        main(["eval", str(tmp_path / "missing")])

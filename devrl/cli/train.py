@@ -1,12 +1,21 @@
-"""``devrl train``: PPO on the maze into a run directory; every PPOConfig field is a flag."""
+"""``devrl train``: train an actor-critic with PPO on the maze into a run directory.
+
+Writes config.json, checkpoints/ and metrics.csv. Every PPOConfig field is a flag.
+Flags not given take the preset's value, then PPOConfig's default; with --resume
+they default to the run's recorded config.
+
+Examples::
+
+    devrl train --preset quick --run-dir runs/maze9 --seed 0 --checkpoints 64
+    devrl train --run-dir runs/maze9 --resume
+    devrl train --preset quick --run-dir runs/rb --reward corner --init-from runs/maze9
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-
-from devrl._config import add_dataclass_arguments, args_to_dict
 
 
 def _parse_init_from(text: str) -> tuple[str, int | None]:
@@ -17,17 +26,11 @@ def _parse_init_from(text: str) -> tuple[str, int | None]:
     return text, None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``train`` subcommand."""
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``devrl train``'s arguments (one flag per PPOConfig field)."""
+    from devrl._config import add_dataclass_arguments
     from devrl.agents.ppo import PRESETS, PPOConfig
 
-    parser = subparsers.add_parser(
-        "train",
-        help="train a maze agent with PPO (dense checkpoints, resumable)",
-        description="Train an actor-critic with PPO on the maze and write a run directory "
-        "(config.json, checkpoints/, metrics.csv). Flags not given take the preset's value, "
-        "then PPOConfig's default; with --resume they default to the run's recorded config.",
-    )
     parser.add_argument("--run-dir", required=True, type=Path, help="run directory to write")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a tuned config")
     parser.add_argument(
@@ -42,10 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fine-tune from another run's checkpoint (default step: its latest)",
     )
     add_dataclass_arguments(parser.add_argument_group("PPO config"), PPOConfig)
-    parser.set_defaults(func=_main)
 
 
-def _main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run ``devrl train``."""
+    from devrl._config import args_to_dict
     from devrl.agents.ppo import PRESETS, PPOConfig, train
     from devrl.runs import Run
 

@@ -1,4 +1,14 @@
-"""``devrl fit TABLE --x step --y value --forms logistic,power,exp``: compare forms on a table."""
+"""``devrl fit TABLE --x step --y value --forms logistic,power,exp``: compare forms on a table.
+
+Fits functional forms to y against x from a CSV or Parquet table and prints the
+forms ranked by AICc (Akaike weights, BIC, extrapolation error). Rows with a
+missing x, y, or sigma are dropped first, and the count is reported on stderr.
+
+Examples::
+
+    devrl fit runs/maze9/metrics.csv --x step --y charts/success_rate --forms logistic_log,exp
+    devrl fit track.csv --query "measure == 'llc-action'" --sigma stderr --groups seed --by bic
+"""
 
 from __future__ import annotations
 
@@ -6,41 +16,34 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
 
-
-def register(subparsers) -> None:
-    """Add the ``fit`` subcommand."""
-    p = subparsers.add_parser(
-        "fit",
-        help="fit functional forms to a curve and print the comparison table",
-        description="Fit functional forms to y against x from a CSV or Parquet table and print "
-        "the forms ranked by AICc (Akaike weights, BIC, extrapolation error).",
-    )
-    p.add_argument("table", type=Path, help="CSV or Parquet file")
-    p.add_argument("--x", default="step", help="time column (default: step)")
-    p.add_argument("--y", default="value", help="value column (default: value)")
-    p.add_argument(
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``devrl fit``'s arguments."""
+    parser.add_argument("table", type=Path, help="CSV or Parquet file")
+    parser.add_argument("--x", default="step", help="time column (default: step)")
+    parser.add_argument("--y", default="value", help="value column (default: value)")
+    parser.add_argument(
         "--forms",
         default=None,
         help="comma-separated forms (default: all default forms); see --list-forms",
     )
-    p.add_argument("--sigma", default=None, help="column of per-point standard errors")
-    p.add_argument("--groups", default=None, help="column identifying seeds, e.g. seed")
-    p.add_argument(
+    parser.add_argument("--sigma", default=None, help="column of per-point standard errors")
+    parser.add_argument("--groups", default=None, help="column identifying seeds, e.g. seed")
+    parser.add_argument(
         "--query", default=None, help="pandas query selecting one curve, e.g. \"measure == 'llc'\""
     )
-    p.add_argument(
+    parser.add_argument(
         "--by",
         default="aicc",
         choices=["aicc", "bic"],
         help="rank by AICc (default) or BIC (better when forms are nested)",
     )
-    p.add_argument("--list-forms", action="store_true", help="list registered forms and exit")
-    p.set_defaults(func=_run)
+    parser.add_argument("--list-forms", action="store_true", help="list registered forms and exit")
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path):
+    import pandas as pd
+
     if not path.exists():
         raise SystemExit(f"devrl fit: no such file: {path}")
     if path.suffix in (".parquet", ".pq"):
@@ -48,8 +51,11 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from devrl.forms import available_forms, compare, get_form
+def run(args: argparse.Namespace) -> int:
+    """Run ``devrl fit``."""
+    import pandas as pd
+
+    from devrl.forms import available_forms, compare, drop_missing, get_form
 
     if args.list_forms:
         for name in available_forms():
@@ -62,16 +68,14 @@ def _run(args: argparse.Namespace) -> int:
     for col in [args.x, args.y] + [c for c in (args.sigma, args.groups) if c]:
         if col not in df.columns:
             raise SystemExit(f"devrl fit: column {col!r} not in {list(df.columns)}")
-    used = [args.x, args.y] + [c for c in (args.sigma, args.groups) if c]
-    numeric = [c for c in used if c != args.groups]
-    finite = df[numeric].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
-    if not finite.all():  # e.g. training updates in which no episode finished
+    n_rows = len(df)
+    df, dropped = drop_missing(df, [c for c in (args.x, args.y, args.sigma) if c])
+    if dropped:  # e.g. training updates in which no episode finished
         print(
-            f"devrl fit: dropping {int((~finite).sum())} of {len(df)} rows with missing "
+            f"devrl fit: dropping {dropped} of {n_rows} rows with missing "
             f"{args.x!r}/{args.y!r} values",
             file=sys.stderr,
         )
-        df = df[finite]
     df = df.sort_values(([args.groups] if args.groups else []) + [args.x])
     forms = args.forms.split(",") if args.forms else None
     try:

@@ -1,12 +1,10 @@
-"""Plots draw from fit results; `devrl fit` prints the comparison table."""
+"""``devrl fit`` prints the comparison table; rows with missing values are dropped and counted."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 from devrl.cli import main
-from devrl.forms import compare, fit, plot_comparison, plot_fit, plot_residuals
 from devrl.forms.synthetic import checkpoints, true_curve
 
 
@@ -16,20 +14,7 @@ def curve():
     return t, true_curve("logistic_log", t) + np.random.default_rng(0).normal(0, 0.03, t.size)
 
 
-def test_plots(curve):
-    t, y = curve
-    res = fit(t, y, "logistic_log", ci="wald")
-    ax = plot_fit(res)
-    assert len(ax.lines) == 1 and len(ax.collections) >= 2  # curve, band and data
-    ax = plot_residuals(res)
-    assert np.allclose(ax.lines[1].get_ydata(), res.residuals)
-    table, fits = compare(t, y, ["logistic_log", "exp", "constant"], return_fits=True)
-    ax_fit, ax_w = plot_comparison(table, fits)
-    assert len(ax_fit.lines) == 3 and len(ax_w.patches) == 3
-    plt.close("all")
-
-
-def test_cli_fit_prints_comparison(curve, tmp_path, capsys):
+def test_fit_prints_comparison(curve, tmp_path, capsys):
     t, y = curve
     path = tmp_path / "track.csv"
     pd.DataFrame({"step": t, "value": y, "measure": "llc"}).to_csv(path, index=False)
@@ -48,7 +33,7 @@ def test_cli_fit_prints_comparison(curve, tmp_path, capsys):
         main(["fit", str(path), "--y", "loss"])
 
 
-def test_cli_fit_drops_rows_with_missing_values(curve, tmp_path, capsys):
+def test_fit_drops_rows_with_missing_values(curve, tmp_path, capsys):
     """Training metrics have NaN where no episode finished; the CLI drops and reports them."""
     t, y = curve
     y = y.copy()
@@ -60,3 +45,10 @@ def test_cli_fit_drops_rows_with_missing_values(curve, tmp_path, capsys):
     assert "dropping 2 of 40 rows" in captured.err
     assert captured.out.strip().splitlines()[1].split()[0] == "logistic_log"
     assert "failed" not in captured.out
+
+
+def test_fit_lists_forms_and_names_missing_files(tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "any.csv"), "--list-forms"]) == 0
+    assert "logistic_log" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["fit", str(tmp_path / "missing.csv")])

@@ -33,16 +33,12 @@ def _setting(text: str) -> tuple[str, str, Any]:
     return name, param, value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``track`` subcommand."""
-    p = subparsers.add_parser(
-        "track",
-        help="evaluate measures (LLC, success, regret, ...) at every checkpoint of a run",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``devrl track``'s arguments."""
+    parser.add_argument(
+        "run", metavar="RUN", nargs="?", help="run directory (written by `devrl train`)"
     )
-    p.add_argument("run", metavar="RUN", nargs="?", help="run directory (written by `devrl train`)")
-    p.add_argument(
+    parser.add_argument(
         "--measure",
         "-m",
         action="append",
@@ -50,14 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="a registered measure (repeatable); see --list",
     )
-    p.add_argument(
+    parser.add_argument(
         "--steps",
         type=int,
         nargs="+",
         default=None,
         help="checkpoint steps to evaluate (default: all)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--set",
         dest="settings",
         type=_setting,
@@ -66,11 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="MEASURE.PARAM=VALUE",
         help="override a measure's parameter (repeatable)",
     )
-    p.add_argument("--seed", type=int, default=None, help="measurement seed (default 12345)")
-    p.add_argument("--recompute", action="store_true", help="ignore cached results")
-    p.add_argument("--out", default=None, help="also write the tidy table to this CSV")
-    p.add_argument("--list", action="store_true", help="list the registered measures and exit")
-    p.set_defaults(func=main)
+    parser.add_argument("--seed", type=int, default=None, help="measurement seed (default 12345)")
+    parser.add_argument("--recompute", action="store_true", help="ignore cached results")
+    parser.add_argument("--out", default=None, help="also write the tidy table to this CSV")
+    parser.add_argument("--list", action="store_true", help="list the registered measures and exit")
 
 
 def _list_measures() -> str:
@@ -83,7 +78,7 @@ def _list_measures() -> str:
     return "\n".join(lines)
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``devrl track``."""
     import torch
 
