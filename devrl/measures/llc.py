@@ -64,6 +64,7 @@ def llc(
         seed=context.measure_seed,
         gamma=context.gamma,
         target=target,
+        env_id=context.env_id,
     )
     res = estimate(
         vmap_safe(policy),
