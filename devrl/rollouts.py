@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["Rollout", "collect", "episode_scores", "evaluate"]
+__all__ = ["Rollout", "collect", "episode_returns", "episode_scores", "evaluate"]
 
 
 @dataclasses.dataclass
@@ -31,16 +31,18 @@ class Rollout:
     """Transitions ``(obs, action) -> (reward, next state)`` as flat arrays of length N.
 
     Attributes:
-        obs: ``[N, C, S, S]`` uint8 observation the action was chosen from.
+        obs: ``[N, *obs_shape]`` observation the action was chosen from, in the env's
+            dtype (maze: ``[N, 3, S, S]`` uint8).
         actions: ``[N]`` int64 actions taken.
         logits: ``[N, A]`` float32 policy logits at ``obs``.
         values: ``[N]`` float32 value estimates at ``obs`` (NaN if the policy has none).
         rewards: ``[N]`` float32 reward received for the action.
         terminated: ``[N]`` bool, the episode ended in a terminal state after the action.
         truncated: ``[N]`` bool, the episode was cut by the time limit after the action.
-        mouse_pos: ``[N, 2]`` int (row, col) of the mouse in ``obs``.
-        cheese_pos: ``[N, 2]`` int (row, col) of the cheese in ``obs``.
-        next_mouse_pos: ``[N, 2]`` int mouse position after the action (before any reset).
+        mouse_pos: ``[N, 2]`` int (row, col) of the mouse in ``obs`` (-1 off the maze).
+        cheese_pos: ``[N, 2]`` int (row, col) of the cheese in ``obs`` (-1 off the maze).
+        next_mouse_pos: ``[N, 2]`` int mouse position after the action (before any
+            reset; -1 off the maze).
         episode: ``[N]`` int64 episode id, numbered 0, 1, ... in order of episode start.
         env: ``[N]`` int64 index of the environment copy that produced the transition.
         t: ``[N]`` int64 time step within the episode (0 at the episode's first obs).
@@ -184,6 +186,7 @@ def collect(
     device = params.device if params is not None else torch.device("cpu")
     rng = np.random.default_rng(seed)
     obs, info = env.reset(seed=seed)
+    maze = "mouse_pos" in info  # maze observations locate the mouse; others have no mouse
     mouse = _info_array(info, "mouse_pos", (n, 2), -1)
     cheese = _info_array(info, "cheese_pos", (n, 2), -1)
 
@@ -210,7 +213,7 @@ def collect(
             done = np.asarray(terminated) | np.asarray(truncated)
             final_obs = np.asarray(info["final_obs"]) if "final_obs" in info else next_obs
             row = {
-                "obs": np.asarray(obs, np.uint8),
+                "obs": np.asarray(obs).copy(),  # the env's dtype (uint8 for the maze)
                 "actions": actions.astype(np.int64),
                 "logits": logits.astype(np.float32),
                 "values": values.astype(np.float32),
@@ -219,7 +222,9 @@ def collect(
                 "truncated": np.asarray(truncated, bool),
                 "mouse_pos": mouse,
                 "cheese_pos": cheese,
-                "next_mouse_pos": _mouse_in(np.asarray(final_obs)),
+                "next_mouse_pos": (
+                    _mouse_in(np.asarray(final_obs)) if maze else np.full((n, 2), -1)
+                ),
                 "episode": episode.copy(),
                 "env": np.arange(n, dtype=np.int64),
                 "t": t.copy(),
@@ -366,5 +371,30 @@ def episode_scores(roll: Rollout, *, reward: Any = None, gamma: float = 0.99) ->
             "optimal_value": optimal_value,
             "regret": optimal_value - disc,
             "optimal_distance": distance,
+        }
+    )
+
+
+def episode_returns(roll: Rollout, *, gamma: float = 0.99) -> pd.DataFrame:
+    """Return, discounted return and length of the finished episodes of any env's rollout.
+
+    The environment-agnostic part of :func:`episode_scores` (which adds the maze's
+    solver columns); unfinished episodes are dropped.
+
+    Returns:
+        One row per finished episode: ``episode, env, return, discounted_return, length``.
+    """
+    roll = roll.select(np.isin(roll.episode, roll.episode[roll.done]))
+    ids, first = np.unique(roll.episode, return_index=True)
+    last = np.flatnonzero(roll.done)[np.argsort(roll.episode[roll.done])]
+    idx = np.searchsorted(ids, roll.episode)
+    disc = roll.rewards * gamma ** roll.t.astype(float)
+    return pd.DataFrame(
+        {
+            "episode": ids,
+            "env": roll.env[first],
+            "return": np.bincount(idx, weights=roll.rewards, minlength=len(ids)),
+            "discounted_return": np.bincount(idx, weights=disc, minlength=len(ids)),
+            "length": roll.t[last] + 1,
         }
     )

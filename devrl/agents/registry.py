@@ -18,6 +18,7 @@ from torch import nn
 MODEL_KINDS: dict[str, str | type[nn.Module]] = {
     "actor_critic": "devrl.agents.network:ActorCritic",
     "tms": "devrl.envs.tms:TMSModel",
+    "sb3_actor_critic": "devrl.agents.sb3:SB3ActorCritic",
 }
 """Registered kinds: name -> class or ``"module:Class"`` (imported on first use)."""
 

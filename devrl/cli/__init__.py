@@ -46,6 +46,11 @@ COMMANDS: tuple[Command, ...] = (
         "fit", "devrl.cli.fit", "fit functional forms to a curve and print the comparison table"
     ),
     Command(
+        "import-sb3",
+        "devrl.cli.import_sb3",
+        "import Stable-Baselines3 PPO checkpoints (.zip) as a devrl run",
+    ),
+    Command(
         "paper",
         "devrl.cli.paper",
         "rerun experiments and regenerate paper/ (figures, tables, main.tex)",

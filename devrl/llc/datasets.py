@@ -44,7 +44,7 @@ singular learning theory, and keep γ fixed when comparing checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -54,6 +54,7 @@ from torch import nn
 
 from devrl.llc.data import Forward, TensorData
 from devrl.llc.states import (
+    MAZE_ID,
     StateBuffer,
     _check_env_kwargs,
     _check_samples,
@@ -77,9 +78,10 @@ def _split(output: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 def _as_obs(obs: np.ndarray | torch.Tensor) -> torch.Tensor:
     obs = torch.as_tensor(np.asarray(obs) if not isinstance(obs, torch.Tensor) else obs)
-    if obs.dim() != 4:
+    if obs.dim() < 2:
         raise ValueError(
-            f"obs must be a batch of observations [n, channels, H, W]; got shape {tuple(obs.shape)}."
+            f"obs must be a batch of observations [n, *obs_shape] (the maze's: [n, 3, S, S]); "
+            f"got shape {tuple(obs.shape)}."
         )
     return obs.float()  # converted once here, not at every SGLD step
 
@@ -101,7 +103,7 @@ class RolloutData(TensorData):
 
     @property
     def obs(self) -> torch.Tensor:
-        """``[n, C, H, W]`` float observations."""
+        """``[n, *obs_shape]`` float observations (maze: ``[n, C, H, W]``)."""
         return self.tensors[0]
 
     def __repr__(self) -> str:
@@ -125,7 +127,7 @@ class PolicyKLData(RolloutData):
     kind = "kl"
 
     def loss(self, forward: Forward, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        obs, ref_logp = batch  # [k, C, H, W], [k, A]
+        obs, ref_logp = batch  # [k, *obs_shape], [k, A]
         logits, _ = _split(forward(obs))
         logp = F.log_softmax(logits, dim=-1)
         return (ref_logp.exp() * (ref_logp - logp)).sum(-1)
@@ -221,7 +223,7 @@ def action_likelihood_data(
     """States ``obs`` with one action per state sampled from ``reference``.
 
     Args:
-        obs: ``[n, C, H, W]`` observations.
+        obs: ``[n, *obs_shape]`` observations.
         reference: Policy ``obs -> (logits, value)`` whose actions are the labels.
         seed: Seeds the action sampling.
         info: Extra provenance to record.
@@ -255,7 +257,7 @@ def value_data(
     """States ``obs`` with value targets: given ``targets``, or ``reference``'s own values.
 
     Args:
-        obs: ``[n, C, H, W]`` observations.
+        obs: ``[n, *obs_shape]`` observations.
         targets: ``[n]`` targets (e.g. Monte-Carlo returns); exclusive with ``reference``.
         reference: Actor-critic whose value head provides the targets.
         info: Extra provenance.
@@ -352,6 +354,8 @@ def rollout_dataset(
     seed: int = 0,
     gamma: float = 0.95,
     target: str = "value",
+    env_id: str = MAZE_ID,
+    wrappers: Sequence[Any] | None = None,
 ) -> RolloutData:
     """Build an LLC dataset for ``policy`` (the checkpoint w* being measured).
 
@@ -372,6 +376,9 @@ def rollout_dataset(
         target: For ``kind="value"``: ``"value"`` (the reference's value, a minimum at
             w = ref) or ``"return"`` (Monte-Carlo return of the state-generating policy;
             needs rollout states).
+        env_id: Any gymnasium environment with discrete actions (default the maze);
+            ``"regret"`` and ``states="uniform"`` need the maze (its exact solver, its levels).
+        wrappers: Wrapper specs of a non-maze environment (:mod:`devrl.envs.external`).
 
     Returns:
         An ``LLCData`` for :func:`devrl.llc.estimate`; ``.info`` records these choices.
@@ -386,8 +393,16 @@ def rollout_dataset(
         raise ValueError(f"gamma must be in (0, 1); got {gamma!r}.")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {list(TARGETS)}; got {target!r}.")
-    env_kwargs = _check_env_kwargs(env_kwargs)
+    maze = env_id == MAZE_ID
+    if not maze and (kind == "regret" or (isinstance(states, str) and states == "uniform")):
+        what = "kind='regret' (the exact solver)" if kind == "regret" else "states='uniform'"
+        raise ValueError(
+            f"{what} needs the maze ({MAZE_ID}); {env_id} has neither solver nor levels. "
+            "Use kind 'action', 'kl' or 'value' with states 'self' or 'policy'."
+        )
+    env_kwargs = _check_env_kwargs(env_kwargs) if maze else dict(env_kwargs or {})
     samples = _check_samples(samples)
+    roll_env = {"env_id": env_id, "wrappers": wrappers} if not maze else {}
     if isinstance(states, StateBuffer):
         buffer = states
     elif states == "self":
@@ -395,14 +410,16 @@ def rollout_dataset(
             raise ValueError(
                 "state_policy is only used with states='policy'; drop it or set states='policy'."
             )
-        buffer = policy_states(policy, env_kwargs, samples, seed=seed, gamma=gamma, source="self")
+        buffer = policy_states(
+            policy, env_kwargs, samples, seed=seed, gamma=gamma, source="self", **roll_env
+        )
     elif states == "policy":
         if not isinstance(state_policy, nn.Module):
             raise TypeError(
                 "states='policy' needs state_policy=<nn.Module> (e.g. the final checkpoint)."
             )
         buffer = policy_states(
-            state_policy, env_kwargs, samples, seed=seed, gamma=gamma, source="policy"
+            state_policy, env_kwargs, samples, seed=seed, gamma=gamma, source="policy", **roll_env
         )
     elif states == "uniform":
         buffer = uniform_states(env_kwargs, samples, seed=seed)

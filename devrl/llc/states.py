@@ -1,4 +1,4 @@
-"""Fixed buffers of maze states for LLC datasets: visited by a policy, or uniform over levels.
+"""Fixed buffers of states for LLC datasets: visited by a policy, or uniform over maze levels.
 
 Why separate from the losses: the state distribution is the second axis of an RL
 dataset. Taking states from the measured checkpoint itself mixes on-policy drift
@@ -8,7 +8,7 @@ fixed levels, holds the distribution still while the parameters move.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from torch import nn
 
 _ENV_KEYS = ("size", "corner", "reward", "max_steps")
+MAZE_ID = "devrl/Maze-v0"
 
 __all__ = ["StateBuffer", "discounted_returns", "policy_states", "uniform_states"]
 
@@ -25,7 +26,7 @@ class StateBuffer:
     """A fixed set of states to build datasets on.
 
     Attributes:
-        obs: ``[n, 3, S, S]`` uint8 observations.
+        obs: ``[n, *obs_shape]`` observations (maze: ``[n, 3, S, S]`` uint8).
         returns: ``[n]`` discounted Monte-Carlo return from each state (None for
             states not taken from rollouts).
         source: Where the states came from (``"self"``, ``"policy"``, ``"uniform"``).
@@ -75,35 +76,47 @@ def policy_states(
     gamma: float = 0.95,
     num_envs: int = 64,
     source: str = "self",
+    env_id: str = MAZE_ID,
+    wrappers: Sequence[Any] | None = None,
 ) -> StateBuffer:
     """States visited by ``policy``, sampled uniformly from the transitions of finished episodes.
 
     Episodes are collected in rounds of ``num_envs`` (each env copy finishing one
     episode, so short episodes are not over-represented) until there are at least
     ``samples`` transitions; ``samples`` of them are then drawn without replacement.
+    Any gymnasium environment with discrete actions (``env_id``, ``wrappers``); the
+    maze by default.
 
     Args:
         policy: ``obs -> (logits, value)``; actions are sampled from it.
-        env_kwargs: ``MazeVecEnv`` arguments (size, corner, reward, max_steps).
+        env_kwargs: Arguments of the environment (the maze's: size, corner, reward,
+            max_steps).
         samples: Number of states.
         seed: Seeds levels, actions and the subsample.
         gamma: Discount of the Monte-Carlo returns.
         num_envs: Env copies (and episodes per round).
         source: Label recorded in the buffer.
+        env_id: Any gymnasium environment with discrete actions (default the maze).
+        wrappers: Wrapper specs for a non-maze environment
+            (see :mod:`devrl.envs.external`).
 
     Returns:
         A :class:`StateBuffer` with Monte-Carlo returns.
     """
-    from devrl.envs import MazeVecEnv
+    from devrl.envs.external import vector_env
     from devrl.rollouts import collect
 
-    env_kwargs, samples = _check_env_kwargs(env_kwargs), _check_samples(samples)
+    if env_id == MAZE_ID:
+        env_kwargs = _check_env_kwargs(env_kwargs)
+    samples = _check_samples(samples)
     obs, returns, total, rnd = [], [], 0, 0
     was_training = policy.training
     policy.eval()
     try:
         while total < samples:
-            env = MazeVecEnv(num_envs, seed=seed * 1000 + rnd, **env_kwargs)
+            env = vector_env(
+                env_id, num_envs, seed=seed * 1000 + rnd, env_kwargs=env_kwargs, wrappers=wrappers
+            )
             try:
                 roll = collect(policy, env, episodes=num_envs, seed=seed * 1000 + rnd)
             finally:

@@ -67,6 +67,11 @@ class Context:
         return self.run.env_kwargs
 
     @property
+    def wrappers(self) -> list[Any]:
+        """Wrapper specs of the run's environment (``config["wrappers"]``; none for the maze)."""
+        return list(self.run.config.get("wrappers") or [])
+
+    @property
     def gamma(self) -> float:
         """The run's discount (regret, Monte-Carlo returns)."""
         return float(self.run.config.get("gamma", 0.95))

@@ -1,4 +1,7 @@
-"""Behavioural measures of a maze policy, on evaluation episodes shared per checkpoint.
+"""Behavioural measures of a policy, on evaluation episodes shared per checkpoint.
+
+``return``, ``length`` and ``entropy`` work on any gymnasium environment with discrete
+actions; ``success``, ``corner``, ``regret`` and ``state-regret`` need the maze.
 
 ``episodes`` sampled (not greedy) episodes on levels seeded by the measurement seed,
 the same levels at every checkpoint (:func:`devrl.measures.shared.evaluation_episodes`).
@@ -26,7 +29,10 @@ from torch import nn
 
 from devrl.measures.base import Context, register_measure
 from devrl.measures.defaults import EPISODES, STATE_SAMPLES
-from devrl.measures.shared import evaluation_episodes, state_buffer
+from devrl.measures.shared import MAZE_ID, evaluation_episodes, state_buffer
+
+GENERIC_COLUMNS = ("return", "length")
+"""Episode columns of any environment; the others need the maze (its solver, its cheese)."""
 
 
 def mean_se(x) -> tuple[float, float]:
@@ -40,6 +46,8 @@ def _episode_column(column: str) -> Callable[..., tuple[float, float]]:
     def measure(
         policy: nn.Module, context: Context, *, episodes: int = EPISODES, greedy: bool = False
     ) -> tuple[float, float]:
+        if column not in GENERIC_COLUMNS:
+            context.require_env(MAZE_ID, column)
         _, scores = evaluation_episodes(policy, context, episodes, greedy)
         return mean_se(scores[column].astype(float))
 
@@ -64,6 +72,7 @@ def state_regret(
     from devrl.llc.datasets import regret_data
     from devrl.llc.estimator import per_sample_losses
 
+    context.require_env(MAZE_ID, "state-regret")
     buffer = state_buffer(policy, context, "uniform", samples)
     data = regret_data(buffer.obs, reward=context.env_kwargs.get("reward"), gamma=context.gamma)
     return mean_se(per_sample_losses(policy, data).numpy())

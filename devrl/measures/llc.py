@@ -24,7 +24,7 @@ from torch import nn
 
 from devrl.measures.base import Context, register_measure
 from devrl.measures.defaults import LLC_DEFAULTS, NBETA_REGRET
-from devrl.measures.shared import state_buffer
+from devrl.measures.shared import MAZE_ID, state_buffer
 
 
 def llc(
@@ -54,6 +54,8 @@ def llc(
     from devrl.llc import estimate
     from devrl.llc.datasets import rollout_dataset, vmap_safe
 
+    if kind == "regret":  # before collecting states: the loss needs the maze's solver
+        context.require_env(MAZE_ID, "llc-regret")
     buffer = state_buffer(policy, context, states, samples, state_policy)
     data = rollout_dataset(
         kind,
@@ -64,6 +66,7 @@ def llc(
         seed=context.measure_seed,
         gamma=context.gamma,
         target=target,
+        env_id=context.env_id,
     )
     res = estimate(
         vmap_safe(policy),

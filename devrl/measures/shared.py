@@ -3,6 +3,10 @@
 Each is computed once per checkpoint and kept in the context's memo, so ``success``,
 ``regret`` and ``entropy`` run one set of episodes, and ``llc-action``, ``llc-kl``,
 ``llc-value`` and ``llc-regret`` build their datasets on one buffer of states.
+
+Both work on any gymnasium environment with discrete actions (the run's ``env_id``,
+``env_kwargs`` and ``wrappers``); on the maze, episodes are also scored against its
+exact solver, and uniform states are the free cells of its levels.
 """
 
 from __future__ import annotations
@@ -20,25 +24,34 @@ MAZE_ID = "devrl/Maze-v0"
 def evaluation_episodes(
     policy: nn.Module, context: Context, episodes: int, greedy: bool = False
 ) -> tuple[Any, pd.DataFrame]:
-    """``(rollout, scores)`` of ``episodes`` maze episodes on levels seeded by the context.
+    """``(rollout, scores)`` of ``episodes`` episodes, seeded by the context.
 
-    ``scores`` is :func:`devrl.rollouts.episode_scores`' per-episode table (return,
-    reached_cheese, reached_corner, regret, length, ...).
+    ``scores`` is one row per episode: on the maze :func:`devrl.rollouts.episode_scores`'
+    table (return, reached_cheese, reached_corner, regret, length, ...), elsewhere
+    :func:`devrl.rollouts.episode_returns`' (return, discounted_return, length).
     """
 
     def compute():
-        from devrl.envs import MazeVecEnv
-        from devrl.rollouts import collect, episode_scores
+        from devrl.envs.external import vector_env
+        from devrl.rollouts import collect, episode_returns, episode_scores
 
-        context.require_env(MAZE_ID, "evaluation episodes")
-        env = MazeVecEnv(min(int(episodes), 64), seed=context.measure_seed, **context.env_kwargs)
+        maze = context.env_id == MAZE_ID
+        env = vector_env(
+            context.env_id,
+            min(int(episodes), 64),
+            seed=context.measure_seed,
+            env_kwargs=context.env_kwargs,
+            wrappers=None if maze else context.wrappers,
+        )
         try:
             roll = collect(
                 policy, env, episodes=int(episodes), seed=context.measure_seed, greedy=greedy
             )
         finally:
             env.close()
-        return roll, episode_scores(roll, reward=env.reward, gamma=context.gamma)
+        if maze:
+            return roll, episode_scores(roll, reward=env.reward, gamma=context.gamma)
+        return roll, episode_returns(roll, gamma=context.gamma)
 
     return context.shared(("episodes", int(episodes), bool(greedy), id(policy)), compute)
 
@@ -53,12 +66,11 @@ def state_buffer(
     """The :class:`~devrl.llc.StateBuffer` of ``states`` (``"self"``, ``"policy"``, ``"uniform"``).
 
     ``"self"``: states the measured policy visits; ``"policy"``: states ``state_policy``
-    (a step, ``"final"`` or ``"initial"``) visits; ``"uniform"``: every free cell of
-    fixed levels. Seeded by the context, so every checkpoint sees the same levels.
+    (a step, ``"final"`` or ``"initial"``) visits; ``"uniform"`` (maze only): every free
+    cell of fixed levels. Seeded by the context, so every checkpoint sees the same levels.
     """
     from devrl.llc.states import policy_states, uniform_states
 
-    context.require_env(MAZE_ID, f"states={states!r}")
     seed, kwargs = context.measure_seed, context.env_kwargs
     if states == "self":
         key, source = ("states", "self", id(policy)), policy
@@ -66,14 +78,22 @@ def state_buffer(
         source = context.policy_at(state_policy)
         key = ("states", "policy", id(source))
     elif states == "uniform":
+        context.require_env(MAZE_ID, "states='uniform'")
         key, source = ("states", "uniform"), None
     else:
         raise ValueError(f"states must be 'self', 'policy' or 'uniform'; got {states!r}.")
+    env = (
+        {}
+        if context.env_id == MAZE_ID
+        else {"env_id": context.env_id, "wrappers": context.wrappers}
+    )
 
     def compute():
         if source is None:
             return uniform_states(kwargs, samples, seed=seed)
-        return policy_states(source, kwargs, samples, seed=seed, gamma=context.gamma, source=states)
+        return policy_states(
+            source, kwargs, samples, seed=seed, gamma=context.gamma, source=states, **env
+        )
 
     return context.shared((*key, int(samples)), compute)
 
