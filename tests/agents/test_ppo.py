@@ -234,3 +234,39 @@ def test_resume_refused_for_env_without_state(tmp_path):
         train(config, tmp_path / "r", envs=_tms_envs(config), on_checkpoint=killed)
     with pytest.raises(ValueError, match="has no state_dict"):
         train(config, tmp_path / "r", envs=_tms_envs(config))
+
+
+def test_episode_statistics_read_from_info_the_gymnasium_way():
+    from devrl.agents._recorder import finished_episodes
+
+    assert finished_episodes({"cheese_pos": np.zeros(3)}) == {}
+    info = {
+        "episode": {
+            "r": np.array([1.0, 0.0, 3.0]),
+            "l": np.array([4, 0, 6]),
+            "t": np.array([0.1, 0.0, 0.2]),
+            "success_rate": np.array([True, False, False]),
+        },
+        "_episode": np.array([True, False, True]),
+    }
+    got = finished_episodes(info)
+    assert list(got) == ["episodic_return", "episode_length", "success_rate"]  # t dropped
+    assert got["episodic_return"].tolist() == [1.0, 3.0] and got["episode_length"].tolist() == [
+        4,
+        6,
+    ]
+    assert got["success_rate"].tolist() == [True, False]
+
+
+def test_maze_metrics_columns_exist_before_any_episode_ends(tmp_path, tiny_config):
+    # 8 steps per update on a 5x5 maze: the first update ends few or no episodes
+    m = train(tiny_config, tmp_path / "run").metrics
+    assert list(m.columns[:7]) == [
+        "update",
+        "step",
+        "charts/episodic_return",
+        "charts/episode_length",
+        "charts/success_rate",
+        "charts/corner_rate",
+        "charts/episodes",
+    ]
