@@ -3,7 +3,9 @@
 What is compared (one torch thread each, run one after the other in this process):
 
 * **devrl**: ``devrl.agents.train`` (batched numpy ``MazeVecEnv``), writing a run
-  directory with the minimum number of checkpoints.
+  directory with the minimum number of checkpoints. All three sides build the trunk
+  with the same ``--readout-plane`` (default none), and the parameter counts of the
+  network devrl trained, SB3's policy and the ceiling's network are asserted equal.
 * **SB3**: ``stable_baselines3.PPO`` on a ``DummyVecEnv`` of single ``devrl/Maze-v0``
   envs (SB3's own vectorisation), with devrl's ``Trunk`` as the features extractor and
   ``net_arch=[]``, so the heads are the same ``Linear(hidden, 4)`` / ``Linear(hidden, 1)``
@@ -25,14 +27,21 @@ where the time goes.
 Run: ``python benchmarks/ppo_throughput.py`` (a few minutes on a busy machine),
 ``--quick`` for a smoke run. Targets: devrl >= 2x SB3 and >= 60% of the ceiling.
 
-Measured 2026-11-21 (defaults: 9x9, 64 envs x 64 steps, 8 minibatches x 4 epochs,
-channels 8, hidden 32, 22,909 parameters; 2-core machine, one other job running):
+Measured 2026-11-21, before the sides were made equal (devrl then trained its default
+readout, 23,165 parameters, against 22,909 for SB3 and the ceiling; defaults: 9x9, 64
+envs x 64 steps, 8 minibatches x 4 epochs, channels 8, hidden 32; 2-core machine, one
+other job running):
 devrl 8858 steps/s, SB3 7099 steps/s (1.25x, target 2x: missed); ceiling fwd+bwd
 10459 steps/s, so devrl runs at 85% of it (95% counting Adam + clipping). The
 network's minibatch forward+backward is 77% of devrl's update; env stepping is 0.3%.
 Because SB3 runs the same network, even a perfect devrl could be at most 1.31x SB3 at
 these settings; devrl's lead is in the acting phase (2.9x: one batched numpy env vs
 64 single envs), a small share of a PPO update.
+
+Re-measured with all sides at 22,909 parameters (defaults, but the 2-core machine at a
+load average near 8, so the timings are noisy: devrl came out above its own ceiling):
+devrl 5871 steps/s, SB3 3474 (1.69x), ceiling fwd+bwd 5381; acting phase 5.4x SB3.
+Rerun on a quiet machine before quoting these.
 """
 
 from __future__ import annotations
