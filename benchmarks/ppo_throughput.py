@@ -3,7 +3,9 @@
 What is compared (one torch thread each, run one after the other in this process):
 
 * **devrl**: ``devrl.agents.train`` (batched numpy ``MazeVecEnv``), writing a run
-  directory with the minimum number of checkpoints.
+  directory with the minimum number of checkpoints. All three sides build the trunk
+  with the same ``--readout-plane`` (default none), and the parameter counts of the
+  network devrl trained, SB3's policy and the ceiling's network are asserted equal.
 * **SB3**: ``stable_baselines3.PPO`` on a ``DummyVecEnv`` of single ``devrl/Maze-v0``
   envs (SB3's own vectorisation), with devrl's ``Trunk`` as the features extractor and
   ``net_arch=[]``, so the heads are the same ``Linear(hidden, 4)`` / ``Linear(hidden, 1)``
@@ -25,14 +27,21 @@ where the time goes.
 Run: ``python benchmarks/ppo_throughput.py`` (a few minutes on a busy machine),
 ``--quick`` for a smoke run. Targets: devrl >= 2x SB3 and >= 60% of the ceiling.
 
-Measured 2026-11-21 (defaults: 9x9, 64 envs x 64 steps, 8 minibatches x 4 epochs,
-channels 8, hidden 32, 22,909 parameters; 2-core machine, one other job running):
+Measured 2026-11-21, before the sides were made equal (devrl then trained its default
+readout, 23,165 parameters, against 22,909 for SB3 and the ceiling; defaults: 9x9, 64
+envs x 64 steps, 8 minibatches x 4 epochs, channels 8, hidden 32; 2-core machine, one
+other job running):
 devrl 8858 steps/s, SB3 7099 steps/s (1.25x, target 2x: missed); ceiling fwd+bwd
 10459 steps/s, so devrl runs at 85% of it (95% counting Adam + clipping). The
 network's minibatch forward+backward is 77% of devrl's update; env stepping is 0.3%.
 Because SB3 runs the same network, even a perfect devrl could be at most 1.31x SB3 at
 these settings; devrl's lead is in the acting phase (2.9x: one batched numpy env vs
 64 single envs), a small share of a PPO update.
+
+Re-measured with all sides at 22,909 parameters (defaults, but the 2-core machine at a
+load average near 8, so the timings are noisy: devrl came out above its own ceiling):
+devrl 5871 steps/s, SB3 3474 (1.69x), ceiling fwd+bwd 5381; acting phase 5.4x SB3.
+Rerun on a quiet machine before quoting these.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "max_grad_norm": 0.5,
         "channels": args.channels,
         "hidden": args.hidden,
+        "readout_plane": args.readout_plane,
         "checkpoints": 2,
         "seed": 0,
     }
@@ -93,7 +103,8 @@ def run_devrl(cfg: dict) -> dict:
         run = train(cfg, f"{tmp}/run", resume=False)
         wall = time.perf_counter() - t0
         sps = run.metrics["charts/SPS"].to_numpy()
-    return {"per_update": cfg["num_envs"] * cfg["num_steps"] / sps, "wall": wall}
+        params = run.policy(run.steps[-1]).num_parameters()
+    return {"per_update": cfg["num_envs"] * cfg["num_steps"] / sps, "wall": wall, "params": params}
 
 
 def devrl_acting(cfg: dict, repeats: int) -> float:
@@ -105,7 +116,9 @@ def devrl_acting(cfg: dict, repeats: int) -> float:
     N, T = cfg["num_envs"], cfg["num_steps"]
     env = MazeVecEnv(N, size=cfg["size"], corner=cfg["corner"], seed=0)
     shape = env.single_observation_space.shape
-    net = ActorCritic(shape, 4, channels=cfg["channels"], hidden=cfg["hidden"])
+    net = ActorCritic(
+        shape, 4, channels=cfg["channels"], hidden=cfg["hidden"], readout_plane=cfg["readout_plane"]
+    )
     gen = torch.Generator().manual_seed(0)
     obs = torch.zeros((T, N, *shape), dtype=torch.uint8)
     acts, logps, vals, rews, dones = (torch.zeros((T, N)) for _ in range(5))
@@ -141,9 +154,9 @@ def run_sb3(cfg: dict) -> dict:
     class DevrlTrunk(BaseFeaturesExtractor):
         """devrl's conv trunk (conv, conv, residual block, dense) as SB3 features."""
 
-        def __init__(self, observation_space, channels: int, hidden: int):
+        def __init__(self, observation_space, channels: int, hidden: int, readout_plane):
             super().__init__(observation_space, features_dim=hidden)
-            self.trunk = Trunk(observation_space.shape, channels, hidden)
+            self.trunk = Trunk(observation_space.shape, channels, hidden, readout_plane)
 
         def forward(self, obs: torch.Tensor) -> torch.Tensor:
             return self.trunk(obs)
@@ -188,7 +201,11 @@ def run_sb3(cfg: dict) -> dict:
         max_grad_norm=cfg["max_grad_norm"],
         policy_kwargs={
             "features_extractor_class": DevrlTrunk,
-            "features_extractor_kwargs": {"channels": cfg["channels"], "hidden": cfg["hidden"]},
+            "features_extractor_kwargs": {
+                "channels": cfg["channels"],
+                "hidden": cfg["hidden"],
+                "readout_plane": cfg["readout_plane"],
+            },
             "net_arch": [],
             "normalize_images": False,
         },
@@ -221,7 +238,9 @@ def network_and_parts(cfg: dict, repeats: int) -> dict:
     env = MazeVecEnv(N, size=cfg["size"], corner=cfg["corner"], seed=0)
     shape = env.single_observation_space.shape
     torch.manual_seed(0)
-    net = ActorCritic(shape, 4, channels=cfg["channels"], hidden=cfg["hidden"])
+    net = ActorCritic(
+        shape, 4, channels=cfg["channels"], hidden=cfg["hidden"], readout_plane=cfg["readout_plane"]
+    )
     opt = torch.optim.Adam(net.parameters(), lr=1e-4, eps=1e-5)
     obs = torch.as_tensor(env.reset(seed=0)[0])  # [N, 3, S, S]
     batch = torch.as_tensor(np.stack([env.step(np.random.randint(0, 4, N))[0] for _ in range(T)]))
@@ -293,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--hidden", type=int, default=32)
+    p.add_argument(
+        "--readout-plane",
+        type=lambda text: None if text.lower() == "none" else int(text),
+        default=None,
+        help="the trunk's readout plane on every side (1 = mouse; default none: plain flatten)",
+    )
     p.add_argument("--updates", type=int, default=4, help="PPO updates per timed run")
     p.add_argument("--repeats", type=int, default=2, help="interleaved rounds; fastest is kept")
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
@@ -326,7 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     ceil_adam_t = c["act"] + c["fwd_bwd_adam"]
     single = single_env_step_time(cfg)
 
-    print(f"\nparameters: devrl {c['params']}, SB3 {sb_runs[0]['params']}")
+    params = {
+        "devrl (trained)": dv_runs[0]["params"],
+        "SB3": sb_runs[0]["params"],
+        "ceiling": c["params"],
+    }
+    print("\nparameters: " + ", ".join(f"{k} {v:,}" for k, v in params.items()))
+    if len(set(params.values())) != 1:
+        raise AssertionError(f"the sides train different networks: {params}")
     print(f"{'':26}{'steps/s':>9}{'s/update':>10}{'acting s':>10}{'end-to-end s':>14}")
     rows = [
         ("devrl PPO", dv_t, c["acting_loop"], min(r["wall"] for r in dv_runs)),

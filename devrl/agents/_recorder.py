@@ -2,7 +2,14 @@
 
 Kept out of :mod:`devrl.agents.ppo` so the algorithm reads on its own. The recorder
 owns every write into the run directory; the trainer hands it the network and the
-training state at checkpoint updates, and one dict of metrics per update.
+training state at checkpoint updates, the statistics of finished episodes (read from
+``info`` by :func:`finished_episodes`) and one dict of metrics per update.
+
+Episode statistics follow gymnasium's convention (``RecordEpisodeStatistics``):
+``info["episode"]`` holds per-environment arrays ``r`` (return) and ``l`` (length), set
+where ``info["_episode"]`` is true. Any further key in ``info["episode"]`` is logged as
+``charts/<key>`` (its mean over the update's episodes). :class:`EpisodeStatistics`
+adapts environments that report their own per-episode info keys, like the maze.
 """
 
 from __future__ import annotations
@@ -10,13 +17,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from gymnasium.vector import VectorEnv, VectorWrapper
 from tqdm.auto import tqdm
 
 from devrl._config import to_dict
@@ -25,6 +33,68 @@ from devrl.checkpoints import checkpoint_schedule
 from devrl.runs import Run
 
 _FLUSH_SECONDS = 15.0
+
+# chart names of RecordEpisodeStatistics' keys; "t" (wall time) is not reproducible
+_EPISODE_CHARTS = {"r": "episodic_return", "l": "episode_length", "t": None}
+
+
+class EpisodeStatistics(VectorWrapper):
+    """Report an env's own per-episode info keys the gymnasium way, in ``info["episode"]``.
+
+    For environments that already track episode statistics in flat ``info`` arrays
+    (valid where the episode ended), so PPO reads every environment one way. Forwards
+    ``state_dict`` / ``load_state_dict`` so a run with it resumes bit-identically.
+
+    Args:
+        env: The vector environment.
+        keys: ``info["episode"]`` key -> the env's info key, e.g.
+            ``{"r": "episode_return", "l": "episode_length", "success_rate": "episode_success"}``.
+    """
+
+    def __init__(self, env: VectorEnv, keys: Mapping[str, str]):
+        super().__init__(env)
+        self.keys = dict(keys)
+        self.episode_keys = tuple(self.keys)  # known before any episode ends
+
+    def step(self, actions: Any) -> tuple[Any, Any, np.ndarray, np.ndarray, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        done = np.logical_or(terminated, truncated)
+        if done.any():
+            info["episode"] = {k: info[v] for k, v in self.keys.items()}
+            info["_episode"] = done
+        return obs, reward, terminated, truncated, info
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.env.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.env.load_state_dict(state)
+
+
+def finished_episodes(info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Statistics of the episodes that ended this step, by chart name (``{}`` if none).
+
+    Reads ``info["episode"]`` where ``info["_episode"]`` is true: ``r`` becomes
+    ``episodic_return``, ``l`` ``episode_length``, ``t`` is dropped, other keys keep
+    their names.
+    """
+    if "episode" not in info:
+        return {}
+    stats, mask = info["episode"], np.asarray(info["_episode"], dtype=bool)
+    out = {}
+    for key, values in stats.items():
+        name = _EPISODE_CHARTS.get(key, key)
+        if name is not None:
+            out[name] = np.asarray(values)[mask]
+    return out
+
+
+def describe_env(envs: VectorEnv) -> dict[str, Any]:
+    """What a run's config.json records of an environment passed to ``train``."""
+    base = envs.unwrapped
+    kind = f"{type(base).__module__}:{type(base).__qualname__}"
+    config = base.config() if callable(getattr(base, "config", None)) else None
+    return {"class": kind, "num_envs": int(envs.num_envs), "config": config}
 
 
 def _parse_init_from(init_from: Any) -> tuple[Path, int | None]:
@@ -49,6 +119,10 @@ class Recorder:
         resume: Reopen a run with the same config instead of refusing.
         init_from: ``(parent_run_dir, step)``; recorded in config.json.
         on_checkpoint: Called with the env step after each checkpoint.
+        env: A description of an environment other than the config's maze
+            (:func:`describe_env`), recorded in config.json under ``"env"``.
+        episode_keys: The ``info["episode"]`` keys the environment reports; their
+            columns are in metrics.csv (NaN) even before an episode ends.
     """
 
     def __init__(
@@ -60,6 +134,8 @@ class Recorder:
         resume: bool,
         init_from: Any = None,
         on_checkpoint: Callable[[int], None] | None = None,
+        env: Mapping[str, Any] | None = None,
+        episode_keys: Sequence[str] = ("r", "l"),
     ):
         self.cfg = config
         self.batch_size = config.batch_size
@@ -82,10 +158,18 @@ class Recorder:
             self._parent = (parent, parent_step)
             parent_record = {"run": str(parent.path.resolve()), "step": parent_step}
         run_config = {**to_dict(config), "model": dict(model_config), "init_from": parent_record}
+        if env is not None:
+            run_config["env"] = dict(env)
         self.run = Run.create(run_dir, run_config, resume=resume, defaults=to_dict(type(config)()))
         self.schedule = set(checkpoint_schedule(config.num_updates, config.checkpoints))
         self.on_checkpoint = on_checkpoint
         self._rows: list[dict[str, Any]] = []
+        # episode charts in the order first seen: their columns come before charts/episodes
+        self._episode_charts = ["charts/episodic_return", "charts/episode_length"]
+        for key in episode_keys:
+            name = _EPISODE_CHARTS.get(key, key)
+            if name is not None and f"charts/{name}" not in self._episode_charts:
+                self._episode_charts.append(f"charts/{name}")
         self._last_checkpoint: int | None = None
         self._last_flush = time.monotonic()
         self._bar: tqdm | None = None
@@ -115,6 +199,11 @@ class Recorder:
         if len(metrics):
             metrics = metrics[metrics["update"] <= update]
             self._rows = metrics.to_dict("records")
+            columns = list(metrics.columns)
+            if "charts/episodes" in columns:
+                self._episode_charts = columns[
+                    columns.index("step") + 1 : columns.index("charts/episodes")
+                ]
         self._last_checkpoint = step
         self._open_bar(update)
         return update, {**payload["resume"], "model": payload["model"]}
@@ -148,27 +237,34 @@ class Recorder:
             self.on_checkpoint(step)
 
     def log(self, update: int, episodes: list[dict[str, np.ndarray]], metrics: dict) -> None:
-        """Record one update's metrics plus statistics of the episodes that ended in it."""
+        """Record one update's metrics plus the mean statistics of the episodes that ended in it.
+
+        Args:
+            update: The update just finished (1-based).
+            episodes: One :func:`finished_episodes` dict per env step with episodes ending.
+            metrics: Namespaced metrics (``losses/...``, ``charts/...``) of the update.
+        """
         row: dict[str, Any] = {"update": update, "step": update * self.batch_size}
+        episodes = [e for e in episodes if e]
+        for name in self._episode_charts:
+            row[name] = math.nan
+        count = 0
         if episodes:
-            ep = {k: np.concatenate([e[k] for e in episodes]) for k in episodes[0]}
-            row["charts/episodic_return"] = float(ep["episode_return"].mean())
-            row["charts/episode_length"] = float(ep["episode_length"].mean())
-            row["charts/success_rate"] = float(ep["episode_success"].mean())
-            row["charts/corner_rate"] = float(ep["reached_corner"].mean())
-            row["charts/episodes"] = len(ep["episode_return"])
-        else:
-            for key in ("episodic_return", "episode_length", "success_rate", "corner_rate"):
-                row[f"charts/{key}"] = math.nan
-            row["charts/episodes"] = 0
+            for key in episodes[0]:
+                name = f"charts/{key}"
+                if name not in self._episode_charts:
+                    self._episode_charts.append(name)
+                row[name] = float(np.concatenate([e[key] for e in episodes]).mean())
+            count = sum(len(next(iter(e.values()))) for e in episodes)
+        row["charts/episodes"] = count
         row.update(metrics)
         self._rows.append(row)
         if self._bar is not None:
             self._bar.update(self.batch_size)
             if update % 10 == 0:
+                shown = {"ret": "charts/episodic_return", "success": "charts/success_rate"}
                 self._bar.set_postfix(
-                    success=f"{row['charts/success_rate']:.2f}",
-                    ret=f"{row['charts/episodic_return']:.2f}",
+                    {k: f"{row[name]:.2f}" for k, name in shown.items() if name in row}
                 )
         if time.monotonic() - self._last_flush > _FLUSH_SECONDS:
             self.flush()
@@ -176,7 +272,10 @@ class Recorder:
     def flush(self) -> None:
         """Atomically rewrite metrics.csv with every row so far."""
         if self._rows:
-            self.run.write_metrics(pd.DataFrame(self._rows))
+            frame = pd.DataFrame(self._rows)
+            first = ["update", "step", *self._episode_charts, "charts/episodes"]
+            rest = [c for c in frame.columns if c not in first]
+            self.run.write_metrics(frame.reindex(columns=first + rest))
         self._last_flush = time.monotonic()
 
     def close(self) -> None:

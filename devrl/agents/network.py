@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from devrl.agents.registry import register_model_kind
 from devrl.hooks import HookPoint
 
 
@@ -277,3 +278,89 @@ class ActorCritic(nn.Module):
     def num_parameters(self) -> int:
         """Total number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+@register_model_kind
+class MLPActorCritic(nn.Module):
+    """Two-layer tanh MLP actor and critic for flat observations (CleanRL's ``Agent``).
+
+    For vector observations such as the TMS bandit's contexts. With ``continuous`` the
+    actor outputs the mean of a diagonal Gaussian whose log standard deviation
+    ``log_std`` is a free parameter, independent of the state (CleanRL's
+    ``ppo_continuous_action.py``); otherwise it outputs logits of a categorical policy.
+
+    Hook names: ``hook_obs``, ``actor.hook_hidden``, ``critic.hook_hidden``,
+    ``policy_head.hook_logits`` (the Gaussian mean when continuous),
+    ``value_head.hook_value``.
+
+    Args:
+        obs_dim: Length of one (flattened) observation.
+        action_dim: Number of discrete actions, or the length of a continuous action.
+        hidden: Width of both hidden layers of actor and critic.
+        continuous: Diagonal Gaussian policy over ``R^action_dim`` instead of logits.
+    """
+
+    model_kind: ClassVar[str] = "mlp_actor_critic"
+
+    def __init__(
+        self, obs_dim: int = 4, action_dim: int = 2, hidden: int = 64, continuous: bool = False
+    ):
+        super().__init__()
+        for name, value in (("obs_dim", obs_dim), ("action_dim", action_dim), ("hidden", hidden)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self._config = {
+            "obs_dim": obs_dim,
+            "action_dim": action_dim,
+            "hidden": hidden,
+            "continuous": bool(continuous),
+        }
+        self.hook_obs = HookPoint()
+        self.actor = _MLP(obs_dim, hidden)
+        self.critic = _MLP(obs_dim, hidden)
+        self.policy_head = PolicyHead(hidden, action_dim)
+        self.value_head = ValueHead(hidden)
+        if continuous:
+            self.log_std = nn.Parameter(torch.zeros(action_dim))  # [A]
+
+    @property
+    def continuous(self) -> bool:
+        return self._config["continuous"]
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits or Gaussian mean [B, A], value [B])`` for observations ``[B, ...]``."""
+        x = self.hook_obs(obs.float().flatten(1))  # [B, obs_dim]
+        return self.policy_head(self.actor(x)), self.value_head(self.critic(x))
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """State values ``[B]`` only."""
+        return self.value_head(self.critic(self.hook_obs(obs.float().flatten(1))))
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as a JSON-ready dict; ``from_config`` inverts it."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MLPActorCritic:
+        """Build a freshly initialised network from :meth:`config` output."""
+        unknown = sorted(set(config) - {"obs_dim", "action_dim", "hidden", "continuous"})
+        if unknown:
+            raise ValueError(f"unknown MLPActorCritic config key(s) {unknown}")
+        return cls(**dict(config))
+
+    def num_parameters(self) -> int:
+        """Total number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class _MLP(nn.Module):
+    """``tanh(linear(tanh(linear(x))))`` with ``hook_hidden`` on the output."""
+
+    def __init__(self, in_dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = _init(nn.Linear(in_dim, hidden))
+        self.fc2 = _init(nn.Linear(hidden, hidden))
+        self.hook_hidden = HookPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.hook_hidden(torch.tanh(self.fc2(torch.tanh(self.fc1(x)))))  # [B, hidden]

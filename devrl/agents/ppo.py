@@ -1,20 +1,29 @@
-"""Proximal Policy Optimization for the maze, following CleanRL's ``ppo.py`` step by step.
+"""Proximal Policy Optimization, following CleanRL's ``ppo.py`` step by step.
 
-Reads top to bottom: config dataclass, action sampling, rollout, generalized advantage
-estimation, clipped-surrogate update. Run-directory I/O (config.json, checkpoints,
-metrics, progress bar) lives in :mod:`devrl.agents._recorder`, so what is left here is
-the algorithm. Differences from CleanRL are deliberate and few: a dedicated
-``torch.Generator`` / ``numpy.Generator`` for sampling and shuffling (so a resumed run
-is bit-identical), uint8 observation buffers, and batched episode statistics from the
-environment's ``info``.
+Reads top to bottom: config dataclass, environment and network choice, action sampling,
+rollout, generalized advantage estimation, clipped-surrogate update. Run-directory I/O
+(config.json, checkpoints, metrics, progress bar, episode statistics) lives in
+:mod:`devrl.agents._recorder`, so what is left here is the algorithm; tuned configs
+live in :mod:`devrl.agents.presets`.
+
+It trains the maze by default and any gymnasium ``VectorEnv`` with SAME_STEP autoreset
+passed as ``envs``: discrete actions with a categorical policy, ``Box`` actions with a
+diagonal Gaussian whose log-std is a free parameter (CleanRL's
+``ppo_continuous_action.py``). Episode statistics are read from ``info["episode"]``
+(gymnasium's ``RecordEpisodeStatistics`` convention). Differences from CleanRL are
+deliberate and few: a dedicated ``torch.Generator`` / ``numpy.Generator`` for sampling
+and shuffling (so a resumed run is bit-identical) and observation buffers in the
+environment's dtype (uint8 for the maze).
 
 References: Schulman et al. 2017 (PPO), Schulman et al. 2016 (GAE), Huang et al. 2022
-("The 37 implementation details of PPO"), vwxyzjn/cleanrl ``cleanrl/ppo.py``.
+("The 37 implementation details of PPO"), vwxyzjn/cleanrl ``cleanrl/ppo.py`` and
+``cleanrl/ppo_continuous_action.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -23,10 +32,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
+from gymnasium.vector import VectorEnv
 from torch import nn
 
 from devrl._config import check_choice, check_range, check_type, from_dict
-from devrl.agents.network import ActorCritic
+from devrl.agents.network import ActorCritic, MLPActorCritic
+from devrl.agents.presets import PRESETS
 from devrl.runs import Run
 
 
@@ -37,7 +49,11 @@ def _f(default: Any, doc: str) -> Any:
 
 @dataclass
 class PPOConfig:
-    """Every setting of a training run; each field documents itself (``metadata["help"]``)."""
+    """Every setting of a training run; each field documents itself (``metadata["help"]``).
+
+    The environment fields describe the maze; they are unused (but recorded) when
+    ``train`` is given another environment.
+    """
 
     # --- environment variables (recorded with every measure of the run)
     size: int = _f(9, "maze side length: odd integer in [5, 25]")
@@ -71,7 +87,7 @@ class PPOConfig:
     seed: int = _f(0, "seed for network init, env levels, sampling and shuffling")
     # --- network
     channels: int = _f(16, "conv channels of the trunk")
-    hidden: int = _f(32, "width of the dense layer feeding the heads")
+    hidden: int = _f(32, "width of the dense layer feeding the heads (of each MLP layer)")
     separate_trunks: bool = _f(False, "give policy and value heads their own trunks")
     res_blocks: int = _f(1, "residual blocks in the trunk")
     downsample: bool = _f(False, "stride 2 in the second conv: one unit per maze cell after it")
@@ -163,63 +179,119 @@ class PPOConfig:
         return cls.from_dict({**PRESETS[name], **overrides})
 
 
-# Tuned settings. "quick": 9x9 maze, cheese in the top-right cell (the training
-# distribution of the cheese-in-the-corner experiments). Network: conv -> stride-2 conv
-# (one unit per maze cell) -> 3 residual blocks -> readout at the mouse -> dense 64;
-# 43,701 parameters. Measured (seed 0, one thread, devrl.rollouts.evaluate, 1000
-# episodes): 2.0M env steps in 315 CPU-seconds (~6,300 steps/s); sampled success 0.994
-# in distribution (greedy 0.964); training success first passes 0.95 near 0.8M steps
-# (~2 CPU-minutes). With the cheese anywhere it succeeds in 0.39 of episodes and walks
-# to the corner in 0.59 without the cheese (goal misgeneralization). The earlier
-# full-resolution network (channels 16, hidden 32, one residual block, 4 epochs)
-# plateaued at 0.89-0.90 for the same CPU time.
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {
-        "size": 9,
-        "corner": 1,
-        "total_timesteps": 2_000_000,
-        "num_envs": 64,
-        "num_steps": 64,
-        "lr": 1e-3,
-        "gamma": 0.99,
-        "ent_coef": 0.01,
-        "num_minibatches": 8,
-        "update_epochs": 3,
-        "channels": 16,
-        "hidden": 64,
-        "readout_plane": 1,
-        "res_blocks": 3,
-        "downsample": True,
-        "checkpoints": 60,
-    },
-}
+# ------------------------------------------------------------------------- env and network
+
+
+def make_env(cfg: PPOConfig) -> VectorEnv:
+    """The config's maze, reporting its episode statistics in ``info["episode"]``."""
+    from devrl.agents._recorder import EpisodeStatistics
+    from devrl.envs import MazeVecEnv
+
+    maze = MazeVecEnv(cfg.num_envs, seed=cfg.seed, **cfg.env_kwargs())
+    return EpisodeStatistics(
+        maze,
+        {
+            "r": "episode_return",
+            "l": "episode_length",
+            "success_rate": "episode_success",  # 0/1 per episode; the mean is the rate
+            "corner_rate": "reached_corner",
+        },
+    )
+
+
+def make_agent(cfg: PPOConfig, envs: VectorEnv) -> nn.Module:
+    """The network for the env's spaces: conv actor-critic for grids, else an MLP.
+
+    ``[C, H, W]`` observations with discrete actions get :class:`ActorCritic`; flat
+    observations get :class:`MLPActorCritic`, with a Gaussian head for ``Box`` actions.
+    """
+    obs_space, action_space = envs.single_observation_space, envs.single_action_space
+    if isinstance(action_space, spaces.Discrete) and len(obs_space.shape) == 3:
+        return ActorCritic(
+            obs_space.shape,
+            int(action_space.n),
+            channels=cfg.channels,
+            hidden=cfg.hidden,
+            separate_trunks=cfg.separate_trunks,
+            readout_plane=cfg.readout_plane,
+            res_blocks=cfg.res_blocks,
+            downsample=cfg.downsample,
+        )
+    if isinstance(action_space, spaces.Discrete):
+        return MLPActorCritic(int(np.prod(obs_space.shape)), int(action_space.n), cfg.hidden)
+    if isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+        obs_dim = int(np.prod(obs_space.shape))
+        return MLPActorCritic(obs_dim, action_space.shape[0], cfg.hidden, continuous=True)
+    raise ValueError(
+        f"PPO trains Discrete or 1-D Box action spaces, got {action_space}; wrap the env "
+        "(e.g. gymnasium.wrappers.vector.FlattenObservation / a Discrete action wrapper)."
+    )
 
 
 # ------------------------------------------------------------------------- policy helpers
+# A network returns (logits or Gaussian mean [B, A], value [B]); one with a ``log_std``
+# parameter [A] has a diagonal Gaussian policy, any other a categorical one.
 
 
-def sample_actions(agent: nn.Module, obs: torch.Tensor, generator: torch.Generator):
-    """Sample ``a ~ pi(.|obs)``; return ``(actions [B], logprobs [B], values [B])`` (no grad)."""
-    logits, values = agent(obs)  # [B, A], [B]
-    logp_all = torch.log_softmax(logits, dim=-1)
+def sample_actions(
+    agent: nn.Module, obs: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sample ``a ~ pi(.|obs)``: ``(actions [B] or [B, A], logprobs [B], values [B])``."""
+    out, values = agent(obs)  # [B, A], [B]
+    log_std = getattr(agent, "log_std", None)
+    if log_std is not None:  # diagonal Gaussian
+        actions = torch.normal(out, log_std.exp().expand_as(out), generator=generator)
+        return actions, _gaussian_logprob(out, log_std, actions), values
+    logp_all = torch.log_softmax(out, dim=-1)
     actions = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(1)  # [B]
     return actions, logp_all.gather(1, actions[:, None]).squeeze(1), values
 
 
-def evaluate_actions(agent: nn.Module, obs: torch.Tensor, actions: torch.Tensor):
+def evaluate_actions(
+    agent: nn.Module, obs: torch.Tensor, actions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(logprob [B], entropy [B], value [B])`` of given actions under the current policy."""
-    logits, values = agent(obs)
-    logp_all = torch.log_softmax(logits, dim=-1)  # [B, A]
+    out, values = agent(obs)
+    log_std = getattr(agent, "log_std", None)
+    if log_std is not None:  # entropy of N(mu, sigma^2) per dim: 0.5 + 0.5 log(2 pi) + log sigma
+        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum().expand(out.shape[0])
+        return _gaussian_logprob(out, log_std, actions), entropy, values
+    logp_all = torch.log_softmax(out, dim=-1)  # [B, A]
     entropy = -(logp_all.exp() * logp_all).sum(-1)
     return logp_all.gather(1, actions[:, None]).squeeze(1), entropy, values
 
 
-def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, gae_lambda: float):
+def _gaussian_logprob(
+    mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """``log N(actions; mean, exp(log_std)^2 I)`` summed over action dimensions, ``[B]``."""
+    z = (actions - mean) * torch.exp(-log_std)  # [B, A]
+    return (-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+def compute_gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    dones: torch.Tensor,
+    next_value: torch.Tensor,
+    next_done: torch.Tensor,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalized advantage estimates and returns (CleanRL's loop, ``[T, N]`` tensors).
 
     ``dones[t]`` marks that ``obs[t]`` is the first observation of a new episode
     (SAME_STEP autoreset), so the bootstrap from ``t`` to ``t + 1`` is cut by
     ``1 - dones[t + 1]``. Time-limit truncation is treated as termination, as in CleanRL.
+
+    Args:
+        rewards, values, dones: ``[T, N]`` rollout tensors.
+        next_value, next_done: ``[N]`` value and done flag of the observation after the rollout.
+        gamma: Discount factor.
+        gae_lambda: GAE's lambda.
+
+    Returns:
+        ``(advantages [T, N], returns [T, N])`` with ``returns = advantages + values``.
     """
     num_steps = rewards.shape[0]
     advantages = torch.zeros_like(rewards)
@@ -243,8 +315,9 @@ def train(
     resume: bool = True,
     init_from: tuple[str | os.PathLike, int | None] | None = None,
     on_checkpoint: Callable[[int], None] | None = None,
+    envs: VectorEnv | None = None,
 ) -> Run:
-    """Train a maze agent with PPO, writing a run directory with dense checkpoints.
+    """Train an agent with PPO, writing a run directory with dense checkpoints.
 
     Args:
         config: A :class:`PPOConfig` (or a dict of its fields).
@@ -255,36 +328,42 @@ def train(
             (``step=None``: its latest), e.g. after swapping the reward; the parent is
             recorded in ``config.json``.
         on_checkpoint: Called with the env step after each checkpoint is written.
+        envs: A gymnasium ``VectorEnv`` (SAME_STEP autoreset, ``config.num_envs``
+            copies) to train on instead of the config's maze; it is reset with
+            ``config.seed``. Episode statistics are logged if it reports them in
+            ``info["episode"]`` (wrap it in ``gymnasium.wrappers.vector.
+            RecordEpisodeStatistics``). Resuming needs its ``state_dict`` /
+            ``load_state_dict``.
 
     Returns:
         The finished :class:`devrl.runs.Run`.
     """
-    from devrl.agents._recorder import Recorder
-    from devrl.envs import MazeVecEnv
+    from devrl.agents._recorder import Recorder, describe_env, finished_episodes
 
     cfg = config if isinstance(config, PPOConfig) else PPOConfig.from_dict(config)
     torch.set_num_threads(cfg.torch_threads)
     device = torch.device(cfg.device)
 
     # --- setup: env, network, optimizer, and the two RNGs the loop consumes
-    envs = MazeVecEnv(cfg.num_envs, seed=cfg.seed, **cfg.env_kwargs())
-    obs_shape = envs.single_observation_space.shape
+    env_record = None
+    if envs is None:
+        envs = make_env(cfg)
+    else:
+        if envs.num_envs != cfg.num_envs:
+            raise ValueError(
+                f"envs has {envs.num_envs} copies but config.num_envs = {cfg.num_envs}; "
+                "make them equal"
+            )
+        env_record = describe_env(envs)
+    obs_space, action_space = envs.single_observation_space, envs.single_action_space
     torch.manual_seed(cfg.seed)
-    agent = ActorCritic(
-        obs_shape,
-        int(envs.single_action_space.n),
-        channels=cfg.channels,
-        hidden=cfg.hidden,
-        separate_trunks=cfg.separate_trunks,
-        readout_plane=cfg.readout_plane,
-        res_blocks=cfg.res_blocks,
-        downsample=cfg.downsample,
-    ).to(device)
+    agent = make_agent(cfg, envs).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)  # action sampling
     rng = np.random.default_rng(cfg.seed)  # minibatch shuffling
     next_obs = torch.as_tensor(envs.reset(seed=cfg.seed)[0], device=device)
     next_done = torch.zeros(cfg.num_envs, device=device)
+    env_state = getattr(envs, "state_dict", lambda: None)
 
     rec = Recorder(
         run_dir,
@@ -293,9 +372,16 @@ def train(
         resume=resume,
         init_from=init_from,
         on_checkpoint=on_checkpoint,
+        env=env_record,
+        episode_keys=getattr(envs, "episode_keys", ("r", "l")),
     )
     start, state = rec.resume_state()
     if state is not None:
+        if state["env"] is None:
+            raise ValueError(
+                f"cannot resume {run_dir}: its environment {type(envs).__name__} has no "
+                "state_dict/load_state_dict, so its state was not saved; start a new run"
+            )
         agent.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["torch_rng"])
@@ -310,7 +396,7 @@ def train(
             "optimizer": optimizer.state_dict(),
             "torch_rng": generator.get_state(),
             "numpy_rng": rng.bit_generator.state,
-            "env": envs.state_dict(),
+            "env": env_state(),
             "next_obs": next_obs.cpu(),
             "next_done": next_done.cpu(),
         }
@@ -320,8 +406,13 @@ def train(
 
     # --- rollout storage, preallocated once
     T, N = cfg.num_steps, cfg.num_envs
-    obs = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
-    actions = torch.zeros((T, N), dtype=torch.long, device=device)
+    obs_shape, obs_dtype = obs_space.shape, torch.from_numpy(np.zeros(0, obs_space.dtype)).dtype
+    continuous = isinstance(action_space, spaces.Box)
+    action_shape = action_space.shape  # () for discrete actions
+    obs = torch.zeros((T, N, *obs_shape), dtype=obs_dtype, device=device)
+    actions = torch.zeros(
+        (T, N, *action_shape), dtype=torch.float32 if continuous else torch.long, device=device
+    )
     logprobs = torch.zeros((T, N), device=device)
     rewards = torch.zeros((T, N), device=device)
     dones = torch.zeros((T, N), device=device)
@@ -340,23 +431,15 @@ def train(
             with torch.no_grad():
                 action, logprob, value = sample_actions(agent, next_obs, generator)
             actions[step], logprobs[step], values[step] = action, logprob, value
-            o, r, term, trunc, info = envs.step(action.cpu().numpy())
+            env_action = action.cpu().numpy()
+            if continuous:  # the Gaussian is unbounded; the env sees it clipped to its Box
+                env_action = np.clip(env_action, action_space.low, action_space.high)
+            o, r, term, trunc, info = envs.step(env_action)
             done = term | trunc
             rewards[step] = torch.as_tensor(r, device=device)
             next_obs = torch.as_tensor(o, device=device)
             next_done = torch.as_tensor(done, dtype=torch.float32, device=device)
-            if done.any():
-                episodes.append(
-                    {
-                        k: info[k][done]
-                        for k in (
-                            "episode_return",
-                            "episode_length",
-                            "episode_success",
-                            "reached_corner",
-                        )
-                    }
-                )
+            episodes.append(finished_episodes(info))  # {} unless an episode ended
 
         # --- advantages: GAE(lambda), bootstrapping from the value of the last obs
         with torch.no_grad():
@@ -367,7 +450,7 @@ def train(
 
         # --- update: update_epochs passes of shuffled minibatches over the flat batch
         b_obs = obs.reshape(-1, *obs_shape)
-        b_actions, b_logprobs = actions.reshape(-1), logprobs.reshape(-1)
+        b_actions, b_logprobs = actions.reshape(-1, *action_shape), logprobs.reshape(-1)
         b_advantages, b_returns, b_values = (
             advantages.reshape(-1),
             returns.reshape(-1),

@@ -108,3 +108,11 @@ def test_check_range_messages():
     check_range("k", None, 2, 5, integer=True, allow_none=True)
     with pytest.raises(ValueError, match="must be int"):
         check_range("k", True, 0, integer=True)
+
+
+def test_presets_live_in_their_own_module():
+    import devrl.agents.ppo
+    import devrl.agents.presets
+
+    assert devrl.agents.presets.PRESETS is PRESETS is devrl.agents.ppo.PRESETS
+    assert PPOConfig.preset("quick") == PPOConfig.from_dict(devrl.agents.presets.PRESETS["quick"])
