@@ -10,8 +10,9 @@ Public API:
     compute_gae     generalized advantage estimation (exposed for tests and analysis)
 """
 
+from devrl.agents.config import PPOConfig
 from devrl.agents.network import ActorCritic, MLPActorCritic
-from devrl.agents.ppo import PPOConfig, compute_gae, train
+from devrl.agents.ppo import compute_gae, train
 from devrl.agents.presets import PRESETS
 
 __all__ = ["PRESETS", "ActorCritic", "MLPActorCritic", "PPOConfig", "compute_gae", "train"]

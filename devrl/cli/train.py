@@ -29,7 +29,8 @@ def _parse_init_from(text: str) -> tuple[str, int | None]:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``devrl train``'s arguments (one flag per PPOConfig field)."""
     from devrl._config import add_dataclass_arguments
-    from devrl.agents.ppo import PRESETS, PPOConfig
+    from devrl.agents.config import PPOConfig
+    from devrl.agents.presets import PRESETS
 
     parser.add_argument("--run-dir", required=True, type=Path, help="run directory to write")
     parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a tuned config")
@@ -50,7 +51,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``devrl train``."""
     from devrl._config import args_to_dict
-    from devrl.agents.ppo import PRESETS, PPOConfig, train
+    from devrl.agents.config import PPOConfig
+    from devrl.agents.ppo import train
+    from devrl.agents.presets import PRESETS
     from devrl.runs import Run
 
     base: dict = dict(PRESETS[args.preset]) if args.preset else {}

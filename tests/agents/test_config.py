@@ -111,8 +111,9 @@ def test_check_range_messages():
 
 
 def test_presets_live_in_their_own_module():
-    import devrl.agents.ppo
+    import devrl.agents.config
     import devrl.agents.presets
 
-    assert devrl.agents.presets.PRESETS is PRESETS is devrl.agents.ppo.PRESETS
+    assert devrl.agents.presets.PRESETS is PRESETS
+    assert devrl.agents.config.PPOConfig is PPOConfig
     assert PPOConfig.preset("quick") == PPOConfig.from_dict(devrl.agents.presets.PRESETS["quick"])
