@@ -17,7 +17,7 @@ from torch import nn
 
 MODEL_KINDS: dict[str, str | type[nn.Module]] = {
     "actor_critic": "devrl.agents.network:ActorCritic",
-    "tms": "devrl.envs.tms:TMSModel",
+    "tms": "devrl.agents.tms_model:TMSModel",
 }
 """Registered kinds: name -> class or ``"module:Class"`` (imported on first use)."""
 
