@@ -54,7 +54,7 @@ TIDY = ["run", "seed", "step", "measure", "value", "stderr"]
 #: trainer name in a run's config -> its config class (imported on use: no import cycle).
 _CONFIGS = {
     "tms_sgd": "devrl.agents.tms_sgd:TMSSGDConfig",
-    "tms_rl": "devrl.agents.tms_rl:TMSRLConfig",
+    "tms_rl": "devrl.agents.tms_rl_config:TMSRLConfig",
 }
 
 
