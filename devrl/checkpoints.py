@@ -27,41 +27,85 @@ class CheckpointError(ValueError):
     """A checkpoint file is unreadable, corrupted, or not a devrl checkpoint."""
 
 
-def checkpoint_schedule(total: int, n: int) -> list[int]:
-    """About ``n`` checkpoint positions in ``[0, total]``: log-spaced union linear.
+def _log_linear(total: int, n_log: int, n_linear: int) -> set[int]:
+    """{0, total} ∪ n_log rounded log-spaced points in [1, total] ∪ n_linear in [0, total]."""
+    log = np.rint(np.geomspace(1, max(total, 1), n_log)) if n_log > 0 else []
+    lin = np.rint(np.linspace(0, total, n_linear)) if n_linear > 0 else []
+    return {0, total, *(int(p) for p in log if p <= total), *(int(p) for p in lin)}
 
-    Half the points are log-spaced (dense early training), half evenly spaced; the
-    union always contains ``0`` and ``total``. Duplicates after rounding are merged and
-    topped up, so the result has at least ``min(n, total + 1)`` points and at most a
-    few more.
+
+def checkpoint_schedule(
+    total: int, n: int | None = None, *, n_log: int | None = None, n_linear: int | None = None
+) -> list[int]:
+    """Checkpoint positions in ``[0, total]``: log-spaced union linear, always with 0 and total.
+
+    Give either ``n`` or both ``n_log`` and ``n_linear``:
+
+    * ``n``: about ``n`` points, half log-spaced (dense early training), half evenly
+      spaced; duplicates after rounding are merged and topped up, so the result has at
+      least ``min(n, total + 1)`` points and at most a few more (the maze PPO runs).
+    * ``n_log``, ``n_linear``: exactly that many log-spaced points in ``[1, total]`` and
+      evenly spaced ones in ``[0, total]``, rounded and merged, no top-up (the TMS runs,
+      whose grids the paper's tables were computed on).
 
     Args:
-        total: Last position (e.g. the number of PPO updates).
+        total: Last position (e.g. the number of PPO updates or SGD steps).
         n: Desired number of checkpoints (>= 2 to get both ends).
+        n_log: Number of log-spaced points (0: none).
+        n_linear: Number of evenly spaced points (0: none).
 
     Returns:
         Sorted list of distinct ints.
     """
     if not isinstance(total, (int, np.integer)) or total < 0:
         raise ValueError(f"total must be an integer >= 0, got {total!r}")
+    total = int(total)
+    if n is None:
+        if n_log is None or n_linear is None or min(n_log, n_linear) < 0:
+            raise ValueError(
+                "give n (about n checkpoints) or both n_log and n_linear (>= 0); "
+                f"got n={n!r}, n_log={n_log!r}, n_linear={n_linear!r}"
+            )
+        return sorted(_log_linear(total, int(n_log), int(n_linear)))
+    if n_log is not None or n_linear is not None:
+        raise ValueError("give n or (n_log, n_linear), not both")
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    total, n = int(total), int(n)
-    want = min(n, total + 1)
+    want = min(int(n), total + 1)
     if want <= 2:
         return sorted({0, total})
-    points: set[int] = set()
     k = want
     while True:
-        n_log = k // 2
-        n_lin = k - n_log
-        lin = np.rint(np.linspace(0, total, max(n_lin, 2))).astype(int)
-        log = np.rint(np.geomspace(1, total, max(n_log, 1))).astype(int)
-        points = {0, total, *lin.tolist(), *log.tolist()}
+        n_log_k = k // 2
+        points = _log_linear(total, max(n_log_k, 1), max(k - n_log_k, 2))
         if len(points) >= want or k > 4 * want + 8:
             break
         k += max(1, (want - len(points)) // 2)
-    return sorted(int(p) for p in points)
+    return sorted(points)
+
+
+def nearest_checkpoints(steps, k: int) -> np.ndarray:
+    """Indices of about ``k`` saved checkpoints to estimate something costly on.
+
+    Half are nearest to log-spaced targets between the first positive step and the last
+    (transitions from a random start are early), half nearest to evenly spaced targets in
+    (last/k, last] (the 4-gon runs' jumps are late); indices picked twice are kept once.
+
+    Args:
+        steps: Sorted steps of the saved checkpoints.
+        k: Desired number of checkpoints.
+
+    Returns:
+        Sorted unique indices into ``steps``.
+    """
+    steps = np.asarray(steps)
+    pos = steps[steps > 0]
+    if k < 1 or not len(pos):
+        raise ValueError(f"need k >= 1 and a positive step; got k={k}, steps {steps[:5]}...")
+    want = np.r_[
+        np.geomspace(pos[0], pos[-1], k // 2), np.linspace(pos[-1] / k, pos[-1], k - k // 2)
+    ]
+    return np.unique([int(np.argmin(np.abs(steps - w))) for w in want])
 
 
 # --------------------------------------------------------------------------- tensors <-> state

@@ -27,14 +27,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from devrl.agents.tms_rl import TMSRLConfig, load_tms_rl, train_tms_rl
+from devrl.agents.tms_model import tms_forward
+from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
+from devrl.agents.tms_runs import is_tms_batch, load_tms_runs
 from devrl.agents.tms_sgd import (
     TMSSGDConfig,
-    load_tms_sgd,
     phase_sequences,
     train_tms_sgd,
     transition_summary,
 )
+from devrl.checkpoints import nearest_checkpoints
 from devrl.envs.tms import sample_contexts
 from devrl.forms import level_shifts, match_transitions, step_across
 from devrl.llc.tms_datasets import tms_llc_batched, tms_loss, tms_quadratic_terms
@@ -184,28 +186,17 @@ def sgd_control(quick: bool) -> TMSSGDConfig:
 
 
 def train_runs(args) -> None:
-    if not (args.skip_existing and (args.out / "sgd_batch" / "config.json").exists()):
-        train_tms_sgd(sgd_control(args.quick)).save(args.out / "sgd_batch")
+    if not (args.skip_existing and is_tms_batch(args.out / "sgd_batch")):
+        train_tms_sgd(sgd_control(args.quick), out=args.out / "sgd_batch")
     for name, cfg in run_specs(args.quick).items():
         out = args.out / name
-        if args.skip_existing and (out / "config.json").exists():
+        if args.skip_existing and is_tms_batch(out):
             continue
-        res = train_tms_rl(cfg)
-        res.save(out)
+        res = train_tms_rl(cfg, out=out)
         print(
             f"{name}: {cfg.n_seeds} seeds x {cfg.contexts} contexts in {res.seconds:.0f} s",
             flush=True,
         )
-
-
-def _llc_checkpoints(steps: np.ndarray, k: int) -> np.ndarray:
-    """Indices of about k checkpoints: half log-spaced (random-init transitions are early), half
-    linear (the 4-gon runs' jumps are late); duplicates on the saved grid are dropped."""
-    pos = steps[steps > 0]
-    want = np.r_[
-        np.geomspace(pos[0], pos[-1], k // 2), np.linspace(pos[-1] / k, pos[-1], k - k // 2)
-    ]
-    return np.unique([int(np.argmin(np.abs(steps - w))) for w in want])
 
 
 def _datasets(res, idx, kind: str, rng, probs_of) -> tuple:
@@ -219,7 +210,7 @@ def _datasets(res, idx, kind: str, rng, probs_of) -> tuple:
     if kind.startswith("oracle"):
         return W, b, (x,), 1.0
     Wt, bt = torch.as_tensor(W), torch.as_tensor(b)
-    f = torch.relu(x @ Wt.transpose(1, 2) @ Wt + bt[:, None])
+    f = tms_forward(Wt, bt, x)
     s = torch.as_tensor(sig, dtype=torch.float32)[:, None, None]
     a = f + s * torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
     r = -((x - a) ** 2).sum(-1)
@@ -286,7 +277,7 @@ def trajectory_llc(res, kinds, n_points: int, seed: int) -> pd.DataFrame:
     quadratic prediction of :func:`tms_quadratic_terms` on the same dataset) and
     ``llc/<kind> corrected`` = SGLD − first-order.
     """
-    idx = _llc_checkpoints(res.steps, n_points)
+    idx = nearest_checkpoints(res.steps, n_points)
     rows = []
     for kind in kinds:
         W, b, data, sig = _kind_data(res, idx, kind, seed)
@@ -322,7 +313,7 @@ def attributed_llc(res, llc: pd.DataFrame, n_points: int, seed: int) -> pd.DataF
     leaves Λ unchanged; a change of w moves it as the LLC on the current distribution would.
     ``llc/oracle attributed corrected`` does the same with first-order corrected estimates.
     """
-    idx = _llc_checkpoints(res.steps, n_points)
+    idx = nearest_checkpoints(res.steps, n_points)
     W, b, data, _ = _kind_data(res, idx, "oracle", seed)
     S, J = res.W.shape[0], len(idx)
     prev = np.r_[idx[0], idx[:-1]]
@@ -361,13 +352,13 @@ def polished_llc(
     Also returns the first-order term after polishing (``first-order/oracle polished``) to show
     how much of the descent is gone.
     """
-    idx = _llc_checkpoints(res.steps, n_points)
+    idx = nearest_checkpoints(res.steps, n_points)
     W, b, data, _ = _kind_data(res, idx, "oracle", seed)
     Wt = torch.as_tensor(W, dtype=torch.float32).clone().requires_grad_(True)
     bt = torch.as_tensor(b, dtype=torch.float32).clone().requires_grad_(True)
     x = data[0]
     for _ in range(steps):
-        f = torch.relu(x @ Wt.transpose(1, 2) @ Wt + bt[:, None])
+        f = tms_forward(Wt, bt, x)
         loss = tms_loss("oracle", f, (x,), 1.0).mean(-1).sum()
         gW, gb = torch.autograd.grad(loss, (Wt, bt))
         with torch.no_grad():
@@ -382,38 +373,24 @@ def polished_llc(
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
-class _SGDView:
-    """The supervised SGD result with RL-like attributes (σ unused), for the LLC code."""
-
-    def __init__(self, res):
-        self.config, self.steps, self.W, self.b, self.sigma = (
-            res.config,
-            res.steps,
-            res.W,
-            res.b,
-            None,
-        )
-        self.metrics = res.metrics
-
-
 def _llc_plan(args):
     """(result, kinds) for every trajectory whose LLC we estimate."""
-    if (args.sgd_dir / "config.json").exists():
-        yield _SGDView(load_tms_sgd(args.sgd_dir)), ["oracle"]
+    if is_tms_batch(args.sgd_dir):
+        yield load_tms_runs(args.sgd_dir), ["oracle"]
     for name in run_specs(args.quick):
         kinds = ["oracle", "action", "reward"]
         if name == "ladder_drift":
             kinds += ["oracle_initial", "oracle_mixture"]
         if name == "online_4gon":
             kinds = ["oracle"]
-        yield load_tms_rl(args.out / name), kinds
+        yield load_tms_runs(args.out / name), kinds
 
 
 def compute_llc(args) -> None:
     n_points = _budgets(args.quick)["llc_points"]
     frames = [trajectory_llc(res, kinds, n_points, args.seed) for res, kinds in _llc_plan(args)]
     llc = pd.concat(frames)
-    drift = load_tms_rl(args.out / "ladder_drift")
+    drift = load_tms_runs(args.out / "ladder_drift")
     llc = pd.concat(
         [
             llc,
@@ -458,7 +435,7 @@ def compute_geometry(args) -> None:
 
     def f(theta, xi):
         W = theta[:12].reshape(2, 6)
-        return torch.relu(W.T @ (W @ xi) + theta[12:])
+        return tms_forward(W, theta[12:], xi[None])[0]
 
     nb, gam = LLC_HP["nbeta"], LLC_HP["localization"]
     rows = []
@@ -591,8 +568,8 @@ def detection_table(args, llc: pd.DataFrame) -> pd.DataFrame:
 
 def _load_any(args, run):
     if run == "tms_sgd":
-        return load_tms_sgd(args.sgd_dir)
-    return load_tms_rl(args.out / run)
+        return load_tms_runs(args.sgd_dir)
+    return load_tms_runs(args.out / run)
 
 
 # ----------------------------------------------------------------------------- figures, tables
@@ -696,9 +673,9 @@ def transition_stats(label: str, res, min_dwell: int = 3) -> dict:
 def make_figures(args) -> None:
     """Figures, tables and macros from saved data only."""
     specs = run_specs(args.quick)
-    res = {name: load_tms_rl(args.out / name) for name in specs}
+    res = {name: load_tms_runs(args.out / name) for name in specs}
     sgd_dir = args.sgd_dir
-    sgd = load_tms_sgd(sgd_dir) if (sgd_dir / "config.json").exists() else None
+    sgd = load_tms_runs(sgd_dir) if is_tms_batch(sgd_dir) else None
     levels = {n: p.loss for n, p in kgon_critical_points(6, KGON_NAMES).items()}
     main = ({"SGD (n=1000)": sgd} if sgd is not None else {}) | {
         "online SGD": res["online_4gon"],
@@ -719,7 +696,7 @@ def make_figures(args) -> None:
         "REINFORCE from a 4-gon, one difficulty each",
     )
     labels = LABELS
-    control = load_tms_sgd(args.out / "sgd_batch")
+    control = load_tms_runs(args.out / "sgd_batch")
     stats = pd.DataFrame(
         [
             transition_stats(labels[k], v)

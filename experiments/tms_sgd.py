@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from devrl.agents.tms_runs import load_tms_runs
 from devrl.agents.tms_sgd import (
     TMSSGDConfig,
-    load_tms_sgd,
     phase_sequences,
     train_tms_sgd,
     transition_summary,
@@ -33,7 +33,7 @@ NAME = "tms_sgd"
 
 
 def run_experiment(args) -> None:
-    """Train all seeds at once and save snapshots, metrics and phases under ``args.out``."""
+    """Train all seeds at once; one run per seed under ``args.out``, and the phases table."""
     config = TMSSGDConfig(
         n_seeds=8 if args.quick else 16,
         seed0=args.seed,
@@ -42,8 +42,8 @@ def run_experiment(args) -> None:
         n_linear_checkpoints=100 if args.quick else 400,
         run=NAME,
     )
-    result = train_tms_sgd(config)
-    result.save(args.out)
+    result = train_tms_sgd(config, out=args.out)
+    result.phases().to_csv(args.out / "phases.csv", index=False)
     print(f"trained {config.n_seeds} seeds x {config.epochs} epochs in {result.seconds:.0f} s")
 
 
@@ -118,7 +118,7 @@ def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_st
 
 def make_figures(args) -> None:
     """Figures, table and number macros from the saved data only."""
-    result = load_tms_sgd(args.out)
+    result = load_tms_runs(args.out)
     phases = pd.read_csv(args.out / "phases.csv", dtype={"phase": str})
     cfg = result.config
     summary = transition_summary(phase_sequences(phases), cfg.n_samples // cfg.batch_size)

@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from devrl.agents.registry import register_model_kind
 from devrl.hooks import HookPoint
 
 
@@ -280,7 +279,6 @@ class ActorCritic(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
-@register_model_kind
 class MLPActorCritic(nn.Module):
     """Two-layer tanh MLP actor and critic for flat observations (CleanRL's ``Agent``).
 

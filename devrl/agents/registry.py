@@ -17,7 +17,8 @@ from torch import nn
 
 MODEL_KINDS: dict[str, str | type[nn.Module]] = {
     "actor_critic": "devrl.agents.network:ActorCritic",
-    "tms": "devrl.envs.tms:TMSModel",
+    "mlp_actor_critic": "devrl.agents.network:MLPActorCritic",
+    "tms": "devrl.agents.tms_model:TMSModel",
     "sb3_actor_critic": "devrl.agents.sb3:SB3ActorCritic",
 }
 """Registered kinds: name -> class or ``"module:Class"`` (imported on first use)."""

@@ -16,212 +16,27 @@ least squares on *earlier* batches only, so the gradient stays unbiased.
 As in :mod:`devrl.agents.tms_sgd`, all seeds train as one tensor W [S, m, c] with
 hand-written gradients; each seed owns its environment, noise and shuffling generators, so a
 seed's trajectory does not depend on the other seeds. A *step* is one batch of ``batch``
-fresh contexts; ``contexts`` in total per seed (SGD: n = 1000 × 4,500 epochs = 4.5M).
+fresh contexts; ``contexts`` in total per seed (SGD: n = 1000 × 4,500 epochs = 4.5M). The
+settings, the drifting distribution among them, are :class:`TMSRLConfig`
+(:mod:`devrl.agents.tms_rl_config`).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm import tqdm
 
-from devrl.agents.tms_sgd import TMSSGDResult, checkpoint_steps, snapshot_metrics
+from devrl.agents.tms_model import init_tms_params, tms_backward, tms_forward, tms_layers
+from devrl.agents.tms_rl_config import TMSRLConfig
+from devrl.agents.tms_runs import TMSResult, snapshot_metrics
 from devrl.envs.tms import TMSBandit
-from devrl.theory.tms import polygon_weights, population_loss_torch
+from devrl.theory.tms import population_loss_torch
 
-__all__ = ["TMSRLConfig", "TMSRLResult", "load_tms_rl", "policy_gradient", "train_tms_rl"]
-
-
-def _f(default, help: str):
-    return field(default=default, metadata={"help": help})
-
-
-@dataclass
-class TMSRLConfig:
-    """Settings of a batch of TMS runs trained by policy gradient on ``TMSBandit``."""
-
-    algo: str = _f(
-        "reinforce",
-        "'reinforce' (baseline, one step per batch), 'ppo', or 'online' "
-        "(supervised SGD on the same fresh contexts: the control)",
-    )
-    n_seeds: int = _f(16, "number of runs (seeds seed0 .. seed0 + n_seeds - 1)")
-    seed0: int = _f(0, "first seed")
-    c: int = _f(6, "number of features")
-    m: int = _f(2, "hidden dimension")
-    init: str = _f("4gon", "'4gon' (unit square on features 0..3) or 'random' (W ~ N(0, 1/m))")
-    init_noise: float = _f(0.01, "std of Gaussian noise added to every initial parameter")
-    sigma: float = _f(0.1, "policy standard deviation (initial value if learned)")
-    learn_sigma: bool = _f(False, "learn log σ (one per seed) by policy gradient")
-    sigma_min: float = _f(0.02, "floor of a learned σ")
-    contexts: int = _f(4_500_000, "fresh contexts per seed over the whole run")
-    batch: int = _f(200, "contexts per step (rollout size); a multiple of episode_length")
-    lr: float = _f(0.05, "learning rate")
-    optimizer: str = _f("sgd", "'sgd' or 'adam'")
-    baseline: str = _f(
-        "critic", "'critic' (linear critic on past batches), 'batch' (batch mean) or 'none'"
-    )
-    critic_decay: float = _f(0.9, "weight of the past in the critic's least-squares statistics")
-    ppo_epochs: int = _f(4, "PPO: passes over each batch")
-    minibatch: int = _f(50, "PPO: minibatch size (must divide batch)")
-    clip: float = _f(0.2, "PPO: clipping range ε of the likelihood ratio")
-    normalize_advantage: bool = _f(True, "PPO: standardise advantages per batch")
-    reward_noise: float = _f(0.0, "std of Gaussian noise added to every reward")
-    episode_length: int = _f(1, "contexts per episode")
-    delayed_reward: bool = _f(False, "pay the summed reward at the end of the episode only")
-    probs: list | None = field(
-        default=None, metadata={"help": "initial feature probabilities (None: uniform)"}
-    )
-    importance: list | None = field(
-        default=None, metadata={"help": "initial per-output reward importances (None: ones)"}
-    )
-    drift_probs: list | None = field(
-        default=None, metadata={"help": "feature probabilities reached by the end of the drift"}
-    )
-    drift_importance: list | None = field(
-        default=None, metadata={"help": "importances reached by the end of the drift"}
-    )
-    drift_start: float = _f(0.25, "fraction of training where the drift begins")
-    drift_end: float = _f(0.5, "fraction of training where the drift ends (linear ramp)")
-    feedback: float = _f(
-        0.0,
-        "actions influence the next contexts: next step's feature "
-        "probabilities are (1-κ)·probs + κ·(share of argmax actions)",
-    )
-    n_log_checkpoints: int = _f(100, "log-spaced checkpoint steps")
-    n_linear_checkpoints: int = _f(200, "linearly spaced checkpoint steps")
-    run: str = _f("tms_rl", "run name written in the 'run' column")
-
-    def __post_init__(self) -> None:
-        if self.algo not in ("reinforce", "ppo", "online"):
-            raise ValueError(f"algo must be 'reinforce', 'ppo' or 'online', got {self.algo!r}.")
-        if self.optimizer not in ("sgd", "adam") or self.baseline not in (
-            "critic",
-            "batch",
-            "none",
-        ):
-            raise ValueError(
-                f"optimizer must be 'sgd'/'adam' and baseline 'critic'/'batch'/'none'; "
-                f"got {self.optimizer!r}, {self.baseline!r}."
-            )
-        for name in (
-            "n_seeds",
-            "c",
-            "m",
-            "contexts",
-            "batch",
-            "ppo_epochs",
-            "minibatch",
-            "episode_length",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}.")
-        if self.batch % self.episode_length or (self.algo == "ppo" and self.batch % self.minibatch):
-            raise ValueError(
-                f"batch ({self.batch}) must be a multiple of episode_length "
-                f"({self.episode_length}) and, for PPO, of minibatch ({self.minibatch})."
-            )
-        if self.init not in ("4gon", "random") or (
-            self.init == "4gon" and (self.m != 2 or self.c < 4)
-        ):
-            raise ValueError(
-                f"init must be 'random', or '4gon' with m = 2, c >= 4; got {self.init!r}."
-            )
-        if not (self.lr > 0 and self.sigma > 0 and 0 < self.sigma_min <= self.sigma):
-            raise ValueError(
-                f"need lr > 0 and 0 < sigma_min <= sigma; got lr={self.lr}, "
-                f"sigma={self.sigma}, sigma_min={self.sigma_min}."
-            )
-        if not (
-            0 <= self.critic_decay < 1
-            and 0 <= self.feedback <= 1
-            and self.clip > 0
-            and 0 <= self.drift_start <= self.drift_end <= 1
-        ):
-            raise ValueError(
-                "need 0 <= critic_decay < 1, 0 <= feedback <= 1, clip > 0 and "
-                "0 <= drift_start <= drift_end <= 1."
-            )
-
-    @property
-    def total_steps(self) -> int:
-        return self.contexts // self.batch
-
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed0, self.seed0 + self.n_seeds))
-
-    def steps_per_epoch(self, n_samples: int = 1000) -> float:
-        """Steps per 'epoch' of ``n_samples`` contexts, to compare with SGD's epochs."""
-        return n_samples / self.batch
-
-    def distribution(self, frac: float) -> tuple[np.ndarray, np.ndarray]:
-        """(probs, importance) in force at a fraction ``frac`` of training (the drift ramp)."""
-        c = self.c
-        p0 = (
-            np.full(c, 1 / c)
-            if self.probs is None
-            else np.asarray(self.probs, float) / np.sum(self.probs)
-        )
-        i0 = np.ones(c) if self.importance is None else np.asarray(self.importance, float)
-        p1 = (
-            p0
-            if self.drift_probs is None
-            else np.asarray(self.drift_probs, float) / np.sum(self.drift_probs)
-        )
-        i1 = i0 if self.drift_importance is None else np.asarray(self.drift_importance, float)
-        span = max(self.drift_end - self.drift_start, 1e-12)
-        w = float(np.clip((frac - self.drift_start) / span, 0.0, 1.0))
-        return (1 - w) * p0 + w * p1, (1 - w) * i0 + w * i1
-
-
-@dataclass
-class TMSRLResult(TMSSGDResult):
-    """Snapshots and tidy metrics of a batch of RL runs (same layout as the SGD result)."""
-
-    sigma: np.ndarray | None = None  # [S, T] policy std at each snapshot
-
-    def save(self, out: str | Path) -> Path:
-        out = super().save(out)
-        snap = dict(np.load(out / "snapshots.npz"))
-        np.savez_compressed(out / "snapshots.npz", **snap, sigma=self.sigma)
-        return out
-
-
-def load_tms_rl(out: str | Path) -> TMSRLResult:
-    """Read a :meth:`TMSRLResult.save` folder back (``seconds`` is NaN)."""
-    out = Path(out)
-    config = TMSRLConfig(**json.loads((out / "config.json").read_text()))
-    snap = np.load(out / "snapshots.npz")
-    return TMSRLResult(
-        config,
-        snap["steps"],
-        snap["W"],
-        snap["b"],
-        pd.read_csv(out / "metrics.csv"),
-        float("nan"),
-        sigma=snap["sigma"],
-    )
-
-
-def _forward(W, b, x):
-    """h [S,N,m], pre-activation [S,N,c] and f(x) [S,N,c] for W [S,m,c], b [S,c], x [S,N,c]."""
-    h = x @ W.transpose(1, 2)
-    pre = h @ W + b[:, None]
-    return h, pre, torch.relu(pre)
-
-
-def _backward(W, x, h, pre, d_out):
-    """Gradients (W [S,m,c], b [S,c]) of Σ_n d_out·f(x_n) through f = ReLU(WᵀWx + b)."""
-    d_pre = d_out * (pre > 0)
-    gW = h.transpose(1, 2) @ d_pre + (d_pre @ W.transpose(1, 2)).transpose(1, 2) @ x
-    return gW, d_pre.sum(1)
+__all__ = ["TMSRLConfig", "policy_gradient", "train_tms_rl"]
 
 
 def policy_gradient(W, b, log_sigma, x, a, weight):
@@ -237,11 +52,11 @@ def policy_gradient(W, b, log_sigma, x, a, weight):
     Returns:
         (gW [S, m, c], gb [S, c], g_log_sigma [S]).
     """
-    h, pre, f = _forward(W, b, x)
+    h, pre, f = tms_layers(W, b, x)
     var = torch.exp(2 * log_sigma)[:, None, None]
     n = x.shape[1]
     d_out = -weight[..., None] * (a - f) / var / n  # d(−weight·log π)/df
-    gW, gb = _backward(W, x, h, pre, d_out)
+    gW, gb = tms_backward(W, x, h, pre, d_out)
     sq = ((a - f) ** 2).sum(-1) / var[..., 0]  # [S, N]
     g_ls = -(weight * (sq - W.shape[-1])).mean(1)
     return gW, gb, g_ls
@@ -252,43 +67,18 @@ def _critic_features(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.ones_like(x[..., :1]), (x > 0).to(x.dtype), x, x * x], -1)
 
 
-class _Adam:
-    """Elementwise Adam over a list of batched tensors (bias-corrected)."""
-
-    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
-        self.p, self.lr, self.b1, self.b2, self.eps, self.t = params, lr, *betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-
-    def step(self, grads):
-        self.t += 1
-        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
-        for p, g, m, v in zip(self.p, grads, self.m, self.v, strict=True):
-            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            p.sub_(self.lr * (m / c1) / ((v / c2).sqrt() + self.eps))
-
-
-def _init_params(cfg: TMSRLConfig, gens):
-    S, m, c = cfg.n_seeds, cfg.m, cfg.c
-    if cfg.init == "4gon":
-        W = torch.as_tensor(polygon_weights(4, 1.0, c), dtype=torch.float32).expand(S, m, c).clone()
-    else:
-        W = torch.stack([torch.randn(m, c, generator=g) for g in gens]) / m**0.5
-    noise_W = torch.stack([torch.randn(m, c, generator=g) for g in gens])
-    noise_b = torch.stack([torch.randn(c, generator=g) for g in gens])
-    return W + cfg.init_noise * noise_W, cfg.init_noise * noise_b
-
-
-def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResult:
+def train_tms_rl(
+    config: TMSRLConfig, out: str | Path | None = None, progress: bool | None = None
+) -> TMSResult:
     """Train ``config.n_seeds`` Gaussian-policy TMS runs by REINFORCE or PPO, vectorised.
 
     Args:
         config: the learner, policy, environment ladder settings and budget.
+        out: if given, write one run per seed there (:func:`~devrl.agents.tms_runs.save_tms_runs`).
         progress: tqdm bar over steps (None: only on a tty).
 
     Returns:
-        Snapshots (W, b, σ) at :func:`~devrl.agents.tms_sgd.checkpoint_steps` and tidy metrics:
+        Snapshots (W, b, σ) at ``config.checkpoint_steps`` and tidy metrics:
         ``loss/population`` (exact, default distribution), ``loss/population_current`` (exact,
         distribution in force), ``reward/mean`` (last batch), ``policy/sigma``, ``polygon/k``,
         ``polygon/n_plus``.
@@ -311,17 +101,18 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
     ]
     for env in envs:
         env.reset()
-    W, b = _init_params(cfg, gens)
+    W, b = init_tms_params(cfg.init, cfg.m, cfg.c, cfg.init_noise, gens)
     log_sigma = torch.full((S,), float(np.log(cfg.sigma)))
     params = [W, b] + ([log_sigma] if cfg.learn_sigma else [])
-    adam = _Adam(params, cfg.lr) if cfg.optimizer == "adam" else None
+    # Adam's moments are elementwise, so one optimizer over the batched tensors is S Adams.
+    adam = torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else None
     F = 3 * c + 1
     P = (
         torch.eye(F, dtype=torch.float64).expand(S, F, F).clone() * 1e-3
     )  # critic statistics (ridge prior)
     q = torch.zeros(S, F, dtype=torch.float64)
 
-    steps = checkpoint_steps(cfg.total_steps, cfg.n_log_checkpoints, cfg.n_linear_checkpoints)
+    steps = cfg.checkpoint_steps
     T = len(steps)
     W_snap, b_snap = np.zeros((S, T, cfg.m, c), np.float32), np.zeros((S, T, c), np.float32)
     sig_snap, rew_snap = np.zeros((S, T), np.float32), np.full((S, T), np.nan)
@@ -340,7 +131,9 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
 
     def apply(grads):
         if adam is not None:
-            adam.step(grads)
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+            adam.step()
         else:
             for p, g in zip(params, grads, strict=True):
                 p.sub_(cfg.lr * g)
@@ -368,7 +161,7 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
             for _ in range(L):
                 x = torch.from_numpy(np.stack([env._obs for env in envs]))  # [S, N/L, c]
                 eps = torch.stack([torch.randn(N // L, c, generator=g) for g in gens])
-                a = _forward(W, b, x)[2] + sigma * eps
+                a = tms_forward(W, b, x) + sigma * eps
                 r = [env.step(a[s].numpy())[1] for s, env in enumerate(envs)]
                 xs.append(x), acts.append(a), rews.append(torch.from_numpy(np.stack(r)))
             G = torch.stack(rews, 1).flip(1).cumsum(1).flip(1).reshape(S, N)  # reward-to-go
@@ -396,8 +189,8 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
             if cfg.algo == "reinforce":
                 apply(policy_gradient(W, b, log_sigma, x, a, adv)[: len(params)])
             elif cfg.algo == "online":  # ∇‖x − f(x)‖², the supervised gradient on the same x
-                h, pre, f = _forward(W, b, x)
-                gW, gb = _backward(W, x, h, pre, 2 * (f - x) / N)
+                h, pre, f = tms_layers(W, b, x)
+                gW, gb = tms_backward(W, x, h, pre, 2 * (f - x) / N)
                 apply([gW, gb, torch.zeros_like(log_sigma)][: len(params)])
             else:
                 _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, len(params))
@@ -408,7 +201,10 @@ def train_tms_rl(config: TMSRLConfig, progress: bool | None = None) -> TMSRLResu
                 )
             record(step)
     seconds = time.perf_counter() - t0
-    return _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds)
+    result = _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds)
+    if out is not None:
+        result.save(out)
+    return result
 
 
 def _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, n_params):
@@ -416,14 +212,14 @@ def _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, n_params):
     N, c = x.shape[1:]
     if cfg.normalize_advantage:
         adv = (adv - adv.mean(1, keepdim=True)) / (adv.std(1, keepdim=True) + 1e-8)
-    old_sq = ((a - _forward(W, b, x)[2]) ** 2).sum(-1)  # [S, N]
+    old_sq = ((a - tms_forward(W, b, x)) ** 2).sum(-1)  # [S, N]
     old_ls = log_sigma.clone()
     for _ in range(cfg.ppo_epochs):
         perm = torch.stack([torch.randperm(N, generator=g) for g in gens])
         for j in range(0, N, cfg.minibatch):
             idx = perm[:, j : j + cfg.minibatch]
             xb, ab, A = x[rows, idx], a[rows, idx], adv[rows, idx]
-            sq = ((ab - _forward(W, b, xb)[2]) ** 2).sum(-1)
+            sq = ((ab - tms_forward(W, b, xb)) ** 2).sum(-1)
             log_ratio = (
                 -0.5 * sq * torch.exp(-2 * log_sigma)[:, None]
                 - c * log_sigma[:, None]
@@ -436,7 +232,7 @@ def _ppo_update(cfg, W, b, log_sigma, x, a, adv, gens, rows, apply, n_params):
             apply(policy_gradient(W, b, log_sigma, xb, ab, weight)[:n_params])
 
 
-def _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds) -> TMSRLResult:
+def _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds) -> TMSResult:
     W64, b64 = (
         torch.as_tensor(W_snap, dtype=torch.float64),
         torch.as_tensor(b_snap, dtype=torch.float64),
@@ -449,28 +245,11 @@ def _result(cfg, steps, W_snap, b_snap, sig_snap, rew_snap, dist_snap, seconds) 
         ],
         1,
     )
-    metrics = snapshot_metrics(
-        cfg,
-        steps,
-        W_snap,
-        b_snap,
-        {
-            "loss/population": pop,
-            "loss/population_current": cur,
-            "reward/mean": rew_snap,
-            "policy/sigma": sig_snap,
-        },
-        (
-            "algo",
-            "init",
-            "sigma",
-            "learn_sigma",
-            "lr",
-            "batch",
-            "reward_noise",
-            "episode_length",
-            "feedback",
-        ),
-    )
-    metrics["contexts"] = metrics["step"] * cfg.batch
-    return TMSRLResult(cfg, steps, W_snap, b_snap, metrics, seconds, sigma=sig_snap)
+    series = {
+        "loss/population": pop,
+        "loss/population_current": cur,
+        "reward/mean": rew_snap,
+        "policy/sigma": sig_snap,
+    }
+    metrics = snapshot_metrics(cfg, steps, W_snap, b_snap, series)
+    return TMSResult(cfg, steps, W_snap, b_snap, metrics, seconds, sigma=sig_snap)

@@ -13,25 +13,23 @@ other seeds run beside it.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
+from devrl.agents.tms_model import init_tms_params, tms_backward, tms_forward, tms_layers
+from devrl.agents.tms_runs import TMSBatchConfig, TMSResult, snapshot_metrics
 from devrl.envs.tms import sample_contexts
-from devrl.theory.tms import classify_polygon, phase_counts, polygon_weights, population_loss_torch
+from devrl.theory.tms import population_loss_torch
 
 __all__ = [
     "TMSSGDConfig",
-    "TMSSGDResult",
-    "checkpoint_steps",
-    "load_tms_sgd",
     "phase_sequences",
     "train_tms_sgd",
     "transition_summary",
@@ -43,8 +41,11 @@ def _f(default, help: str):
 
 
 @dataclass
-class TMSSGDConfig:
+class TMSSGDConfig(TMSBatchConfig):
     """Settings of a batch of supervised TMS runs (defaults: Chen et al.'s protocol)."""
+
+    trainer: ClassVar[str] = "tms_sgd"
+    step_unit: ClassVar[str] = "SGD step (one minibatch of batch_size samples)"
 
     n_seeds: int = _f(16, "number of runs (seeds seed0 .. seed0 + n_seeds - 1)")
     seed0: int = _f(0, "first seed")
@@ -84,93 +85,32 @@ class TMSSGDConfig:
     def total_steps(self) -> int:
         return self.epochs * (self.n_samples // self.batch_size)
 
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed0, self.seed0 + self.n_seeds))
+    def env_kwargs(self) -> dict[str, Any]:
+        """The task's environment arguments (``TMSBandit``'s default distribution over c)."""
+        return {"c": self.c}
 
-
-def checkpoint_steps(total: int, n_log: int, n_linear: int) -> np.ndarray:
-    """Sorted unique steps: 0, log-spaced 1..total, linearly spaced 0..total, and total."""
-    log = np.unique(np.round(np.logspace(0, np.log10(max(total, 1)), max(n_log, 0))))
-    lin = np.round(np.linspace(0, total, max(n_linear, 0)))
-    return np.unique(np.concatenate([[0, total], log, lin]).astype(np.int64))
-
-
-@dataclass
-class TMSSGDResult:
-    """Snapshots and tidy metrics of a batch of TMS SGD runs."""
-
-    config: TMSSGDConfig
-    steps: np.ndarray  # [T]
-    W: np.ndarray  # [S, T, m, c]
-    b: np.ndarray  # [S, T, c]
-    metrics: pd.DataFrame  # run, seed, step, measure, value, stderr (+ env variables)
-    seconds: float
-
-    def phases(self) -> pd.DataFrame:
-        """classify_polygon at every snapshot: columns run, seed, step, phase."""
-        rows = [
-            (self.config.run, seed, int(step), classify_polygon(self.W[s, t], self.b[s, t]))
-            for s, seed in enumerate(self.config.seeds)
-            for t, step in enumerate(self.steps)
-        ]
-        return pd.DataFrame(rows, columns=["run", "seed", "step", "phase"])
-
-    def save(self, out: str | Path) -> Path:
-        """Write config.json, metrics.csv, phases.csv and snapshots.npz under ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2))
-        self.metrics.to_csv(out / "metrics.csv", index=False)
-        self.phases().to_csv(out / "phases.csv", index=False)
-        np.savez_compressed(
-            out / "snapshots.npz",
-            steps=self.steps,
-            W=self.W,
-            b=self.b,
-            seeds=np.asarray(self.config.seeds),
-        )
-        return out
-
-
-def load_tms_sgd(out: str | Path) -> TMSSGDResult:
-    """Read a :meth:`TMSSGDResult.save` folder back (``seconds`` is NaN)."""
-    out = Path(out)
-    config = TMSSGDConfig(**json.loads((out / "config.json").read_text()))
-    snap = np.load(out / "snapshots.npz")
-    metrics = pd.read_csv(out / "metrics.csv")
-    return TMSSGDResult(config, snap["steps"], snap["W"], snap["b"], metrics, float("nan"))
-
-
-def _init_params(
-    cfg: TMSSGDConfig, gens: list[torch.Generator]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    S, m, c = cfg.n_seeds, cfg.m, cfg.c
-    if cfg.init == "4gon":
-        W = torch.as_tensor(polygon_weights(4, 1.0, c), dtype=torch.float32).expand(S, m, c).clone()
-    else:
-        W = torch.stack([torch.randn(m, c, generator=g) for g in gens]) / m**0.5
-    b = torch.zeros(S, c)
-    noise_W = torch.stack([torch.randn(m, c, generator=g) for g in gens])
-    noise_b = torch.stack([torch.randn(c, generator=g) for g in gens])
-    return W + cfg.init_noise * noise_W, b + cfg.init_noise * noise_b
+    def metric_columns(self, metrics: pd.DataFrame) -> dict[str, Any]:
+        """Config fields written as columns of the tidy metrics."""
+        return {k: getattr(self, k) for k in ("c", "m", "n_samples", "batch_size", "lr", "init")}
 
 
 def _train_loss(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """Mean over samples of ‖x − f(x)‖²; W [S,m,c], b [S,c], X [S,n,c] -> [S]."""
-    out = torch.relu(X @ W.transpose(1, 2) @ W + b[:, None])
-    return ((out - X) ** 2).sum(-1).mean(-1)
+    return ((tms_forward(W, b, X) - X) ** 2).sum(-1).mean(-1)
 
 
-def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDResult:
+def train_tms_sgd(
+    config: TMSSGDConfig, out: str | Path | None = None, progress: bool | None = None
+) -> TMSResult:
     """Train ``config.n_seeds`` TMS runs with minibatch SGD, vectorised over seeds.
 
     Args:
         config: the protocol.
+        out: if given, write one run per seed there (:func:`~devrl.agents.tms_runs.save_tms_runs`).
         progress: tqdm bar over epochs (None: only on a tty).
 
     Returns:
-        Snapshots (W, b) at :func:`checkpoint_steps` and tidy metrics with measures
+        Snapshots (W, b) at ``config.checkpoint_steps`` and tidy metrics with measures
         ``loss/train`` (on the run's n samples), ``loss/population`` (exact, closed form),
         ``polygon/k`` and ``polygon/n_plus`` (from :func:`classify_polygon`; NaN if 'other').
     """
@@ -184,8 +124,8 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
             for s in cfg.seeds
         ]
     )
-    W, b = _init_params(cfg, gens)
-    steps = checkpoint_steps(cfg.total_steps, cfg.n_log_checkpoints, cfg.n_linear_checkpoints)
+    W, b = init_tms_params(cfg.init, cfg.m, cfg.c, cfg.init_noise, gens)
+    steps = cfg.checkpoint_steps
     W_snap = np.zeros((S, len(steps), cfg.m, cfg.c), dtype=np.float32)
     b_snap = np.zeros((S, len(steps), cfg.c), dtype=np.float32)
     train_losses = np.zeros((S, len(steps)))
@@ -212,12 +152,10 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
             Xe = X[rows, perm].view(S, nb, B, cfg.c)
             for j in range(nb):
                 x = Xe[:, j]  # [S, B, c]
-                h = x @ W.transpose(1, 2)  # [S, B, m]
-                pre = h @ W + b[:, None]  # [S, B, c]
-                d_pre = (torch.relu(pre) - x) * (pre > 0) * scale  # d loss / d pre
-                gW = h.transpose(1, 2) @ d_pre + (d_pre @ W.transpose(1, 2)).transpose(1, 2) @ x
+                h, pre, f = tms_layers(W, b, x)  # [S, B, m], [S, B, c], [S, B, c]
+                gW, gb = tms_backward(W, x, h, pre, (f - x) * scale)
                 W -= lr * gW
-                b -= lr * d_pre.sum(1)
+                b -= lr * gb
                 step += 1
                 if next_ckpt < len(steps) and step == steps[next_ckpt]:
                     record()
@@ -227,37 +165,12 @@ def train_tms_sgd(config: TMSSGDConfig, progress: bool | None = None) -> TMSSGDR
         torch.as_tensor(W_snap, dtype=torch.float64), torch.as_tensor(b_snap, dtype=torch.float64)
     ).numpy()
     metrics = snapshot_metrics(
-        cfg,
-        steps,
-        W_snap,
-        b_snap,
-        {"loss/train": train_losses, "loss/population": pop},
-        ("c", "m", "n_samples", "batch_size", "lr", "init"),
+        cfg, steps, W_snap, b_snap, {"loss/train": train_losses, "loss/population": pop}
     )
-    return TMSSGDResult(cfg, steps, W_snap, b_snap, metrics, seconds)
-
-
-def snapshot_metrics(
-    cfg,
-    steps,
-    W_snap: np.ndarray,
-    b_snap: np.ndarray,
-    series: dict[str, np.ndarray],
-    config_keys: tuple[str, ...],
-) -> pd.DataFrame:
-    """Tidy metrics of every snapshot [seed, t]: the given series, then the classified polygon
-    (``polygon/k``, ``polygon/n_plus``), with the config fields ``config_keys`` as columns."""
-    records = []
-    for s, seed in enumerate(cfg.seeds):
-        for t, st in enumerate(steps):
-            k, plus = phase_counts(classify_polygon(W_snap[s, t], b_snap[s, t]))
-            values = [(name, v[s, t]) for name, v in series.items()]
-            for measure, value in (*values, ("polygon/k", k), ("polygon/n_plus", plus)):
-                records.append((cfg.run, seed, int(st), measure, float(value), np.nan))
-    metrics = pd.DataFrame(records, columns=["run", "seed", "step", "measure", "value", "stderr"])
-    for key in config_keys:
-        metrics[key] = getattr(cfg, key)
-    return metrics
+    result = TMSResult(cfg, steps, W_snap, b_snap, metrics, seconds)
+    if out is not None:
+        result.save(out)
+    return result
 
 
 def phase_sequences(phases: pd.DataFrame, min_dwell: int = 3) -> pd.DataFrame:
@@ -267,7 +180,7 @@ def phase_sequences(phases: pd.DataFrame, min_dwell: int = 3) -> pd.DataFrame:
     stretches, e.g. 'other' while the polygon reshapes, are dropped).
 
     Args:
-        phases: output of :meth:`TMSSGDResult.phases`.
+        phases: output of :meth:`~devrl.agents.tms_runs.TMSResult.phases`.
         min_dwell: snapshots a phase must persist to count.
 
     Returns:

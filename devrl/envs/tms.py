@@ -1,4 +1,4 @@
-"""The toy model of superposition (TMS) as a model, a dataset, and a contextual bandit.
+"""The toy model of superposition (TMS) as a dataset and a contextual bandit.
 
 Chen et al. (2023) train f(x) = ReLU(WᵀW x + b) to reconstruct sparse inputs
 x = μ e_i (i uniform on 1..c, μ ~ U[0,1]) under L = E‖x − f(x)‖². ``TMSBandit`` poses the
@@ -9,11 +9,11 @@ the reward −‖x − x̂‖². With a Gaussian policy N(f(x), σ²I) the expec
 The context distribution is configurable (which feature is active, per-output reward
 importances, reward noise, several contexts per episode with delayed reward) so that later
 experiments can add RL's difficulties one at a time; the defaults are the paper's setting.
+The model itself is :class:`devrl.agents.tms_model.TMSModel`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -22,11 +22,8 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from torch import nn
 
-from devrl.hooks import HookPoint
-
-__all__ = ["TMSBandit", "TMSBanditEnv", "TMSModel", "per_sample_loss", "sample_contexts"]
+__all__ = ["TMSBandit", "TMSBanditEnv", "per_sample_loss", "sample_contexts"]
 
 _STATE_VERSION = 1
 
@@ -42,57 +39,6 @@ def _check_probs(name: str, value, c: int, simplex: bool) -> np.ndarray:
             raise ValueError(f"{name} must have a positive sum, got {value!r}.")
         v = v / v.sum()
     return v
-
-
-class TMSModel(nn.Module):
-    """f(x) = ReLU(WᵀW x + b) with W [m, c] (tied weights), b [c].
-
-    Hook points: ``hook_hidden`` (h = W x [B, m]), ``hook_pre`` (WᵀW x + b [B, c]),
-    ``hook_out`` (f(x) [B, c]).
-
-    Args:
-        c: number of features (input = output dimension).
-        m: hidden dimension.
-        W, b: optional initial values (arrays or tensors) instead of N(0, 1/m) / zeros.
-    """
-
-    model_kind: ClassVar[str] = "tms"
-
-    def __init__(self, c: int = 6, m: int = 2, W=None, b=None):
-        super().__init__()
-        if c < 1 or m < 1:
-            raise ValueError(f"c and m must be positive, got c={c}, m={m}.")
-        self.c, self.m = c, m
-        W0 = (
-            torch.randn(m, c) / m**0.5
-            if W is None
-            else torch.as_tensor(np.asarray(W), dtype=torch.float32)
-        )
-        b0 = torch.zeros(c) if b is None else torch.as_tensor(np.asarray(b), dtype=torch.float32)
-        if W0.shape != (m, c) or b0.shape != (c,):
-            raise ValueError(
-                f"expected W {(m, c)} and b {(c,)}, got {tuple(W0.shape)}, {tuple(b0.shape)}."
-            )
-        self.W = nn.Parameter(W0.clone())
-        self.b = nn.Parameter(b0.clone())
-        self.hook_hidden = HookPoint()
-        self.hook_pre = HookPoint()
-        self.hook_out = HookPoint()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct x [B, c] -> f(x) [B, c]."""
-        h = self.hook_hidden(x @ self.W.T)  # [B, m]
-        pre = self.hook_pre(h @ self.W + self.b)  # [B, c]
-        return self.hook_out(torch.relu(pre))
-
-    def config(self) -> dict[str, int]:
-        """Constructor arguments (``c``, ``m``); ``from_config`` inverts it."""
-        return {"c": self.c, "m": self.m}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> TMSModel:
-        """A freshly initialised model of the size :meth:`config` records."""
-        return cls(int(config["c"]), int(config["m"]))
 
 
 def sample_contexts(

@@ -7,12 +7,13 @@ Public API:
 
 Built-in measures, registered on import: behaviour (``return``, ``success``, ``corner``,
 ``length``, ``regret``, ``entropy``, ``state-regret``; :mod:`devrl.measures.behaviour`)
-and LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
-:mod:`devrl.measures.llc`). Add a measure with :func:`register_measure` in a module of
+LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
+:mod:`devrl.measures.llc`) and the toy model of superposition's (``population-loss``,
+``polygon``; :mod:`devrl.measures.tms`). Add a measure with :func:`register_measure` in a module of
 its own here, or from your own code.
 """
 
-from devrl.measures import behaviour, llc  # noqa: F401  (register the built-in measures)
+from devrl.measures import behaviour, llc, tms  # noqa: F401  (register the built-in measures)
 from devrl.measures.base import (
     DEFAULT_MEASURE_SEED,
     MEASURES,

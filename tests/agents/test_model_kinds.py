@@ -13,7 +13,7 @@ from devrl.agents.registry import (
     model_config,
     register_model_kind,
 )
-from devrl.envs.tms import TMSModel
+from devrl.agents.tms_model import TMSModel
 from devrl.runs import Run
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from devrl.agents.tms_rl import TMSRLConfig, load_tms_rl, policy_gradient, train_tms_rl
+from devrl.agents.tms_rl import TMSRLConfig, policy_gradient, train_tms_rl
+from devrl.agents.tms_runs import load_tms_runs
 from devrl.envs.tms import sample_contexts
 from devrl.theory.tms import population_loss_torch
 
@@ -77,7 +78,7 @@ def test_short_run_lowers_the_population_loss(algo, kw, tmp_path):
     if kw.get("learn_sigma"):
         sig = m[m.measure == "policy/sigma"].pivot(index="step", columns="seed", values="value")
         assert (sig.iloc[-1] < 0.3).all()  # ∂J/∂σ = −2cσ pulls σ down
-    back = load_tms_rl(res.save(tmp_path / "run"))
+    back = load_tms_runs(res.save(tmp_path / "run"))
     assert np.array_equal(back.W, res.W) and np.array_equal(back.sigma, res.sigma)
     assert set(back.phases().columns) == {"run", "seed", "step", "phase"}
 

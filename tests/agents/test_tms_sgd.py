@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
+from devrl.agents.tms_runs import load_tms_runs
 from devrl.agents.tms_sgd import (
     TMSSGDConfig,
-    checkpoint_steps,
     phase_sequences,
     train_tms_sgd,
 )
@@ -33,10 +33,9 @@ def test_short_run_decreases_loss_and_writes_tidy_metrics(tmp_path):
     pop = m[m.measure == "loss/population"].pivot(index="step", columns="seed", values="value")
     assert (pop.iloc[-1] < pop.iloc[0]).all()
     assert res.W.shape == (3, len(res.steps), 2, 6)
-    out = res.save(tmp_path / "run")
-    snap = np.load(out / "snapshots.npz")
-    assert np.array_equal(snap["W"], res.W)
-    assert set(pd.read_csv(out / "phases.csv").columns) == {"run", "seed", "step", "phase"}
+    back = load_tms_runs(res.save(tmp_path / "run"))
+    assert np.array_equal(back.W, res.W)
+    assert set(back.phases().columns) == {"run", "seed", "step", "phase"}
 
 
 def test_batched_gradient_step_matches_autograd_sgd():
@@ -81,8 +80,8 @@ def test_deterministic_and_independent_of_other_seeds():
 def test_starts_at_4gon_and_checkpoints():
     res = train_tms_sgd(_small(epochs=2), progress=False)
     assert (res.phases().query("step == 0").phase == "4").all()
-    steps = checkpoint_steps(1000, 20, 11)
-    assert steps[0] == 0 and steps[-1] == 1000 and 100 in steps and (np.diff(steps) > 0).all()
+    steps = res.config.checkpoint_steps
+    assert steps[0] == 0 and steps[-1] == res.config.total_steps and (np.diff(steps) > 0).all()
 
 
 def test_phase_sequences_collapse_plateaus_and_drop_blips():

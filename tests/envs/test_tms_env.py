@@ -6,8 +6,8 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-from devrl.envs.tms import TMSBandit, TMSBanditEnv, TMSModel, per_sample_loss, sample_contexts
-from devrl.hooks import run_with_cache
+from devrl.agents.tms_model import TMSModel
+from devrl.envs.tms import TMSBandit, TMSBanditEnv, sample_contexts
 from devrl.theory.tms import kgon, population_loss
 
 
@@ -21,18 +21,6 @@ def test_sample_contexts_is_one_hot_uniform_and_deterministic():
     assert np.array_equal(x, sample_contexts(60_000, np.random.default_rng(0)))
     skewed = sample_contexts(20_000, np.random.default_rng(1), probs=[1, 0, 0, 0, 0, 1])
     assert np.allclose((skewed > 0).mean(0), [0.5, 0, 0, 0, 0, 0.5], atol=0.02)
-
-
-def test_model_matches_formula_and_exposes_hooks():
-    p = kgon("5")
-    model = TMSModel(W=p.W, b=p.b)
-    x = torch.from_numpy(sample_contexts(50_000, np.random.default_rng(2)))
-    out, cache = run_with_cache(model, x)
-    W, b = torch.tensor(p.W, dtype=torch.float32), torch.tensor(p.b, dtype=torch.float32)
-    assert torch.allclose(out, torch.relu(x @ W.T @ W + b), atol=1e-6)
-    assert cache["hook_hidden"].shape == (50_000, 2) and "hook_pre" in cache
-    loss = per_sample_loss(out, x)
-    assert loss.mean().item() == pytest.approx(p.loss, abs=4 * loss.std().item() / 50_000**0.5)
 
 
 def test_reward_is_negative_squared_error():

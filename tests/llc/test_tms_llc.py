@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from devrl.envs.tms import TMSModel, sample_contexts
+from devrl.agents.tms_model import TMSModel
+from devrl.envs.tms import sample_contexts
 from devrl.llc import estimate
 from devrl.llc.tms_datasets import (
     TMSActionData,

@@ -1,0 +1,71 @@
+"""TMS training writes ordinary runs (one per seed) and reads them back exactly."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from devrl.agents.tms_model import TMSModel
+from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
+from devrl.agents.tms_runs import TMS_ENV_ID, is_tms_batch, load_tms_runs, tms_run_dirs
+from devrl.agents.tms_sgd import TMSSGDConfig, train_tms_sgd
+from devrl.runs import Run, RunConfigMismatch
+
+
+def test_sgd_runs_are_ordinary_runs_and_load_back_exactly(tmp_path):
+    cfg = TMSSGDConfig(
+        n_seeds=2, seed0=3, n_samples=100, epochs=4, n_log_checkpoints=5, n_linear_checkpoints=4
+    )
+    res = train_tms_sgd(cfg, out=tmp_path / "b", progress=False)
+    dirs = tms_run_dirs(tmp_path / "b")
+    assert [d.name for d in dirs] == ["seed_003", "seed_004"] and is_tms_batch(tmp_path / "b")
+    run = Run.load(dirs[1])
+    assert run.config["seed"] == 4 and run.config["trainer"] == "tms_sgd"
+    assert run.env_id == TMS_ENV_ID and run.env_kwargs == {"c": 6}
+    assert run.steps == res.steps.tolist()
+    model = run.policy(int(res.steps[-1]))
+    assert isinstance(model, TMSModel)
+    assert np.array_equal(model.W.detach().numpy(), res.W[1, -1])
+    assert {"loss/train", "loss/population", "polygon/k"} <= set(run.tidy_metrics().measure)
+
+    back = load_tms_runs(tmp_path / "b")
+    assert back.config == cfg and np.array_equal(back.steps, res.steps)
+    assert np.array_equal(back.W, res.W) and np.array_equal(back.b, res.b)
+    pd.testing.assert_frame_equal(back.metrics, res.metrics)
+    assert back.sigma is None
+
+
+def test_rl_runs_record_the_bandit_and_sigma(tmp_path):
+    cfg = TMSRLConfig(
+        n_seeds=2,
+        contexts=200 * 10,
+        learn_sigma=True,
+        sigma=0.3,
+        probs=[2, 1, 1, 1, 1, 1],
+        n_log_checkpoints=4,
+        n_linear_checkpoints=3,
+    )
+    res = train_tms_rl(cfg, out=tmp_path / "rl", progress=False)
+    run = Run.load(tms_run_dirs(tmp_path / "rl")[0])
+    assert run.env_kwargs["probs"] == [2, 1, 1, 1, 1, 1] and run.config["algo"] == "reinforce"
+    back = load_tms_runs(tmp_path / "rl")
+    assert back.config == cfg and np.array_equal(back.sigma, res.sigma)
+    assert back.sigma.dtype == np.float32
+    pd.testing.assert_frame_equal(back.metrics, res.metrics)
+    # rewriting the same batch is allowed; a different config in the folder is refused
+    res.save(tmp_path / "rl")
+    other = train_tms_rl(TMSRLConfig(**{**vars(cfg), "lr": 0.01}), progress=False)
+    with pytest.raises(RunConfigMismatch, match="lr"):
+        other.save(tmp_path / "rl")
+
+
+def test_loading_an_empty_or_mixed_folder_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no TMS runs"):
+        load_tms_runs(tmp_path)
+    cfg = {"n_samples": 100, "epochs": 1, "n_log_checkpoints": 2, "n_linear_checkpoints": 2}
+    train_tms_sgd(TMSSGDConfig(n_seeds=1, **cfg), out=tmp_path / "m", progress=False)
+    train_tms_sgd(TMSSGDConfig(n_seeds=1, seed0=5, **cfg), out=tmp_path / "m", progress=False)
+    with pytest.raises(ValueError, match="one batch"):
+        load_tms_runs(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "seed_005" / "config.json").read_text())["seed"] == 5
