@@ -123,13 +123,13 @@ class TMSRewardData(_TMSData):
 
 
 def tms_rollouts(
-    W,
-    b,
+    W: np.ndarray | torch.Tensor,
+    b: np.ndarray | torch.Tensor,
     sigma: float,
     n: int,
     rng: np.random.Generator,
-    probs=None,
-    importance=None,
+    probs: np.ndarray | None = None,
+    importance: np.ndarray | None = None,
     reward_noise: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Fresh contexts and one-step rollouts of the policy N(f_{W,b}(x), σ²I).
