@@ -48,7 +48,8 @@ class SamplerSettings:
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra arguments for the SGMCMC factory (e.g. ``eps``, ``alpha``, ``weight_decay``)."""
     divergence_factor: float = 10.0
-    """A chain with nβ·(L_t − L_t(w*)) above this many times max(d/2, 1) has diverged."""
+    """A chain with nβ·(L_t − L_t(w*)) above this many times max(d/2, 1) has diverged
+    (``math.inf``: only a NaN/inf loss counts)."""
     vectorize: Vectorize = "auto"
     """``"vmap"``, ``"loop"`` (one functional call per chain) or ``"auto"`` (vmap, else loop)."""
 
@@ -80,9 +81,10 @@ class SamplerSettings:
                 "batch_size must be a positive integer (or None for full batch); "
                 f"got {self.batch_size!r}."
             )
-        if not (math.isfinite(self.divergence_factor) and self.divergence_factor > 0):
+        if not self.divergence_factor > 0:  # math.inf: only a NaN/inf loss counts
             raise ValueError(
-                f"divergence_factor must be a positive finite number; got {self.divergence_factor!r}."
+                f"divergence_factor must be a positive number (or math.inf); "
+                f"got {self.divergence_factor!r}."
             )
         # Normalize types once, so the sampling loop and the result's config see plain values.
         set_ = object.__setattr__

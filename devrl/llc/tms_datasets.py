@@ -28,6 +28,7 @@ with the losses defined once in :func:`tms_loss`.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -171,6 +172,7 @@ def tms_llc_batched(
     burnin: int = 100,
     batch_size: int = 200,
     seed: int = 0,
+    divergence_factor: float = math.inf,
 ) -> list[LLCResult]:
     """LLC of K TMS checkpoints at once: :func:`devrl.llc.estimate_many` on ``TMSModel``s.
 
@@ -183,6 +185,10 @@ def tms_llc_batched(
         sigma: policy std (action and reward losses).
         lr, nbeta, localization, chains, draws, burnin, batch_size, seed: as in
             :func:`devrl.llc.estimate` (permutation minibatches, ``batch_size <= n``).
+        divergence_factor: as in :func:`devrl.llc.estimate`; by default only a NaN/inf loss
+            counts as divergence. Checkpoints along a trajectory are not minima, and the
+            reward loss's importance weights make single minibatches spike: the run-away
+            test (built for minima) fires there on transients the draws average out.
 
     Returns:
         One ``LLCResult`` per checkpoint (λ̂ = nβ (mean L_B(w_t) − L_B(w*)) and diagnostics).
@@ -230,6 +236,7 @@ def tms_llc_batched(
         burnin=burnin,
         batch_size=batch_size,
         seed=seed,
+        divergence_factor=divergence_factor,
         progress=False,
     )
 

@@ -93,7 +93,10 @@ def test_batched_estimator_validates_shapes_and_raises_on_divergence():
     W, b = _kgon_params("6")
     x = torch.from_numpy(sample_contexts(1000, np.random.default_rng(0)))[None].expand(2, -1, -1)
     with pytest.raises(ChainDivergedError, match="models"):
-        tms_llc_batched(np.stack([W, W]), np.stack([b, b]), (x,), lr=1.0, nbeta=1e4, draws=20)
+        tms_llc_batched(np.stack([W, W]), np.stack([b, b]), (x,), lr=1.0, nbeta=1e4, draws=200)
+    with pytest.raises(ChainDivergedError, match="models"):
+        kw = {"lr": 1e-3, "nbeta": 1e4, "draws": 20, "divergence_factor": 1.0}
+        tms_llc_batched(np.stack([W, W]), np.stack([b, b]), (x,), **kw)
 
 
 @pytest.mark.slow
