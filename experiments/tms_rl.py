@@ -76,6 +76,9 @@ LLC_HP = {
     "batch_size": 100,
 }
 LLC_N = 5000
+#: Each LLC kind's own random stream (its contexts and rollouts). Keyed by name: the lengths
+#: used before collided ("oracle", "action" and "reward" all have 6 letters).
+KIND_KEYS = {"oracle": 0, "action": 1, "reward": 2, "oracle_initial": 3, "oracle_mixture": 4}
 KGON_HP = {
     "lr": 1e-5,
     "nbeta": 1e4,
@@ -237,7 +240,8 @@ def _kind_data(res, idx, kind: str, seed: int) -> tuple:
         now = cfg.distribution(step / total)[0]
         return 0.5 * (now + 1 / cfg.c) if kind == "oracle_mixture" else now
 
-    return _datasets(res, idx, kind, np.random.default_rng([seed, 7, len(kind)]), probs_of)
+    rng = np.random.default_rng([seed, 7, KIND_KEYS[kind]])
+    return _datasets(res, idx, kind, rng, probs_of)
 
 
 def _first_order(W, b, data, hp: dict, kind: str = "oracle", sigma: float = 1.0):
@@ -254,6 +258,11 @@ def _first_order(W, b, data, hp: dict, kind: str = "oracle", sigma: float = 1.0)
         burnin=hp["burnin"],
         draws=hp["draws"],
     )
+
+
+def _mean_stderr(results) -> tuple[np.ndarray, np.ndarray]:
+    """(λ̂ [K], its standard error over chains [K]) of tms_llc_batched's LLCResults."""
+    return np.array([r.mean for r in results]), np.array([r.stderr for r in results])
 
 
 def _tidy(res, idx, measure: str, values, errs) -> list[tuple]:
@@ -287,8 +296,10 @@ def trajectory_llc(res, kinds, n_points: int, seed: int) -> pd.DataFrame:
         base = "oracle" if kind.startswith("oracle") else kind
         t0 = time.perf_counter()
         first, curv = _first_order(W, b, data, hp, kind=base, sigma=sig)
-        mean, std = tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
-        stderr, nan = std / np.sqrt(hp["chains"]), np.full(len(W), np.nan)
+        mean, stderr = _mean_stderr(
+            tms_llc_batched(W, b, data, kind=base, sigma=sig, seed=seed, **hp)
+        )
+        nan = np.full(len(W), np.nan)
         rows += (
             _tidy(res, idx, f"first-order/{kind}", first, nan)
             + _tidy(res, idx, f"curvature/{kind}", curv, nan)
@@ -321,7 +332,8 @@ def attributed_llc(res, llc: pd.DataFrame, n_points: int, seed: int) -> pd.DataF
     bp = res.b[:, prev].reshape(-1, res.b.shape[-1])
     # Same seed as llc/oracle: the same minibatches and noise for w_{j−1} as for w_j (common
     # random numbers), so the difference is not swamped by chain noise that the sum accumulates.
-    mean_prev = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)[0].reshape(S, J)
+    mean_prev = _mean_stderr(tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP))[0]
+    mean_prev = mean_prev.reshape(S, J)
     first_prev = _first_order(Wp, bp, data, LLC_HP)[0].reshape(S, J)
     first_now = _first_order(W, b, data, LLC_HP)[0].reshape(S, J)
     cur = llc[(llc.run == res.config.run) & (llc.measure == "llc/oracle")]
@@ -365,9 +377,9 @@ def polished_llc(
             Wt -= lr * gW
             bt -= lr * gb
     Wp, bp = Wt.detach().numpy(), bt.detach().numpy()
-    mean, std = tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP)
+    mean, stderr = _mean_stderr(tms_llc_batched(Wp, bp, data, kind="oracle", seed=seed, **LLC_HP))
     first = _first_order(Wp, bp, data, LLC_HP)[0]
-    rows = _tidy(res, idx, "llc/oracle polished", mean, std / np.sqrt(LLC_HP["chains"])) + _tidy(
+    rows = _tidy(res, idx, "llc/oracle polished", mean, stderr) + _tidy(
         res, idx, "first-order/oracle polished", first, np.full(len(first), np.nan)
     )
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
@@ -411,10 +423,10 @@ def compute_kgon(args) -> None:
     W = np.stack([pts["5"].W, pts["6"].W])
     b = np.stack([b5, pts["6"].b])
     hp = dict(KGON_HP, burnin=300, draws=600) if args.quick else KGON_HP
-    mean, std = tms_llc_batched(W, b, (x[None].expand(2, n, 6),), seed=args.seed, **hp)
+    results = tms_llc_batched(W, b, (x[None].expand(2, n, 6),), seed=args.seed, **hp)
     rows = [
-        {"phase": k, "truth": pts[k].llc, "llc": float(m), "std": float(s), "n": n, **hp}
-        for k, m, s in zip(("5", "6"), mean, std, strict=True)
+        {"phase": k, "truth": pts[k].llc, "llc": r.mean, "std": r.std, "n": n, **hp}
+        for k, r in zip(("5", "6"), results, strict=True)
     ]
     pd.DataFrame(rows).to_csv(args.out / "kgon_llc.csv", index=False)
 

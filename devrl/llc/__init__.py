@@ -1,7 +1,8 @@
 """Local learning coefficient (LLC) of any torch model on any dataset with a per-sample loss.
 
 Public API:
-    estimate, LLCResult, ChainDivergedError, default_nbeta   (vectorized SGLD chains)
+    estimate, estimate_many, SamplerSettings, LLCResult,      (vectorized SGLD chains, one
+    ChainDivergedError, default_nbeta                          model or K checkpoints)
     calibrate, plot_traces                                    (hyperparameter sweeps)
     LLCData, TensorData, regression_data, classification_data (the data protocol)
     rollout_dataset, StateBuffer, policy_states, uniform_states (datasets from rollouts)
@@ -24,8 +25,14 @@ from devrl.llc.datasets import (
     rollout_dataset,
     vmap_safe,
 )
-from devrl.llc.estimator import ChainDivergedError, default_nbeta, estimate, per_sample_losses
+from devrl.llc.estimator import (
+    ChainDivergedError,
+    estimate,
+    estimate_many,
+    per_sample_losses,
+)
 from devrl.llc.result import LLCResult, split_rhat
+from devrl.llc.settings import SamplerSettings, default_nbeta
 from devrl.llc.states import StateBuffer, policy_states, uniform_states
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "PolicyKLData",
     "RegressionData",
     "RegretData",
+    "SamplerSettings",
     "StateBuffer",
     "TensorData",
     "ValueData",
@@ -44,6 +52,7 @@ __all__ = [
     "classification_data",
     "default_nbeta",
     "estimate",
+    "estimate_many",
     "per_sample_losses",
     "plot_traces",
     "policy_states",

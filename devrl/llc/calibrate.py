@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from torch import nn
 from devrl.llc.data import LLCData
 from devrl.llc.estimator import ChainDivergedError, estimate
 from devrl.llc.result import BELOW_INIT_MAX, DRIFT_MAX, RHAT_MAX, LLCResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def health_score(result: LLCResult) -> float:
@@ -100,7 +103,7 @@ def calibrate(
     return df
 
 
-def plot_traces(results: Sequence[LLCResult], ncols: int = 4):
+def plot_traces(results: Sequence[LLCResult], ncols: int = 4) -> Figure:
     """One panel per result: each chain's λ-scaled trace nβ·(L_t − L_t(w*)), burn-in shaded.
 
     Args:

@@ -76,7 +76,11 @@ def _split(output: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     return output, None
 
 
-def _as_obs(obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+Obs = np.ndarray | torch.Tensor
+"""A batch of observations ``[n, C, H, W]`` (numpy or torch)."""
+
+
+def _as_obs(obs: Obs) -> torch.Tensor:
     obs = torch.as_tensor(np.asarray(obs) if not isinstance(obs, torch.Tensor) else obs)
     if obs.dim() < 2:
         raise ValueError(
@@ -218,7 +222,7 @@ def _reference_outputs(reference: nn.Module, obs: torch.Tensor, chunk: int = 409
 
 
 def action_likelihood_data(
-    obs, reference: nn.Module, *, seed: int = 0, info: Mapping[str, Any] | None = None
+    obs: Obs, reference: nn.Module, *, seed: int = 0, info: Mapping[str, Any] | None = None
 ) -> ActionLikelihoodData:
     """States ``obs`` with one action per state sampled from ``reference``.
 
@@ -252,7 +256,11 @@ def policy_kl_data(
 
 
 def value_data(
-    obs, *, targets=None, reference: nn.Module | None = None, info: Mapping[str, Any] | None = None
+    obs: Obs,
+    *,
+    targets: np.ndarray | torch.Tensor | None = None,
+    reference: nn.Module | None = None,
+    info: Mapping[str, Any] | None = None,
 ) -> ValueData:
     """States ``obs`` with value targets: given ``targets``, or ``reference``'s own values.
 
@@ -289,7 +297,7 @@ def value_data(
 
 
 def regret_data(
-    obs, *, reward: Any = None, gamma: float = 0.95, info: Mapping[str, Any] | None = None
+    obs: Obs, *, reward: Any = None, gamma: float = 0.95, info: Mapping[str, Any] | None = None
 ) -> RegretData:
     """States ``obs`` (maze observations) with V*(s) and Q*(s, ·) from the exact solver.
 
@@ -445,7 +453,7 @@ def rollout_dataset(
     return value_data(buffer.obs, reference=reference, info={**info, "target": "value"})
 
 
-def mean_entropy(policy: nn.Module, obs) -> float:
+def mean_entropy(policy: nn.Module, obs: Obs) -> float:
     """Mean entropy (nats) of ``policy``'s action distribution over ``obs``."""
     logits, _ = _reference_outputs(policy, _as_obs(obs))
     logp = F.log_softmax(logits, dim=-1)

@@ -21,9 +21,9 @@ and is minimised only at critical points. The reward loss has the TMS loss's exp
 its samples were drawn at w_ref, so its noise grows as w leaves w_ref.
 
 Each dataset implements :class:`devrl.llc.LLCData` (so :func:`devrl.llc.estimate` runs on a
-:class:`~devrl.envs.tms.TMSModel`), and :func:`tms_llc_batched` runs the same SGLD estimator
-(devinterp's update w ← w − ε/2 (nβ∇L_B + γ(w − w*)) + √ε N(0, I), paired minibatch
-differences) for many checkpoints at once, with the losses defined once in :func:`tms_loss`.
+:class:`~devrl.agents.tms_model.TMSModel`), and :func:`tms_llc_batched` runs many checkpoints at
+once through :func:`devrl.llc.estimate_many` (devinterp's SGLD, paired minibatch differences),
+with the losses defined once in :func:`tms_loss`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ from typing import Literal
 import numpy as np
 import torch
 
-from devrl.llc.data import Forward, TensorData
+from devrl.agents.tms_model import TMSModel, tms_forward
+from devrl.llc.data import Forward, LLCData, TensorData
+from devrl.llc.estimator import estimate_many
+from devrl.llc.result import LLCResult
 
 __all__ = [
     "TMS_LLC_KINDS",
@@ -122,13 +125,13 @@ class TMSRewardData(_TMSData):
 
 
 def tms_rollouts(
-    W,
-    b,
+    W: np.ndarray | torch.Tensor,
+    b: np.ndarray | torch.Tensor,
     sigma: float,
     n: int,
     rng: np.random.Generator,
-    probs=None,
-    importance=None,
+    probs: np.ndarray | None = None,
+    importance: np.ndarray | None = None,
     reward_noise: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Fresh contexts and one-step rollouts of the policy N(f_{W,b}(x), σ²I).
@@ -142,7 +145,7 @@ def tms_rollouts(
     b = torch.as_tensor(np.asarray(b), dtype=torch.float32)
     c = W.shape[-1]
     x = torch.from_numpy(sample_contexts(n, rng, c, probs))
-    f = torch.relu(x @ W.T @ W + b)
+    f = tms_forward(W, b, x)
     a = f + sigma * torch.from_numpy(rng.standard_normal((n, c)).astype(np.float32))
     imp = (
         torch.ones(c)
@@ -170,21 +173,31 @@ def tms_llc_batched(
     burnin: int = 100,
     batch_size: int = 200,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """LLC of K TMS checkpoints at once by SGLD (the estimator of :func:`devrl.llc.estimate`).
+    divergence_factor: float = math.inf,
+) -> list[LLCResult]:
+    """LLC of K TMS checkpoints at once: :func:`devrl.llc.estimate_many` on ``TMSModel``s.
 
     Args:
         W: checkpoints [K, m, c]. b: [K, c].
         data: the dataset tensors of each checkpoint, each [K, n, ...] (as in the module table;
-            for 'reward' (x, a, r, f_ref)).
+            for 'reward' (x, a, r, f_ref)). Tensors expanded from one [n, ...] tensor (stride 0
+            along K) are one dataset shared by all checkpoints.
         kind: 'oracle', 'action' or 'reward'.
         sigma: policy std (action and reward losses).
         lr, nbeta, localization, chains, draws, burnin, batch_size, seed: as in
-            :func:`devrl.llc.estimate` (minibatches are drawn with replacement).
+            :func:`devrl.llc.estimate` (permutation minibatches, ``batch_size <= n``).
+        divergence_factor: as in :func:`devrl.llc.estimate`; by default only a NaN/inf loss
+            counts as divergence. Checkpoints along a trajectory are not minima, and the
+            reward loss's importance weights make single minibatches spike: the run-away
+            test (built for minima) fires there on transients the draws average out.
 
     Returns:
-        (mean over chains [K], std over chains [K]) of λ̂ = nβ (mean L_B(w_t) − L_B(w*)).
+        One ``LLCResult`` per checkpoint (λ̂ = nβ (mean L_B(w_t) − L_B(w*)) and diagnostics).
+
+    Raises:
+        ChainDivergedError: a chain's loss became NaN/inf or ran away; lower ``lr``.
     """
+
     if kind not in TMS_LLC_KINDS:
         raise ValueError(f"kind must be one of {TMS_LLC_KINDS}, got {kind!r}.")
     W0 = torch.as_tensor(np.asarray(W), dtype=torch.float32)
@@ -193,37 +206,39 @@ def tms_llc_batched(
         raise ValueError(
             f"expected W [K, m, c] and b [K, c]; got {tuple(W0.shape)}, {tuple(b0.shape)}."
         )
-    K, n = W0.shape[0], int(data[0].shape[1])
+    K, m, c = W0.shape
+    n = int(data[0].shape[1])
     if any(int(t.shape[0]) != K or int(t.shape[1]) != n for t in data):
         raise ValueError(f"every data tensor must be [K={K}, n, ...] with the same n.")
-    gen = torch.Generator().manual_seed(int(seed))
-    Wc = W0[:, None].repeat(1, chains, 1, 1).requires_grad_(True)  # [K, C, m, c]
-    bc = b0[:, None].repeat(1, chains, 1).requires_grad_(True)  # [K, C, c]
-    kk = torch.arange(K)[:, None, None]
-    diffs = torch.zeros(K, chains)
-    for t in range(burnin + draws):
-        idx = torch.randint(n, (K, chains, batch_size), generator=gen)
-        batch = tuple(d[kk, idx] for d in data)  # [K, C, B, ...]
-        x = batch[0]
-        f = torch.relu(x @ Wc.transpose(-1, -2) @ Wc + bc[:, :, None])
-        f_ref = torch.relu(x @ W0[:, None].transpose(-1, -2) @ W0[:, None] + b0[:, None, None])
-        loss = tms_loss(kind, f, batch, sigma).mean(-1)  # [K, C]
-        ref = tms_loss(kind, f_ref, batch, sigma).mean(-1)
-        gW, gb = torch.autograd.grad(loss.sum(), (Wc, bc))
-        if not torch.isfinite(loss).all():
-            raise FloatingPointError(
-                f"SGLD diverged at step {t} (kind={kind}, lr={lr}, nbeta={nbeta}); lower lr."
-            )
-        if t >= burnin:
-            diffs += (loss - ref).detach()
-        with torch.no_grad():
-            Wc -= 0.5 * lr * (nbeta * gW + localization * (Wc - W0[:, None]))
-            bc -= 0.5 * lr * (nbeta * gb + localization * (bc - b0[:, None]))
-            Wc += math.sqrt(lr) * torch.randn(Wc.shape, generator=gen)
-            bc += math.sqrt(lr) * torch.randn(bc.shape, generator=gen)
-    per_chain = (nbeta * diffs / draws).numpy()
-    std = per_chain.std(1, ddof=1) if chains > 1 else np.full(K, np.nan)
-    return per_chain.mean(1), std
+    models = [TMSModel(c, m, W=W0[k], b=b0[k]) for k in range(K)]
+
+    def dataset(tensors: tuple[torch.Tensor, ...]) -> LLCData:
+        if kind == "oracle":
+            return TMSOracleData(*tensors)
+        if kind == "action":
+            return TMSActionData(*tensors, sigma=sigma)
+        return TMSRewardData(*tensors, sigma=sigma)
+
+    shared = K == 1 or all(t.stride(0) == 0 for t in data)
+    datasets = (
+        dataset(tuple(t[0] for t in data))
+        if shared
+        else [dataset(tuple(t[k] for t in data)) for k in range(K)]
+    )
+    return estimate_many(
+        models,
+        datasets,
+        lr=lr,
+        nbeta=nbeta,
+        localization=localization,
+        chains=chains,
+        draws=draws,
+        burnin=burnin,
+        batch_size=batch_size,
+        seed=seed,
+        divergence_factor=divergence_factor,
+        progress=False,
+    )
 
 
 def tms_quadratic_terms(
@@ -283,7 +298,7 @@ def tms_quadratic_terms(
 
     def loss(th, *d):
         Wk, bk = th[: m * c].reshape(m, c), th[m * c :]
-        return tms_loss(kind, torch.relu(d[0] @ Wk.T @ Wk + bk), d, sigma).mean()
+        return tms_loss(kind, tms_forward(Wk, bk, d[0]), d, sigma).mean()
 
     def geometric(r, t):  # Σ_{s<t} r^s = (1 − r^t)/(1 − r), = t where r = 1
         near = (1 - r).abs() < 1e-12
