@@ -79,3 +79,13 @@ def test_no_import_cycle_in_devrl():
     assert "devrl.track" in graph and "devrl.measures.base" in graph
     assert "devrl.measures" in graph["devrl.track"]  # track imports measures ...
     assert _cycles(graph) == []  # ... and nothing imports back
+
+
+def test_only_the_command_and_the_paper_import_track_cli_or_paper():
+    graph = _import_graph()
+    top = ("devrl.track", "devrl.cli", "devrl.paper")
+    for module, targets in graph.items():
+        if module.startswith(("devrl.cli", "devrl.paper")):
+            continue
+        reaching = sorted(t for t in targets if t.startswith(top) and t != module)
+        assert not reaching, f"{module} imports {reaching} (data flows one way: DESIGN.md)"
