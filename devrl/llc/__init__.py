@@ -3,12 +3,12 @@
 Public API:
     estimate, estimate_many, SamplerSettings, LLCResult,      (vectorized SGLD chains, one
     ChainDivergedError, default_nbeta                          model or K checkpoints)
-    calibrate, plot_traces                                    (hyperparameter sweeps)
+    calibrate, calibrate_datasets, select_setting, plot_traces (hyperparameter sweeps)
     LLCData, TensorData, regression_data, classification_data (the data protocol)
     rollout_dataset, StateBuffer, policy_states, uniform_states (datasets from rollouts)
 """
 
-from devrl.llc.calibrate import calibrate, plot_traces
+from devrl.llc.calibrate import calibrate, calibrate_datasets, plot_traces, select_setting
 from devrl.llc.data import (
     ClassificationData,
     LLCData,
@@ -49,6 +49,7 @@ __all__ = [
     "TensorData",
     "ValueData",
     "calibrate",
+    "calibrate_datasets",
     "classification_data",
     "default_nbeta",
     "estimate",
@@ -58,6 +59,7 @@ __all__ = [
     "policy_states",
     "regression_data",
     "rollout_dataset",
+    "select_setting",
     "split_rhat",
     "uniform_states",
     "vmap_safe",
