@@ -3,12 +3,19 @@
 Public API:
     estimate, estimate_many, SamplerSettings, LLCResult,      (vectorized SGLD chains, one
     ChainDivergedError, default_nbeta                          model or K checkpoints)
-    calibrate, calibrate_datasets, select_setting, plot_traces (hyperparameter sweeps)
+    calibrate, calibrate_datasets, select_setting,            (hyperparameter sweeps)
+    plot_calibration, plot_traces
     LLCData, TensorData, regression_data, classification_data (the data protocol)
     rollout_dataset, StateBuffer, policy_states, uniform_states (datasets from rollouts)
 """
 
-from devrl.llc.calibrate import calibrate, calibrate_datasets, plot_traces, select_setting
+from devrl.llc.calibrate import (
+    calibrate,
+    calibrate_datasets,
+    plot_calibration,
+    plot_traces,
+    select_setting,
+)
 from devrl.llc.data import (
     ClassificationData,
     LLCData,
@@ -55,6 +62,7 @@ __all__ = [
     "estimate",
     "estimate_many",
     "per_sample_losses",
+    "plot_calibration",
     "plot_traces",
     "policy_states",
     "regression_data",

@@ -178,6 +178,55 @@ def select_setting(
     return {"lr": float(lr), "localization": float(loc), "fallback": not len(good)}
 
 
+def plot_calibration(
+    table: pd.DataFrame, kinds: Sequence[str] | None = None, chosen_lr: float | None = None
+) -> Figure:
+    """A calibration sweep at a glance: the estimate against lr, one panel per dataset.
+
+    One line per (γ, nβ) with the std over chains as error bars; healthy settings filled,
+    unhealthy hollow; the chosen lr dotted.
+
+    Args:
+        table: A :func:`calibrate_datasets` table.
+        kinds: Panels, in order (default: the table's kinds in order of appearance).
+        chosen_lr: The lr picked (e.g. by :func:`select_setting`), marked if given.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    kinds = list(pd.unique(table["kind"])) if kinds is None else list(kinds)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(10, 2.8), squeeze=False)
+    axes = axes[0]
+    for ax, kind in zip(axes, kinds):
+        d = table[table["kind"] == kind]
+        for (gamma, nbeta), g in d.groupby(["localization", "nbeta"]):
+            ok = g["healthy"].astype(bool)
+            line = ax.errorbar(
+                g["lr"],
+                g["llc"],
+                yerr=g["llc_std"],
+                marker="o",
+                lw=1,
+                ms=4,
+                label=f"γ={gamma:g}, nβ={nbeta:.3g}",
+                mfc="none",
+            )
+            ax.plot(g.loc[ok, "lr"], g.loc[ok, "llc"], "o", color=line[0].get_color(), ms=4)
+        if chosen_lr is not None:
+            ax.axvline(chosen_lr, color="k", ls=":", lw=1)
+        ax.set(xscale="log", xlabel="SGLD lr", title=kind)
+    axes[0].set_ylabel("LLC estimate")
+    for ax in axes:
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(
+        "calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)", fontsize=9
+    )
+    fig.tight_layout()
+    return fig
+
+
 def plot_traces(results: Sequence[LLCResult], ncols: int = 4) -> Figure:
     """One panel per result: each chain's λ-scaled trace nβ·(L_t − L_t(w*)), burn-in shaded.
 
