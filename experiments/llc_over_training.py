@@ -57,26 +57,13 @@ MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to t
 # The maze agent, pinned field by field (not through a preset) as it was when this was run (9x9,
 # cheese in the top-right cell, 8 conv channels, discount 0.95, 1M env steps), pinned
 # so later preset changes do not invalidate the saved runs.
-PPO = {
-    "size": 9,
-    "corner": 1,
-    "total_timesteps": 1_000_000,
-    "num_envs": 64,
-    "num_steps": 64,
-    "lr": 1e-3,
-    "gamma": 0.95,
-    "ent_coef": 0.01,
-    "num_minibatches": 8,
-    "update_epochs": 4,
-    "channels": 8,
-    "hidden": 32,
-    "readout_plane": None,
-    "res_blocks": 1,
-    "downsample": False,
-}
+PPO = {"size": 9, "corner": 1, "total_timesteps": 1_000_000, "num_envs": 64, "num_steps": 64}
+PPO |= {"lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "update_epochs": 4}
+PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
 
 
 def settings(quick: bool) -> dict:
+    """Seeds, checkpoints, evaluation episodes and the calibration grid of each mode."""
     return {
         "seeds": 3,
         "checkpoints": 24 if quick else 72,
@@ -131,14 +118,10 @@ def run_experiment(args) -> None:
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
     seeds = [args.seed + i for i in range(cfg["seeds"])]
-    runs = {
-        seed: train(
-            PPOConfig(**PPO, seed=seed, checkpoints=cfg["checkpoints"]),
-            out / f"run_seed{seed}",
-            resume=True,
-        )
-        for seed in seeds
-    }
+    runs = {}
+    for seed in seeds:
+        config = PPOConfig(**PPO, seed=seed, checkpoints=cfg["checkpoints"])
+        runs[seed] = train(config, out / f"run_seed{seed}", resume=True)
     calib_file = out / "calibration.json"
     if calib_file.is_file():
         calib = json.loads(calib_file.read_text())
