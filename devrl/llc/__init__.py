@@ -29,7 +29,6 @@ from devrl.llc.datasets import (
     PolicyKLData,
     RegretData,
     ValueData,
-    rollout_dataset,
     vmap_safe,
 )
 from devrl.llc.estimator import (
@@ -39,6 +38,7 @@ from devrl.llc.estimator import (
     per_sample_losses,
 )
 from devrl.llc.result import LLCResult, split_rhat
+from devrl.llc.rollout_data import rollout_dataset
 from devrl.llc.settings import SamplerSettings, default_nbeta
 from devrl.llc.states import StateBuffer, policy_states, uniform_states
 
