@@ -1,6 +1,6 @@
 """LLC over training: does the local learning coefficient move when behaviour does?
 
-Trains maze PPO agents (the ``quick`` preset, 9x9, cheese in the top-right cell) with
+Trains maze PPO agents (9x9, cheese in the top-right cell, pinned in ``PPO`` below) with
 dense checkpoints, calibrates SGLD on one checkpoint, then tracks at every checkpoint
 the LLC on three rollout datasets (action likelihood, value regression, regret) and
 the behaviour (success, episode regret, return, entropy). For each seed it finds the
@@ -139,14 +139,9 @@ def run_experiment(args) -> None:
 
 def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     """Behaviour (top) beside the LLC on three datasets (bottom), one colour per seed."""
-    panels = [
-        ("success", "success rate"),
-        ("regret", "episode regret"),
-        ("entropy", "policy entropy (nats)"),
-        ("llc-action", "LLC, action likelihood"),
-        ("llc-value", "LLC, value regression"),
-        ("llc-regret", "regret-LLC"),
-    ]
+    labels = ("success rate", "episode regret", "policy entropy (nats)", "LLC, action likelihood")
+    labels += ("LLC, value regression", "regret-LLC")
+    panels = list(zip(("success", "regret", "entropy", *(f"llc-{k}" for k in KINDS)), labels))
     fig, axes = plt.subplots(2, 3, figsize=(11, 5.6), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     at = lag.set_index("seed")
