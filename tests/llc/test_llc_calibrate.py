@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from devrl.llc import calibrate, calibrate_datasets, regression_data, select_setting
+from devrl.llc import (
+    calibrate,
+    calibrate_datasets,
+    plot_calibration,
+    regression_data,
+    select_setting,
+)
 
 
 def test_calibrate_grid_recommends_healthy_and_records_divergence(tmp_path):
@@ -107,3 +113,20 @@ def test_calibrate_datasets_labels_rows_and_takes_nbetas_per_kind():
     assert list(table["nbeta"]) == [10.0, 10.0, 20.0]
     alone = calibrate(model, data, [1e-4], [20.0], (1.0,), **kw)
     assert table.iloc[2]["llc"] == alone.iloc[0]["llc"]
+
+
+def test_plot_calibration_one_panel_per_kind_and_marks_the_chosen_lr():
+    import matplotlib.pyplot as plt
+
+    table = _table(
+        [
+            ("action", 1e-3, 100.0, 1.0, 0.1, True),
+            ("action", 3e-3, 100.0, 1.5, 0.1, False),
+            ("regret", 1e-3, 100.0, -0.1, 0.1, False),
+        ]
+    ).assign(nbeta=15.0)
+    fig = plot_calibration(table, chosen_lr=1e-3)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["action", "regret"]
+    assert all(any(list(line.get_xdata()) == [1e-3, 1e-3] for line in ax.lines) for ax in axes)
+    plt.close(fig)
