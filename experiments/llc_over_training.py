@@ -1,6 +1,6 @@
 """LLC over training: does the local learning coefficient move when behaviour does?
 
-Trains maze PPO agents (the ``quick`` preset, 9x9, cheese in the top-right cell) with
+Trains maze PPO agents (9x9, cheese in the top-right cell, pinned in ``PPO`` below) with
 dense checkpoints, calibrates SGLD on one checkpoint, then tracks at every checkpoint
 the LLC on three rollout datasets (action likelihood, value regression, regret) and
 the behaviour (success, episode regret, return, entropy). For each seed it finds the
@@ -31,50 +31,39 @@ import torch
 
 from devrl.agents import PPOConfig, train
 from devrl.forms import change_lags
-from devrl.llc import calibrate, estimate
-from devrl.llc.datasets import rollout_dataset, vmap_safe
-from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
-from devrl.paper import experiment_parser, save_figure, write_macros, write_table
+from devrl.llc import (
+    calibrate_datasets,
+    estimate,
+    plot_calibration,
+    rollout_dataset,
+    select_setting,
+    vmap_safe,
+)
+from devrl.measures import DEFAULT_MEASURE_SEED, LLC_DEFAULTS, NBETA, NBETA_REGRET, get_measure
+from devrl.paper import data_dir, experiment_parser, save_figure, write_macros, write_table
 from devrl.runs import Run
 from devrl.track import track
 
 NAME = "llc_over_training"
 KINDS = ("action", "value", "regret")
 BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
-# Cheap SGLD settings for many checkpoints (one estimate ~ 1.5 s of one CPU core); lr
-# and γ come from the calibration below. nβ = batch/ln(batch) for the likelihoods;
-# the regret loss lives on a scale ~(1 − γ_discount) ≈ 20x smaller than a
-# log-likelihood, so its nβ is 10x larger to keep nβ·ΔL of order one.
-LLC = {"samples": 1024, "chains": 4, "draws": 60, "burnin": 40, "batch_size": 64}
-NBETA = 64 / np.log(64)
-NBETA_REGRET = 10 * NBETA
+# The measures' default SGLD settings (devrl.measures.defaults), cheap enough for many
+# checkpoints; lr and γ come from the calibration below.
+SAMPLER = {k: LLC_DEFAULTS[k] for k in ("chains", "draws", "burnin", "batch_size")}
+LLC = {"samples": LLC_DEFAULTS["samples"], **SAMPLER}
 GRID = 25  # points of the even grid the steepest changes are found on
 MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to track
-
 
 # The maze agent, pinned field by field (not through a preset) as it was when this was run (9x9,
 # cheese in the top-right cell, 8 conv channels, discount 0.95, 1M env steps), pinned
 # so later preset changes do not invalidate the saved runs.
-PPO = {
-    "size": 9,
-    "corner": 1,
-    "total_timesteps": 1_000_000,
-    "num_envs": 64,
-    "num_steps": 64,
-    "lr": 1e-3,
-    "gamma": 0.95,
-    "ent_coef": 0.01,
-    "num_minibatches": 8,
-    "update_epochs": 4,
-    "channels": 8,
-    "hidden": 32,
-    "readout_plane": None,
-    "res_blocks": 1,
-    "downsample": False,
-}
+PPO = {"size": 9, "corner": 1, "total_timesteps": 1_000_000, "num_envs": 64, "num_steps": 64}
+PPO |= {"lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "update_epochs": 4}
+PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
 
 
 def settings(quick: bool) -> dict:
+    """Seeds, checkpoints, evaluation episodes and the calibration grid of each mode."""
     return {
         "seeds": 3,
         "checkpoints": 24 if quick else 72,
@@ -84,86 +73,28 @@ def settings(quick: bool) -> dict:
     }
 
 
-def _nbeta(kind: str) -> float:
-    return NBETA_REGRET if kind == "regret" else NBETA
-
-
 def calibrate_llc(run: Run, cfg: dict, out) -> dict:
     """Sweep lr × γ on the first seed's final checkpoint; pick one setting for all datasets.
 
-    The pick is the largest lr (then γ) at which both datasets whose w* is a minimum
-    (action likelihood, value regression) are healthy by ``devrl.llc``'s diagnostics
-    and their chains agree to within ``MAX_SPREAD``. The regret data never pass the
-    health checks (w* is not a minimum), so they only get the nβ sweep recorded.
+    ``devrl.llc.select_setting``: the largest lr (then γ) at which both datasets whose w*
+    is a minimum (action likelihood, value regression) are healthy and their chains agree
+    within ``MAX_SPREAD``. The regret data (w* not a minimum) only get the nβ sweep recorded.
     """
-    step = run.steps[-1]
-    policy = run.policy(step)
-    gamma = run.config["gamma"]
-    rows = []
-    for kind in KINDS:
-        data = rollout_dataset(
-            kind,
-            policy,
-            env_kwargs=run.env_variables,
-            samples=LLC["samples"],
-            seed=DEFAULT_MEASURE_SEED,
-            gamma=gamma,
-        )
-        nbetas = (NBETA, NBETA_REGRET) if kind == "regret" else (NBETA,)
-        frame = calibrate(
-            vmap_safe(policy),
-            data,
-            cfg["lrs"],
-            nbetas,
-            cfg["localizations"],
-            chains=LLC["chains"],
-            draws=LLC["draws"],
-            burnin=LLC["burnin"],
-            batch_size=LLC["batch_size"],
-            seed=DEFAULT_MEASURE_SEED,
-        )
-        rows.append(frame.assign(kind=kind, step=step))
-    table = pd.concat(rows, ignore_index=True)
-    table.to_csv(out / "calibration.csv", index=False)
-    ok = table[table["kind"].isin(["action", "value"])].assign(
-        good=lambda d: d["healthy"].astype(bool) & (d["llc_std"] < MAX_SPREAD * d["llc"].abs())
-    )
-    good = ok.groupby(["lr", "localization"])["good"].all()
-    good = good[good]
-    lr, loc = max(good.index) if len(good) else (1e-3, 100.0)
+    step, gamma = run.steps[-1], run.config["gamma"]
+    policy = vmap_safe(run.policy(step))
+    where = {"env_kwargs": run.env_variables, "seed": DEFAULT_MEASURE_SEED, "gamma": gamma}
+    data = {k: rollout_dataset(k, policy, samples=LLC["samples"], **where) for k in KINDS}
+    nbetas = {"action": (NBETA,), "value": (NBETA,), "regret": (NBETA, NBETA_REGRET)}
+    grid = (cfg["lrs"], nbetas, cfg["localizations"])
+    table = calibrate_datasets(policy, data, *grid, **SAMPLER, seed=DEFAULT_MEASURE_SEED)
+    table.assign(step=step).to_csv(out / "calibration.csv", index=False)
+    pick = select_setting(table, ("action", "value"), max_spread=MAX_SPREAD)
     # CPU time of one estimate at the chosen setting (wall time is inflated on a shared box).
-    data = rollout_dataset(
-        "action",
-        policy,
-        env_kwargs=run.env_variables,
-        samples=LLC["samples"],
-        seed=DEFAULT_MEASURE_SEED,
-        gamma=gamma,
-    )
     cpu = time.process_time()
-    estimate(
-        vmap_safe(policy),
-        data,
-        lr=lr,
-        nbeta=NBETA,
-        localization=loc,
-        chains=LLC["chains"],
-        draws=LLC["draws"],
-        burnin=LLC["burnin"],
-        batch_size=LLC["batch_size"],
-        seed=0,
-        progress=False,
-    )
-    record = {
-        "step": step,
-        "lr": float(lr),
-        "localization": float(loc),
-        "nbeta": NBETA,
-        "nbeta_regret": NBETA_REGRET,
-        "fallback": not len(good),
-        "cpu_seconds_per_estimate": time.process_time() - cpu,
-        **LLC,
-    }
+    chosen = {"lr": pick["lr"], "localization": pick["localization"], "nbeta": NBETA}
+    estimate(policy, data["action"], **chosen, **SAMPLER, seed=0, progress=False)
+    record = {"step": step, **chosen, "nbeta_regret": NBETA_REGRET, "fallback": pick["fallback"]}
+    record |= {"cpu_seconds_per_estimate": time.process_time() - cpu, **LLC}
     (out / "calibration.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -172,42 +103,18 @@ def llc_measures(calib: dict) -> list:
     """The three LLC measures at the calibrated setting, plus the action likelihood on a
     fixed uniform state buffer (``llc-action-uniform``), which separates the change of
     the parameters from the drift of the on-policy state distribution."""
+    chosen = {"lr": calib["lr"], "localization": calib["localization"]}
     measures = [
-        get_measure(
-            f"llc-{kind}",
-            **LLC,
-            lr=calib["lr"],
-            localization=calib["localization"],
-            nbeta=_nbeta(kind),
-        )
-        for kind in KINDS
+        get_measure(f"llc-{k}", **LLC, **chosen, nbeta=NBETA_REGRET if k == "regret" else NBETA)
+        for k in KINDS
     ]
     uniform = measures[0].with_params(states="uniform")
     return [*measures, dataclasses.replace(uniform, name="llc-action-uniform")]
 
 
-def data_dir(args, reading: bool = False):
-    """``args.out/quick`` or ``args.out/full``: the two modes' runs differ (checkpoints).
-
-    When only reading (``--figures-only``) and this mode has no data but the other
-    has, the other is used, so ``devrl paper`` can redraw whatever was computed.
-    """
-    mode, other = ("quick", "full") if args.quick else ("full", "quick")
-    out = args.out / mode
-    if (
-        reading
-        and not (out / "tracks.csv").is_file()
-        and (args.out / other / "tracks.csv").is_file()
-    ):
-        print(f"{NAME}: no {mode} data under {args.out}; drawing the {other} data")
-        return args.out / other
-    return out
-
-
 def run_experiment(args) -> None:
     """Train every seed, calibrate on one checkpoint, track everything; save under args.out."""
-    out = data_dir(args)
-    cfg = settings(args.quick)
+    out, cfg = data_dir(args.out, args.quick), settings(args.quick)
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
     seeds = [args.seed + i for i in range(cfg["seeds"])]
@@ -216,27 +123,15 @@ def run_experiment(args) -> None:
         config = PPOConfig(**PPO, seed=seed, checkpoints=cfg["checkpoints"])
         runs[seed] = train(config, out / f"run_seed{seed}", resume=True)
     calib_file = out / "calibration.json"
-    calib = (
-        json.loads(calib_file.read_text())
-        if calib_file.is_file()
-        else calibrate_llc(runs[seeds[0]], cfg, out)
-    )
+    if calib_file.is_file():
+        calib = json.loads(calib_file.read_text())
+    else:
+        calib = calibrate_llc(runs[seeds[0]], cfg, out)
     measures = llc_measures(calib)
     measures += [get_measure(name, episodes=cfg["episodes"]) for name in BEHAVIOUR]
-    frames = []
-    for seed in seeds:
-        frames.append(track(runs[seed], measures))
+    frames = [track(runs[seed], measures) for seed in seeds]
     pd.concat(frames, ignore_index=True).to_csv(out / "tracks.csv", index=False)
     (out / "seeds.json").write_text(json.dumps(seeds))
-
-
-# --------------------------------------------------------------------------- analysis
-
-
-def lags(tracks: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: steepest success rise, steepest change of each LLC, and the lags."""
-    lag = change_lags(tracks, "success", {k: f"llc-{k}" for k in KINDS}, grid=GRID)
-    return lag.assign(seed=lag["seed"].astype(int))
 
 
 # --------------------------------------------------------------------------- figures
@@ -244,48 +139,31 @@ def lags(tracks: pd.DataFrame) -> pd.DataFrame:
 
 def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     """Behaviour (top) beside the LLC on three datasets (bottom), one colour per seed."""
-    panels = [
-        ("success", "success rate"),
-        ("regret", "episode regret"),
-        ("entropy", "policy entropy (nats)"),
-        ("llc-action", "LLC, action likelihood"),
-        ("llc-value", "LLC, value regression"),
-        ("llc-regret", "regret-LLC"),
-    ]
+    labels = ("success rate", "episode regret", "policy entropy (nats)", "LLC, action likelihood")
+    labels += ("LLC, value regression", "regret-LLC")
+    panels = list(zip(("success", "regret", "entropy", *(f"llc-{k}" for k in KINDS)), labels))
     fig, axes = plt.subplots(2, 3, figsize=(11, 5.6), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    at = lag.set_index("seed")
     for i, (seed, df) in enumerate(tracks.groupby("seed")):
         c = colors[i % len(colors)]
-        s_at = lag.set_index("seed").loc[seed, "success_at"]
+        style = {"color": c, "lw": 1, "marker": "o", "ms": 2.5, "label": f"seed {seed}"}
         for ax, (measure, label) in zip(axes.flat, panels):
             d = df[(df["measure"] == measure) & (df["step"] > 0)].sort_values("step")
             if measure.startswith("llc-"):
                 std = df[df["measure"] == f"{measure}/std"].set_index("step")["value"]
-                ax.errorbar(
-                    d["step"],
-                    d["value"],
-                    yerr=std.reindex(d["step"]).to_numpy(),
-                    color=c,
-                    lw=1,
-                    ms=2.5,
-                    marker="o",
-                    elinewidth=0.6,
-                    capsize=0,
-                    label=f"seed {seed}",
-                )
-                at = lag.set_index("seed").loc[seed, f"{measure[4:]}_at"]
-                ax.axvline(at, color=c, ls=":", lw=1)
+                yerr = std.reindex(d["step"]).to_numpy()
+                ax.errorbar(d["step"], d["value"], yerr=yerr, elinewidth=0.6, capsize=0, **style)
+                ax.axvline(at.loc[seed, f"{measure[4:]}_at"], color=c, ls=":", lw=1)
             else:
-                ax.plot(
-                    d["step"], d["value"], color=c, lw=1, marker="o", ms=2.5, label=f"seed {seed}"
-                )
+                ax.plot(d["step"], d["value"], **style)
             if measure == "llc-action" and "llc-action-uniform" in set(df["measure"]):
                 u = df[(df["measure"] == "llc-action-uniform") & (df["step"] > 0)]
                 u = u.sort_values("step")
                 ax.plot(u["step"], u["value"], color=c, lw=1, ls="--", alpha=0.8)
                 if i == 0:
                     ax.plot([], [], color="k", lw=1, ls="--", label="uniform states")
-            ax.axvline(s_at, color=c, ls="--", lw=0.8, alpha=0.6)
+            ax.axvline(at.loc[seed, "success_at"], color=c, ls="--", lw=0.8, alpha=0.6)
             ax.set_title(label, fontsize=9)
             ax.set_xscale("log")
     for ax in axes[1]:
@@ -293,145 +171,89 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     axes[0, 0].legend(frameon=False, fontsize=7)
     if axes[1, 0].get_legend_handles_labels()[1]:
         axes[1, 0].legend(frameon=False, fontsize=7)
-    fig.text(
-        0.5,
-        0.005,
-        "dashed: steepest success increase; dotted: steepest LLC change "
-        "(error bars: std over chains)",
-        ha="center",
-        fontsize=8,
-    )
+    note = "dashed: steepest success increase; dotted: steepest LLC change "
+    fig.text(0.5, 0.005, note + "(error bars: std over chains)", ha="center", fontsize=8)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     save_figure(fig, path_stem)
 
 
-def figure_calibration(calib: pd.DataFrame, chosen: dict, path_stem) -> None:
-    """Calibration sweep on one checkpoint: estimate vs lr per dataset; unhealthy hollow."""
-    fig, axes = plt.subplots(1, len(KINDS), figsize=(10, 2.8))
-    for ax, kind in zip(axes, KINDS):
-        d = calib[calib["kind"] == kind]
-        for (gamma, nbeta), g in d.groupby(["localization", "nbeta"]):
-            ok = g["healthy"].astype(bool)
-            line = ax.errorbar(
-                g["lr"],
-                g["llc"],
-                yerr=g["llc_std"],
-                marker="o",
-                lw=1,
-                ms=4,
-                label=f"γ={gamma:g}, nβ={nbeta:.3g}",
-                mfc="none",
-            )
-            ax.plot(g.loc[ok, "lr"], g.loc[ok, "llc"], "o", color=line[0].get_color(), ms=4)
-        ax.axvline(chosen["lr"], color="k", ls=":", lw=1)
-        ax.set(xscale="log", xlabel="SGLD lr", title=kind)
-    axes[0].set_ylabel("LLC estimate")
-    for ax in axes:
-        ax.legend(frameon=False, fontsize=7)
-    fig.suptitle(
-        "calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)", fontsize=9
+def table_lags(lag: pd.DataFrame, path) -> None:
+    """Per seed: when success rises fastest, and each LLC's lag behind it."""
+    thousands = {f"{k} (k)": (lag[f"{k}_lag_steps"] / 1000).round().astype(int) for k in KINDS}
+    rise = (lag["success_at"] / 1000).round().astype(int)
+    lags = {f"{k}": lag[f"{k}_lag"] for k in KINDS}
+    table = pd.DataFrame({"seed": lag["seed"], "rise (k)": rise, **lags, **thousands})
+    caption = (
+        "Per seed: thousands of env steps at the steepest success increase (rise) "
+        "(log axis); lag of the steepest change of each LLC behind it, in log10 "
+        "env steps (log axis; columns action, value, regret) and in thousands "
+        "of env steps (linear axis; columns marked k); negative: the LLC "
+        "moves first."
     )
-    fig.tight_layout()
-    save_figure(fig, path_stem)
+    write_table(path, table, caption, "tab:llc-over-training", float_format="%.2f")
+
+
+def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, path) -> None:
+    """The numbers the section's prose quotes, in the order of the macro file."""
+    wide = tracks.pivot_table(index=["seed", "step"], columns="measure", values="value")
+    final = wide.groupby(level="seed").tail(1).droplevel("step")  # each seed's last checkpoint
+    health = tracks[tracks["measure"].str.endswith("/healthy")].groupby("measure")["value"]
+    seconds = tracks[tracks["measure"].str.endswith("/seconds")]["value"]
+    m = {
+        "llcSeeds": len(seeds),
+        "llcCheckpoints": int(tracks.groupby("seed")["step"].nunique().min()),
+        "llcSteps": int(tracks["step"].max()),
+    }
+    for key in ("lr", "localization", "nbeta", "nbeta_regret", "chains", "draws", "burnin"):
+        m["llc" + key.title().replace("_", "")] = chosen[key]
+    m |= {"llcSamples": chosen["samples"], "llcBatch": chosen["batch_size"]}
+    m["llcCpuSecondsPerEstimate"] = chosen["cpu_seconds_per_estimate"]
+    m["llcWallSecondsPerEstimate"] = float(seconds.median())
+    m["llcFinalSuccess"] = float(final["success"].mean())
+    m["llcLagMedian"] = float(lag["action_lag"].median())
+    names = ("Final", "FinalStd", "FinalSeedSd", "LagMedian", "LagMin", "LagMax", "Rho")
+    for kind in KINDS:
+        llc, lags, rho = final[f"llc-{kind}"], lag[f"{kind}_lag"], lag[f"{kind}_rho"]
+        stats = [llc.mean(), final[f"llc-{kind}/std"].mean(), llc.std(ddof=1)]
+        stats += [*lags.agg(["median", "min", "max"]), *rho.agg(["median", "min"])]
+        stats += [health.mean()[f"llc-{kind}/healthy"]]
+        keys = [f"llc{kind.capitalize()}{n}" for n in (*names, "RhoMin", "Healthy")]
+        m |= {key: float(v) for key, v in zip(keys, stats, strict=True)}
+    if "llc-action-uniform" in final.columns:
+        pair = wide[["llc-action-uniform", "success"]]
+        rho = [pair.loc[seed].corr(method="spearman").iloc[0, 1] for seed in seeds]
+        early = wide.xs(tracks[tracks["step"] > 0]["step"].min(), level="step")
+        m["llcActionUniformFinal"] = float(final["llc-action-uniform"].mean())
+        m["llcActionUniformFinalSeedSd"] = float(final["llc-action-uniform"].std(ddof=1))
+        m["llcActionUniformRho"] = float(np.median(rho))
+        m["llcActionUniformFirst"] = float(early["llc-action-uniform"].mean())
+        m["llcActionFirst"] = float(early["llc-action"].mean())
+    regret = tracks[tracks["measure"] == "llc-regret"]["value"]
+    first = tracks[tracks["step"] > 0].groupby("seed")["step"].min().max()
+    last = tracks["step"].max()
+    m |= {"llcRegretNegative": int((regret < 0).sum()), "llcRegretEstimates": len(regret)}
+    m["llcSuccessAtMedian"] = float(lag["success_at"].median())
+    m["llcGridLog"] = float(np.log10(last / first) / (GRID - 1))
+    m["llcGridSteps"] = float(last / (GRID - 1))
+    for kind in KINDS:
+        m[f"llc{kind.capitalize()}LagStepsMedian"] = float(lag[f"{kind}_lag_steps"].median())
+    write_macros(path, m)
 
 
 def make_figures(args) -> None:
     """Figures, table and number macros from the saved data only."""
-    out = data_dir(args, reading=True)
+    out = data_dir(args.out, args.quick, reading="tracks.csv")
     seeds = json.loads((out / "seeds.json").read_text())
     tracks = pd.read_csv(out / "tracks.csv")
-    calib = pd.read_csv(out / "calibration.csv")
     chosen = json.loads((out / "calibration.json").read_text())
-    lag = lags(tracks)
+    lag = change_lags(tracks, "success", {k: f"llc-{k}" for k in KINDS}, grid=GRID)
+    lag = lag.assign(seed=lag["seed"].astype(int))
     lag.to_csv(out / "lags.csv", index=False)
     figure_curves(tracks, lag, args.figures / f"{NAME}_curves")
-    figure_calibration(calib, chosen, args.figures / f"{NAME}_calibration")
-
-    last = tracks[tracks["step"] == tracks.groupby("seed")["step"].transform("max")]
-    final = last.pivot_table(index="seed", columns="measure", values="value")
-    table = pd.DataFrame(
-        {
-            "seed": lag["seed"],
-            "rise (k)": (lag["success_at"] / 1000).round().astype(int),
-            **{f"{k}": lag[f"{k}_lag"] for k in KINDS},
-            **{f"{k} (k)": (lag[f"{k}_lag_steps"] / 1000).round().astype(int) for k in KINDS},
-        }
-    )
-    write_table(
-        args.tables / f"{NAME}.tex",
-        table,
-        float_format="%.2f",
-        caption="Per seed: thousands of env steps at the steepest success increase (rise) "
-        "(log axis); lag of the steepest change of each LLC behind it, in log10 "
-        "env steps (log axis; columns action, value, regret) and in thousands "
-        "of env steps (linear axis; columns marked k); negative: the LLC "
-        "moves first.",
-        label="tab:llc-over-training",
-    )
-    n_ckpt = tracks.groupby("seed")["step"].nunique()
-    spread = {k: final[f"llc-{k}/std"] for k in KINDS}
-    seconds = tracks[tracks["measure"].str.endswith("/seconds")]["value"]
-    healthy = tracks[tracks["measure"].str.endswith("/healthy")]
-    macros = {
-        "llcSeeds": len(seeds),
-        "llcCheckpoints": int(n_ckpt.min()),
-        "llcSteps": int(tracks["step"].max()),
-        "llcLr": chosen["lr"],
-        "llcLocalization": chosen["localization"],
-        "llcNbeta": chosen["nbeta"],
-        "llcNbetaRegret": chosen["nbeta_regret"],
-        "llcChains": chosen["chains"],
-        "llcDraws": chosen["draws"],
-        "llcBurnin": chosen["burnin"],
-        "llcSamples": chosen["samples"],
-        "llcBatch": chosen["batch_size"],
-        "llcCpuSecondsPerEstimate": chosen["cpu_seconds_per_estimate"],
-        "llcWallSecondsPerEstimate": float(seconds.median()),
-        "llcFinalSuccess": float(final["success"].mean()),
-        "llcLagMedian": float(lag["action_lag"].median()),
-    }
-    for kind in KINDS:
-        K = kind.capitalize()
-        macros[f"llc{K}Final"] = float(final[f"llc-{kind}"].mean())
-        macros[f"llc{K}FinalStd"] = float(spread[kind].mean())
-        macros[f"llc{K}FinalSeedSd"] = float(final[f"llc-{kind}"].std(ddof=1))
-        macros[f"llc{K}LagMedian"] = float(lag[f"{kind}_lag"].median())
-        macros[f"llc{K}LagMin"] = float(lag[f"{kind}_lag"].min())
-        macros[f"llc{K}LagMax"] = float(lag[f"{kind}_lag"].max())
-        macros[f"llc{K}Rho"] = float(lag[f"{kind}_rho"].median())
-        macros[f"llc{K}RhoMin"] = float(lag[f"{kind}_rho"].min())
-        h = healthy[healthy["measure"] == f"llc-{kind}/healthy"]["value"]
-        macros[f"llc{K}Healthy"] = float(h.mean())
-    if "llc-action-uniform" in final.columns:
-        rho = [
-            tracks[
-                (tracks["seed"] == seed) & tracks["measure"].isin(["llc-action-uniform", "success"])
-            ]
-            .pivot_table(index="step", columns="measure", values="value")
-            .corr(method="spearman")
-            .iloc[0, 1]
-            for seed in seeds
-        ]
-        macros["llcActionUniformFinal"] = float(final["llc-action-uniform"].mean())
-        macros["llcActionUniformFinalSeedSd"] = float(final["llc-action-uniform"].std(ddof=1))
-        macros["llcActionUniformRho"] = float(np.median(rho))
-        first_step = tracks[tracks["step"] > 0]["step"].min()
-        early = tracks[(tracks["step"] == first_step)].pivot_table(
-            index="seed", columns="measure", values="value"
-        )
-        macros["llcActionUniformFirst"] = float(early["llc-action-uniform"].mean())
-        macros["llcActionFirst"] = float(early["llc-action"].mean())
-    regret_llc = tracks[tracks["measure"] == "llc-regret"]["value"]
-    macros["llcRegretNegative"] = int((regret_llc < 0).sum())
-    macros["llcRegretEstimates"] = len(regret_llc)
-    macros["llcSuccessAtMedian"] = float(lag["success_at"].median())
-    first = tracks[tracks["step"] > 0].groupby("seed")["step"].min().max()
-    macros["llcGridLog"] = float(np.log10(tracks["step"].max() / first) / (GRID - 1))
-    macros["llcGridSteps"] = float(tracks["step"].max() / (GRID - 1))
-    for kind in KINDS:
-        K = kind.capitalize()
-        macros[f"llc{K}LagStepsMedian"] = float(lag[f"{kind}_lag_steps"].median())
-    write_macros(args.tables / f"{NAME}_macros.tex", macros)
+    calibration = plot_calibration(pd.read_csv(out / "calibration.csv"), KINDS, chosen["lr"])
+    save_figure(calibration, args.figures / f"{NAME}_calibration")
+    table_lags(lag, args.tables / f"{NAME}.tex")
+    macros(tracks, lag, chosen, seeds, args.tables / f"{NAME}_macros.tex")
 
 
 def main() -> None:

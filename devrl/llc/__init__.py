@@ -3,12 +3,19 @@
 Public API:
     estimate, estimate_many, SamplerSettings, LLCResult,      (vectorized SGLD chains, one
     ChainDivergedError, default_nbeta                          model or K checkpoints)
-    calibrate, plot_traces                                    (hyperparameter sweeps)
+    calibrate, calibrate_datasets, select_setting,            (hyperparameter sweeps)
+    plot_calibration, plot_traces
     LLCData, TensorData, regression_data, classification_data (the data protocol)
     rollout_dataset, StateBuffer, policy_states, uniform_states (datasets from rollouts)
 """
 
-from devrl.llc.calibrate import calibrate, plot_traces
+from devrl.llc.calibrate import (
+    calibrate,
+    calibrate_datasets,
+    plot_calibration,
+    plot_traces,
+    select_setting,
+)
 from devrl.llc.data import (
     ClassificationData,
     LLCData,
@@ -22,7 +29,6 @@ from devrl.llc.datasets import (
     PolicyKLData,
     RegretData,
     ValueData,
-    rollout_dataset,
     vmap_safe,
 )
 from devrl.llc.estimator import (
@@ -32,6 +38,7 @@ from devrl.llc.estimator import (
     per_sample_losses,
 )
 from devrl.llc.result import LLCResult, split_rhat
+from devrl.llc.rollout_data import rollout_dataset
 from devrl.llc.settings import SamplerSettings, default_nbeta
 from devrl.llc.states import StateBuffer, policy_states, uniform_states
 
@@ -49,15 +56,18 @@ __all__ = [
     "TensorData",
     "ValueData",
     "calibrate",
+    "calibrate_datasets",
     "classification_data",
     "default_nbeta",
     "estimate",
     "estimate_many",
     "per_sample_losses",
+    "plot_calibration",
     "plot_traces",
     "policy_states",
     "regression_data",
     "rollout_dataset",
+    "select_setting",
     "split_rhat",
     "uniform_states",
     "vmap_safe",

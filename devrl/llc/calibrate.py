@@ -4,14 +4,16 @@ The LLC estimate is only as good as the chains behind it. Too large an lr
 diverges or inflates the estimate (discretization bias ≈ lr·nβ·h/4 per direction
 of curvature h); too small an lr never leaves w*; too large a γ under-counts
 directions whose curvature nβ·h is not ≫ γ. ``calibrate`` runs ``estimate`` on a
-grid, records each run's diagnostics, and ranks the settings by a health score.
+grid, records each run's diagnostics, and ranks the settings by a health score;
+``calibrate_datasets`` runs it on several datasets of one model, and ``select_setting``
+picks the one setting to track them all with.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +103,128 @@ def calibrate(
         fig.savefig(plot, dpi=120, bbox_inches="tight")
         plt.close(fig)
     return df
+
+
+def calibrate_datasets(
+    model: nn.Module,
+    datasets: Mapping[str, LLCData],
+    lrs: Sequence[float],
+    nbetas: Sequence[float] | Mapping[str, Sequence[float]],
+    localizations: Sequence[float] = (1.0,),
+    **estimate_kwargs: Any,
+) -> pd.DataFrame:
+    """``calibrate`` on each of several datasets of one model; one table with a ``kind`` column.
+
+    Use it to choose one setting for several LLCs of a model tracked side by side (e.g. the
+    action, value and regret datasets of a policy), with :func:`select_setting`.
+
+    Args:
+        model: The model at w*.
+        datasets: Label -> ``LLCData``; the label becomes the ``kind`` column.
+        lrs: Step sizes to try.
+        nbetas: Inverse temperatures to try, for all datasets or per label.
+        localizations: γ values to try.
+        **estimate_kwargs: Passed to :func:`calibrate` (chains, draws, seed, ...).
+
+    Returns:
+        :func:`calibrate`'s rows for every dataset, in the order of ``datasets``, with ``kind``.
+    """
+    if not datasets:
+        raise ValueError("datasets must map at least one label to an LLCData.")
+    frames = []
+    for kind, data in datasets.items():
+        grid = nbetas[kind] if isinstance(nbetas, Mapping) else nbetas
+        frame = calibrate(model, data, lrs, grid, localizations, **estimate_kwargs)
+        frames.append(frame.assign(kind=kind))
+    return pd.concat(frames, ignore_index=True)
+
+
+def select_setting(
+    table: pd.DataFrame,
+    kinds: Sequence[str],
+    *,
+    max_spread: float = 0.5,
+    fallback: tuple[float, float] = (1e-3, 100.0),
+) -> dict[str, Any]:
+    """The largest lr, then γ, at which every dataset in ``kinds`` is healthy and its chains agree.
+
+    A setting (lr, γ) qualifies when, for every row of ``kinds`` at it (every nβ tried),
+    the chains are healthy and their spread is below ``max_spread`` times the estimate
+    (``llc_std < max_spread · |llc|``). Larger lr mixes faster in a fixed number of steps,
+    so the largest qualifying lr is taken, ties broken by the larger γ. Datasets whose w*
+    is not a minimum (the regret) are not held to the health checks; leave them out of
+    ``kinds``.
+
+    Args:
+        table: A :func:`calibrate_datasets` table (columns kind, lr, localization, llc,
+            llc_std, healthy).
+        kinds: Labels that must all qualify.
+        max_spread: Largest accepted std over chains relative to the estimate's size.
+        fallback: (lr, γ) returned when no setting qualifies.
+
+    Returns:
+        ``{"lr", "localization", "fallback"}``; ``fallback`` is True when none qualified.
+    """
+    missing = sorted(set(kinds) - set(table["kind"]))
+    if missing:
+        raise ValueError(
+            f"the table has no rows of kind(s) {missing}; it has {sorted(set(table['kind']))}."
+        )
+    rows = table[table["kind"].isin(list(kinds))]
+    good = rows["healthy"].astype(bool) & (rows["llc_std"] < max_spread * rows["llc"].abs())
+    good = good.groupby([rows["lr"], rows["localization"]]).all()
+    good = good[good]
+    lr, loc = max(good.index) if len(good) else fallback
+    return {"lr": float(lr), "localization": float(loc), "fallback": not len(good)}
+
+
+def plot_calibration(
+    table: pd.DataFrame, kinds: Sequence[str] | None = None, chosen_lr: float | None = None
+) -> Figure:
+    """A calibration sweep at a glance: the estimate against lr, one panel per dataset.
+
+    One line per (γ, nβ) with the std over chains as error bars; healthy settings filled,
+    unhealthy hollow; the chosen lr dotted.
+
+    Args:
+        table: A :func:`calibrate_datasets` table.
+        kinds: Panels, in order (default: the table's kinds in order of appearance).
+        chosen_lr: The lr picked (e.g. by :func:`select_setting`), marked if given.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    kinds = list(pd.unique(table["kind"])) if kinds is None else list(kinds)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(10, 2.8), squeeze=False)
+    axes = axes[0]
+    for ax, kind in zip(axes, kinds):
+        d = table[table["kind"] == kind]
+        for (gamma, nbeta), g in d.groupby(["localization", "nbeta"]):
+            ok = g["healthy"].astype(bool)
+            line = ax.errorbar(
+                g["lr"],
+                g["llc"],
+                yerr=g["llc_std"],
+                marker="o",
+                lw=1,
+                ms=4,
+                label=f"γ={gamma:g}, nβ={nbeta:.3g}",
+                mfc="none",
+            )
+            ax.plot(g.loc[ok, "lr"], g.loc[ok, "llc"], "o", color=line[0].get_color(), ms=4)
+        if chosen_lr is not None:
+            ax.axvline(chosen_lr, color="k", ls=":", lw=1)
+        ax.set(xscale="log", xlabel="SGLD lr", title=kind)
+    axes[0].set_ylabel("LLC estimate")
+    for ax in axes:
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(
+        "calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)", fontsize=9
+    )
+    fig.tight_layout()
+    return fig
 
 
 def plot_traces(results: Sequence[LLCResult], ncols: int = 4) -> Figure:

@@ -52,7 +52,8 @@ def llc(
     sees the same levels and the same SGLD noise.
     """
     from devrl.llc import estimate
-    from devrl.llc.datasets import rollout_dataset, vmap_safe
+    from devrl.llc.datasets import vmap_safe
+    from devrl.llc.rollout_data import rollout_dataset
 
     if kind == "regret":  # before collecting states: the loss needs the maze's solver
         context.require_env(MAZE_ID, "llc-regret")

@@ -54,6 +54,24 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
     return parser
 
 
+def data_dir(out: Path, quick: bool, reading: str | None = None) -> Path:
+    """``out/quick`` or ``out/full``: the data of one mode, kept apart from the other's.
+
+    When only reading (``--figures-only``) and this mode has no data but the other has,
+    the other is used, so ``devrl paper`` can redraw whatever was computed.
+
+    Args:
+        out: The experiment's ``--out``.
+        quick: The ``--quick`` flag.
+        reading: When only reading, a file the data always include (e.g. ``"tracks.csv"``).
+    """
+    mode, other = ("quick", "full") if quick else ("full", "quick")
+    if reading and not (out / mode / reading).is_file() and (out / other / reading).is_file():
+        print(f"no {mode} data under {out}; drawing the {other} data")
+        return out / other
+    return out / mode
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -16,9 +16,9 @@ from devrl.llc.datasets import (
     RegretData,
     ValueData,
     regret_data,
-    rollout_dataset,
     vmap_safe,
 )
+from devrl.llc.rollout_data import rollout_dataset
 from devrl.llc.states import discounted_returns, policy_states
 from devrl.maps import policy_map
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from devrl.agents.sb3 import SB3ActorCritic
-from devrl.llc.datasets import rollout_dataset
+from devrl.llc.rollout_data import rollout_dataset
 from devrl.llc.states import policy_states
 
 
