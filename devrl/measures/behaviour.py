@@ -70,7 +70,7 @@ def state_regret(
 ) -> tuple[float, float]:
     """Mean one-step regret over a uniform buffer of states (the regret loss at w*)."""
     from devrl.llc.datasets import regret_data
-    from devrl.llc.estimator import per_sample_losses
+    from devrl.llc.chains import per_sample_losses
 
     context.require_env(MAZE_ID, "state-regret")
     buffer = state_buffer(policy, context, "uniform", samples)
