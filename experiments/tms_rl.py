@@ -30,12 +30,11 @@ from devrl.agents.tms_runs import is_tms_batch, load_tms_runs
 from devrl.agents.tms_sgd import TMSSGDConfig, train_tms_sgd
 from devrl.envs.tms import sample_contexts
 from devrl.forms.detection import detection_table, transition_stats
-from devrl.llc.geometry import kgon_curvature
-from devrl.llc.tms_datasets import tms_llc_batched
+from devrl.llc.geometry import kgon_curvature, kgon_llc
 from devrl.llc.trajectories import attributed_llc, polished_llc, trajectory_llc
 from devrl.paper import experiment_parser, save_figure, tms_tables, write_macros
 from devrl.paper import tms as tms_paper
-from devrl.theory.tms import KGON_NAMES, kgon, kgon_critical_points
+from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
 NAME = "tms_rl"
 #: LLC along trajectories: per checkpoint n fresh contexts / rollouts; nβ for the oracle and
@@ -92,34 +91,19 @@ def _budgets(quick: bool) -> dict:
 
 
 def run_specs(quick: bool) -> dict[str, TMSRLConfig]:
-    """Every RL run of the experiment by name."""
+    """Every RL run of the experiment by name: learner × start, then the ladder's rungs."""
     bud = _budgets(quick)
     common = {"n_seeds": bud["seeds"], "n_log_checkpoints": bud["ckpt"][0]}
     common["n_linear_checkpoints"] = bud["ckpt"][1]
-    specs = {
-        f"{lrn}_4gon": TMSRLConfig(
-            **TMS_LEARNERS[lrn], init="4gon", contexts=bud["main"], run=f"{lrn}_4gon", **common
-        )
-        for lrn in ("online", "reinforce", "ppo")
+    runs = [(f"{lrn}_4gon", lrn, "4gon", bud["main"], {}) for lrn in ("online", "reinforce", "ppo")]
+    runs += [(f"{lrn}_random", lrn, "random", bud["random"], {}) for lrn in ("reinforce", "ppo")]
+    runs += [
+        (f"ladder_{r}", "reinforce", "4gon", bud["ladder"], kw) for r, kw in TMS_LADDER.items()
+    ]
+    return {
+        name: TMSRLConfig(**TMS_LEARNERS[lrn], init=init, contexts=n, run=name, **common, **kw)
+        for name, lrn, init, n, kw in runs
     }
-    for lrn in ("reinforce", "ppo"):
-        specs[f"{lrn}_random"] = TMSRLConfig(
-            **TMS_LEARNERS[lrn],
-            init="random",
-            contexts=bud["random"],
-            run=f"{lrn}_random",
-            **common,
-        )
-    for rung, kw in TMS_LADDER.items():
-        specs[f"ladder_{rung}"] = TMSRLConfig(
-            **TMS_LEARNERS["reinforce"],
-            init="4gon",
-            contexts=bud["ladder"],
-            run=f"ladder_{rung}",
-            **common,
-            **kw,
-        )
-    return specs
 
 
 def sgd_control(quick: bool) -> TMSSGDConfig:
@@ -146,12 +130,9 @@ def compute_llc(args) -> None:
     kw = {"hp": LLC_HP, "n": LLC_N, "keys": KIND_KEYS, "sigma": TMS_SIGMA}
     runs = {"tms_sgd": load_tms_runs(args.sgd_dir)} if is_tms_batch(args.sgd_dir) else {}
     runs |= {name: load_tms_runs(args.out / name) for name in run_specs(args.quick)}
-    llc = pd.concat(
-        [
-            trajectory_llc(res, LLC_KINDS.get(name, LLC_KINDS["rl"]), n_points, args.seed, **kw)
-            for name, res in runs.items()
-        ]
-    )
+    kinds = {name: LLC_KINDS.get(name, LLC_KINDS["rl"]) for name in runs}
+    llc = [trajectory_llc(r, kinds[k], n_points, args.seed, **kw) for k, r in runs.items()]
+    llc = pd.concat(llc)
     drift = runs["ladder_drift"]
     polished = polished_llc(drift, n_points, args.seed, steps=POLISH_STEPS, lr=POLISH_LR, **kw)
     llc = pd.concat([llc, attributed_llc(drift, llc, n_points, args.seed, **kw), polished])
@@ -162,26 +143,15 @@ def compute_kgon(args) -> None:
     """LLC at the exact 5-gon (zero column's bias −1) and 6-gon, oracle loss, large n."""
     n = _budgets(args.quick)["kgon_n"]
     x = torch.from_numpy(sample_contexts(n, np.random.default_rng([args.seed, 11])))
-    pts = {"5": kgon("5"), "6": kgon("6")}
-    b5 = pts["5"].b.copy()
-    b5[5] = -1.0
-    W, b = np.stack([pts["5"].W, pts["6"].W]), np.stack([b5, pts["6"].b])
-    hp = dict(KGON_HP, burnin=300, draws=600) if args.quick else KGON_HP
-    results = tms_llc_batched(W, b, (x[None].expand(2, n, 6),), seed=args.seed, **hp)
-    rows = [
-        {"phase": k, "truth": pts[k].llc, "llc": r.mean, "std": r.std, "n": n, **hp}
-        for k, r in zip(("5", "6"), results, strict=True)
-    ]
-    pd.DataFrame(rows).to_csv(args.out / "kgon_llc.csv", index=False)
+    hp = KGON_HP | {"burnin": 300, "draws": 600} if args.quick else KGON_HP
+    kgon_llc(["5", "6"], x, hp, args.seed).to_csv(args.out / "kgon_llc.csv", index=False)
 
 
 def compute_geometry(args) -> None:
     """Hessian of L versus the action loss's Gauss–Newton 2E[JᵀJ] at the k-gons (geometry.csv)."""
     n = 20_000 if args.quick else 100_000
     x = torch.from_numpy(sample_contexts(n, np.random.default_rng([args.seed, 13]))).double()
-    geo = kgon_curvature(
-        ("4", "4+", "4++", "5", "5+", "6"), x, LLC_HP["nbeta"], LLC_HP["localization"]
-    )
+    geo = kgon_curvature(KGON_NAMES, x, LLC_HP["nbeta"], LLC_HP["localization"])
     geo.to_csv(args.out / "geometry.csv", index=False)
 
 
@@ -194,25 +164,16 @@ def load_batches(args) -> dict:
 
 def figure_losses(runs: dict, figures) -> None:
     levels = {n: p.loss for n, p in kgon_critical_points(6, KGON_NAMES).items()}
-    panels = {  # figure suffix: ({panel title: run}, figure title)
-        "_loss": (
-            dict(zip(("SGD (n=1000)", "online SGD", "REINFORCE", "PPO"), MAIN[:4])),
-            "from a 4-gon",
-        ),
-        "_random": (
-            {"REINFORCE": "reinforce_random", "PPO": "ppo_random"},
-            "from random initialisation",
-        ),
-        "_ladder": (
-            {r: f"ladder_{r}" for r in TMS_LADDER},
-            "REINFORCE from a 4-gon, one difficulty each",
-        ),
-    }
-    for suffix, (shown, title) in panels.items():
-        fig = tms_paper.loss_panels(
-            {k: runs[v] for k, v in shown.items() if v in runs}, levels, title
-        )
-        save_figure(fig, figures / f"{NAME}{suffix}")
+    starts = dict(zip(("SGD (n=1000)", "online SGD", "REINFORCE", "PPO"), MAIN[:4]))
+    random = {"REINFORCE": "reinforce_random", "PPO": "ppo_random"}
+    ladder = {r: f"ladder_{r}" for r in TMS_LADDER}
+    for suffix, shown, title in (
+        ("_loss", starts, "from a 4-gon"),
+        ("_random", random, "from random initialisation"),
+        ("_ladder", ladder, "REINFORCE from a 4-gon, one difficulty each"),
+    ):
+        panels = {k: runs[v] for k, v in shown.items() if v in runs}
+        save_figure(tms_paper.loss_panels(panels, levels, title), figures / f"{NAME}{suffix}")
 
 
 def figure_llc(runs: dict, llc: pd.DataFrame, figures) -> None:
@@ -260,11 +221,7 @@ def make_figures(args) -> None:
 
 def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
-    parser.add_argument(
-        "--skip-existing",
-        action="store_true",
-        help="do not retrain runs whose folder under --out already exists",
-    )
+    parser.add_argument("--skip-existing", action="store_true", help="reuse runs under --out")
     args = parser.parse_args()
     args.sgd_dir = args.out.parent / "tms_sgd" / ("quick" if args.quick else "")
     if args.quick:  # quick runs live apart so they never overwrite the full runs' data

@@ -8,6 +8,8 @@ cannot have, so an LLC estimated on the action loss cannot see them.
 
 SGLD at inverse temperature nβ with localization γ sees of a direction of curvature h about
 ½ · nβh/(nβh + γ) (:func:`visible_llc`): ½ for stiff directions, nothing for flat ones.
+:func:`kgon_llc` estimates the LLC at the exact k-gons, where the truth is known (Chen et al.
+2023: 5-gon 7, 6-gon 8.5).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import torch
 from torch.func import jacrev, vmap
 
 from devrl.agents.tms_model import tms_forward
+from devrl.llc.tms_datasets import tms_llc_batched
 from devrl.theory.tms import kgon, population_loss_torch
 
-__all__ = ["kgon_curvature", "tms_gauss_newton", "tms_hessian", "visible_llc"]
+__all__ = ["kgon_curvature", "kgon_llc", "tms_gauss_newton", "tms_hessian", "visible_llc"]
 
 
 def visible_llc(eigenvalues, nbeta: float, localization: float) -> float:
@@ -99,4 +102,34 @@ def kgon_curvature(
                     "theory LLC": k.llc,
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def kgon_llc(
+    names: Sequence[str], x: torch.Tensor, hp: dict, seed: int, zero_bias: float = -1.0
+) -> pd.DataFrame:
+    """SGLD LLC of the oracle loss at the exact k-gons, against their theoretical LLCs.
+
+    Args:
+        names: k-gon names ('5', '6', ...).
+        x: contexts [n, c], the same for every k-gon.
+        hp: settings of :func:`~devrl.llc.tms_datasets.tms_llc_batched`.
+        seed: the sampler's seed.
+        zero_bias: bias of the 5-gon's zero column (deep in its flat region; k-gons with no
+            zero column are unchanged).
+
+    Returns:
+        One row per k-gon: phase, truth, llc, std (over chains), n, and the settings ``hp``.
+    """
+    pts = {name: kgon(name) for name in names}
+    W = np.stack([p.W for p in pts.values()])
+    b = np.stack([p.b for p in pts.values()])
+    for i, p in enumerate(pts.values()):
+        b[i, p.k + p.n_plus :] = zero_bias
+    n = len(x)
+    results = tms_llc_batched(W, b, (x[None].expand(len(pts), *x.shape),), seed=seed, **hp)
+    rows = [
+        {"phase": k, "truth": p.llc, "llc": r.mean, "std": r.std, "n": n, **hp}
+        for (k, p), r in zip(pts.items(), results, strict=True)
+    ]
     return pd.DataFrame(rows)

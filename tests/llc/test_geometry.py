@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from devrl.envs.tms import sample_contexts
-from devrl.llc.geometry import kgon_curvature, tms_gauss_newton, tms_hessian, visible_llc
+from devrl.llc.geometry import (
+    kgon_curvature,
+    kgon_llc,
+    tms_gauss_newton,
+    tms_hessian,
+    visible_llc,
+)
 
 
 def test_visible_llc_counts_half_per_stiff_direction_and_nothing_for_flat_ones():
@@ -35,3 +41,22 @@ def test_the_four_plus_saddle_is_visible_to_the_hessian_only():
     assert (geo.xs("action loss (Gauss-Newton)", level="loss").negative == 0).all()
     assert geo.loc[("6", "TMS loss (Hessian)"), "negative"] == 0
     assert geo.loc[("6", "TMS loss (Hessian)"), "theory LLC"] == 8.5
+
+
+def test_kgon_llc_rows_carry_the_truth_and_settings():
+    x = torch.from_numpy(sample_contexts(2000, np.random.default_rng(2)))
+    hp = {"lr": 1e-5, "nbeta": 1e3, "localization": 30.0, "chains": 2, "burnin": 20}
+    hp |= {"draws": 40, "batch_size": 500}
+    got = kgon_llc(["5", "6"], x, hp, seed=0)
+    assert got.phase.tolist() == ["5", "6"] and got.truth.tolist() == [7.0, 8.5]
+    assert (got.n == 2000).all() and (got.chains == 2).all()
+    assert np.isfinite(got.llc).all() and (got["std"] >= 0).all()
+
+
+@pytest.mark.slow
+def test_kgon_llc_finds_chen_et_al_s_learning_coefficients():
+    x = torch.from_numpy(sample_contexts(100_000, np.random.default_rng(3)))
+    hp = {"lr": 1e-5, "nbeta": 1e4, "localization": 30.0, "chains": 8, "burnin": 1000}
+    hp |= {"draws": 2000, "batch_size": 2000}
+    got = kgon_llc(["5", "6"], x, hp, seed=0)
+    np.testing.assert_allclose(got.llc, got.truth, rtol=0.1)
