@@ -26,7 +26,7 @@ import torch
 
 from devrl.agents.tms_presets import TMS_LADDER, TMS_LEARNERS, TMS_SIGMA
 from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
-from devrl.agents.tms_runs import is_tms_batch, load_tms_runs
+from devrl.agents.tms_runs import ensure_snapshots, is_tms_batch, load_tms_runs
 from devrl.agents.tms_sgd import TMSSGDConfig, train_tms_sgd
 from devrl.envs.tms import sample_contexts
 from devrl.forms.detection import detection_table, transition_stats
@@ -115,10 +115,13 @@ def sgd_control(quick: bool) -> TMSSGDConfig:
 
 
 def train_runs(args) -> None:
-    if not (args.skip_existing and is_tms_batch(args.out / "sgd_batch")):
+    if args.skip_existing and is_tms_batch(args.out / "sgd_batch"):
+        ensure_snapshots(args.out / "sgd_batch")
+    else:
         train_tms_sgd(sgd_control(args.quick), out=args.out / "sgd_batch")
     for name, cfg in run_specs(args.quick).items():
         if args.skip_existing and is_tms_batch(args.out / name):
+            ensure_snapshots(args.out / name)  # runs saved before the snapshot tables
             continue
         res = train_tms_rl(cfg, out=args.out / name)
         print(f"{name}: {cfg.n_seeds} seeds x {cfg.contexts} contexts in {res.seconds:.0f} s")

@@ -47,6 +47,7 @@ __all__ = [
     "TMS_ENV_ID",
     "TMSBatchConfig",
     "TMSResult",
+    "ensure_snapshots",
     "is_tms_batch",
     "load_tms_runs",
     "read_snapshots",
@@ -227,6 +228,15 @@ def write_snapshots(result: TMSResult, path: str | Path) -> Path:
     return path
 
 
+def ensure_snapshots(out: str | Path) -> Path:
+    """Write ``out/snapshots.csv.gz`` from the runs' checkpoints if it is missing (runs saved
+    before :func:`save_tms_runs` wrote it); returns its path."""
+    path = Path(out) / SNAPSHOTS
+    if not path.exists():
+        write_snapshots(load_tms_runs(out), path)
+    return path
+
+
 def read_snapshots(
     path: str | Path, seeds: Sequence[int], m: int, c: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,6 +245,11 @@ def read_snapshots(
     Raises:
         ValueError: if the table's seeds are not ``seeds`` or they have different steps.
     """
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path} is missing: runs saved before snapshots existed have none; write it from "
+            "their checkpoints with devrl.agents.tms_runs.ensure_snapshots(folder)."
+        )
     table = pd.read_csv(path, dtype={"run": str})
     found = sorted(set(table["seed"].tolist()))
     if found != sorted(seeds):

@@ -12,6 +12,7 @@ from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
 from devrl.agents.tms_runs import (
     SNAPSHOTS,
     TMS_ENV_ID,
+    ensure_snapshots,
     is_tms_batch,
     load_tms_runs,
     tms_run_dirs,
@@ -82,6 +83,10 @@ def test_snapshots_give_back_the_checkpoints_bits_without_checkpoints(tmp_path):
     cfg = TMSRLConfig(n_seeds=2, contexts=200 * 12, n_log_checkpoints=5, n_linear_checkpoints=4)
     res = train_tms_rl(cfg, out=tmp_path / "rl", progress=False)
     first = (tmp_path / "rl" / SNAPSHOTS).read_bytes()
+    (tmp_path / "rl" / SNAPSHOTS).unlink()  # as in runs saved before snapshot tables existed
+    with pytest.raises(FileNotFoundError, match="ensure_snapshots"):
+        load_tms_runs(tmp_path / "rl", weights="snapshots")
+    assert ensure_snapshots(tmp_path / "rl").read_bytes() == first
     res.save(tmp_path / "rl")  # the same weights write the same bytes (no gzip timestamp)
     assert (tmp_path / "rl" / SNAPSHOTS).read_bytes() == first
     for d in tms_run_dirs(tmp_path / "rl"):
