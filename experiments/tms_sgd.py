@@ -27,6 +27,7 @@ from devrl.agents.tms_sgd import (
     transition_summary,
 )
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
+from devrl.paper.tms import draw_polygon
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
 NAME = "tms_sgd"
@@ -66,28 +67,6 @@ def figure_loss(result, path_stem, levels: dict[str, float]) -> None:
     save_figure(fig, path_stem)
 
 
-def _draw_polygon(ax, W, b, title) -> None:
-    norms = np.linalg.norm(W, axis=0)
-    colors = plt.cm.tab10(np.arange(W.shape[1]))
-    large = norms > 0.5 * norms.max()
-    order = np.argsort(np.arctan2(W[1, large], W[0, large]))
-    poly = W[:, large][:, order]
-    ax.fill(poly[0], poly[1], color="0.9", zorder=0)
-    for i in range(W.shape[1]):
-        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=1.5)
-        ax.scatter(
-            W[0, i],
-            W[1, i],
-            color=colors[i],
-            s=12 + 200 * max(b[i], 0),
-            zorder=3,
-            edgecolor="k" if b[i] > 0.04 else "none",
-            lw=0.6,
-        )
-    ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal", xticks=[], yticks=[])
-    ax.set_title(title, fontsize=7)
-
-
 def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_stem) -> None:
     """W's columns as arrows (one colour per feature) at chosen checkpoints for a few seeds.
 
@@ -106,7 +85,7 @@ def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_st
         s = result.config.seeds.index(seed)
         for col, t in enumerate(picks):
             step = int(steps[t])
-            _draw_polygon(
+            draw_polygon(
                 axes[r, col],
                 result.W[s, t],
                 result.b[s, t],
@@ -117,8 +96,8 @@ def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_st
 
 
 def make_figures(args) -> None:
-    """Figures, table and number macros from the saved data only."""
-    result = load_tms_runs(args.out)
+    """Figures, table and number macros from the saved small tables only (no checkpoint)."""
+    result = load_tms_runs(args.out, weights="snapshots")
     phases = pd.read_csv(args.out / "phases.csv", dtype={"phase": str})
     cfg = result.config
     summary = transition_summary(phase_sequences(phases), cfg.n_samples // cfg.batch_size)

@@ -11,13 +11,17 @@ measures like a maze run::
         metrics.csv      one row per snapshot step: step + namespaced metric columns
         tracks/          measures computed later
       seed_001/ ...
+      snapshots.csv.gz   W and b of every seed and snapshot step, one row each (tidy, small)
 
 ``step`` counts updates: SGD steps, or batches of ``batch`` fresh contexts for RL. The
 environment is ``devrl/TMSBandit-v0`` for both: its contexts are the task; an SGD run
 (``trainer: tms_sgd``) sees the targets on a fixed sample of ``n_samples`` of them
 instead of rewards, and records only ``c`` as ``env_kwargs`` (the default distribution).
 :func:`load_tms_runs` reads such a folder back into the batched :class:`TMSResult` the
-experiments analyse (W, b, σ per seed and step; the tidy metrics).
+experiments analyse (W, b, σ per seed and step; the tidy metrics). With
+``weights="snapshots"`` it reads W and b from ``snapshots.csv.gz`` instead of the
+checkpoints, so figures can be redrawn from the small files alone (the paper's committed
+data leave ``checkpoints/`` out).
 """
 
 from __future__ import annotations
@@ -39,18 +43,24 @@ from devrl.runs import Run
 from devrl.theory.tms import classify_polygon, phase_counts
 
 __all__ = [
+    "SNAPSHOTS",
     "TMS_ENV_ID",
     "TMSBatchConfig",
     "TMSResult",
+    "ensure_snapshots",
     "is_tms_batch",
     "load_tms_runs",
+    "read_snapshots",
     "save_tms_runs",
     "snapshot_metrics",
     "tms_run_dirs",
+    "write_snapshots",
 ]
 
 TMS_ENV_ID = "devrl/TMSBandit-v0"
 TIDY = ["run", "seed", "step", "measure", "value", "stderr"]
+#: W and b of every snapshot of a batch, next to its seed_* runs.
+SNAPSHOTS = "snapshots.csv.gz"
 #: trainer name in a run's config -> its config class (imported on use: no import cycle).
 _CONFIGS = {
     "tms_sgd": "devrl.agents.tms_sgd:TMSSGDConfig",
@@ -189,7 +199,70 @@ def save_tms_runs(result: TMSResult, out: str | Path) -> list[Run]:
         wide.insert(0, "step", np.asarray(result.steps, dtype=np.int64))
         run.write_metrics(wide)
         runs.append(run)
+    write_snapshots(result, out / SNAPSHOTS)
     return runs
+
+
+def _weight_columns(m: int, c: int) -> list[str]:
+    return [f"W_{i}_{j}" for i in range(m) for j in range(c)] + [f"b_{j}" for j in range(c)]
+
+
+def write_snapshots(result: TMSResult, path: str | Path) -> Path:
+    """Write W and b of every seed and snapshot step as a tidy table, one row per snapshot.
+
+    Columns ``run, seed, step, W_i_j ..., b_j ...``; float32 values in their shortest exact
+    form, so :func:`read_snapshots` gives back the same bits. Gzip without a timestamp: the
+    same weights give the same file.
+    """
+    cfg, path = result.config, Path(path)
+    S, T, m, c = result.W.shape
+    values = np.concatenate([result.W.reshape(S * T, m * c), result.b.reshape(S * T, c)], 1)
+    table = pd.DataFrame(values.astype(np.float32), columns=_weight_columns(m, c))
+    table.insert(0, "step", np.tile(np.asarray(result.steps, dtype=np.int64), S))
+    table.insert(0, "seed", np.repeat(np.asarray(cfg.seeds, dtype=np.int64), T))
+    table.insert(0, "run", cfg.run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    table.to_csv(tmp, index=False, compression={"method": "gzip", "mtime": 0})
+    tmp.replace(path)
+    return path
+
+
+def ensure_snapshots(out: str | Path) -> Path:
+    """Write ``out/snapshots.csv.gz`` from the runs' checkpoints if it is missing (runs saved
+    before :func:`save_tms_runs` wrote it); returns its path."""
+    path = Path(out) / SNAPSHOTS
+    if not path.exists():
+        write_snapshots(load_tms_runs(out), path)
+    return path
+
+
+def read_snapshots(
+    path: str | Path, seeds: Sequence[int], m: int, c: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps [T], W [S, T, m, c], b [S, T, c]) from a :func:`write_snapshots` table.
+
+    Raises:
+        ValueError: if the table's seeds are not ``seeds`` or they have different steps.
+    """
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path} is missing: runs saved before snapshots existed have none; write it from "
+            "their checkpoints with devrl.agents.tms_runs.ensure_snapshots(folder)."
+        )
+    table = pd.read_csv(path, dtype={"run": str})
+    found = sorted(set(table["seed"].tolist()))
+    if found != sorted(seeds):
+        raise ValueError(f"{path} holds seeds {found}; the runs' configs say {list(seeds)}.")
+    table = table.set_index("seed").loc[list(seeds)]
+    steps = table.loc[seeds[0], "step"].to_numpy(np.int64)
+    S, T = len(seeds), len(steps)
+    if len(table) != S * T or not all(
+        np.array_equal(table.loc[sd, "step"].to_numpy(np.int64), steps) for sd in seeds
+    ):
+        raise ValueError(f"{path}: the seeds have different snapshot steps.")
+    values = table[_weight_columns(m, c)].to_numpy(np.float64).astype(np.float32)
+    return steps, values[:, : m * c].reshape(S, T, m, c), values[:, m * c :].reshape(S, T, c)
 
 
 def _config_class(trainer: str):
@@ -199,13 +272,21 @@ def _config_class(trainer: str):
     return getattr(importlib.import_module(module), name)
 
 
-def load_tms_runs(out: str | Path) -> TMSResult:
+def load_tms_runs(out: str | Path, weights: str = "checkpoints") -> TMSResult:
     """Read the runs :func:`save_tms_runs` wrote under ``out`` back into a :class:`TMSResult`.
+
+    Args:
+        out: The folder holding the ``seed_*`` runs.
+        weights: Where W and b come from: ``"checkpoints"`` (each run's checkpoints) or
+            ``"snapshots"`` (the batch's ``snapshots.csv.gz``; no checkpoint is read, so
+            this works on data without ``checkpoints/``). Both give the same bits.
 
     Raises:
         FileNotFoundError: if ``out`` holds no ``seed_*`` runs.
         ValueError: if the runs are not one batch (different configs) or lack checkpoints.
     """
+    if weights not in ("checkpoints", "snapshots"):
+        raise ValueError(f"weights must be 'checkpoints' or 'snapshots', got {weights!r}.")
     dirs = tms_run_dirs(out)
     if not dirs:
         raise FileNotFoundError(
@@ -225,17 +306,12 @@ def load_tms_runs(out: str | Path) -> TMSResult:
             f"{out} does not hold one batch of TMS runs: seeds {seeds}, config says "
             f"{cfg.seeds}; keep one batch per folder."
         )
-    steps = np.asarray(runs[0].steps, dtype=np.int64)
-    S, T = len(runs), len(steps)
-    W = np.zeros((S, T, cfg.m, cfg.c), np.float32)
-    b = np.zeros((S, T, cfg.c), np.float32)
+    if weights == "snapshots":
+        steps, W, b = read_snapshots(Path(out) / SNAPSHOTS, cfg.seeds, cfg.m, cfg.c)
+    else:
+        steps, W, b = _read_checkpoints(runs, cfg)
     values = []
-    for s, run in enumerate(runs):
-        if run.steps != steps.tolist():
-            raise ValueError(f"{run.path} has other checkpoint steps than {runs[0].path}.")
-        for t, step in enumerate(steps):
-            state = run.load_checkpoint(int(step))["model"]
-            W[s, t], b[s, t] = state["W"].numpy(), state["b"].numpy()
+    for run in runs:
         wide = pd.read_csv(run.metrics_path)
         if wide["step"].tolist() != steps.tolist():
             raise ValueError(f"{run.metrics_path} has other steps than its checkpoints.")
@@ -246,3 +322,18 @@ def load_tms_runs(out: str | Path) -> TMSResult:
     if "policy/sigma" in names:
         sigma = np.stack(values)[..., names.index("policy/sigma")].astype(np.float32)
     return TMSResult(cfg, steps, W, b, metrics, float("nan"), sigma)
+
+
+def _read_checkpoints(runs: Sequence[Run], cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps [T], W [S, T, m, c], b [S, T, c]) from the runs' checkpoints."""
+    steps = np.asarray(runs[0].steps, dtype=np.int64)
+    S, T = len(runs), len(steps)
+    W = np.zeros((S, T, cfg.m, cfg.c), np.float32)
+    b = np.zeros((S, T, cfg.c), np.float32)
+    for s, run in enumerate(runs):
+        if run.steps != steps.tolist():
+            raise ValueError(f"{run.path} has other checkpoint steps than {runs[0].path}.")
+        for t, step in enumerate(steps):
+            state = run.load_checkpoint(int(step))["model"]
+            W[s, t], b[s, t] = state["W"].numpy(), state["b"].numpy()
+    return steps, W, b

@@ -6,7 +6,8 @@ variables (:func:`effects`), and split a curve into developmental stages
 (:func:`detect_stages`); find level shifts and score them against known transitions
 (:func:`level_shifts`, :func:`match_transitions`, :func:`step_across`), and time the
 steepest change of a curve and the lags between curves (:func:`steepest_change`,
-:func:`change_lags`).
+:func:`change_lags`). Scoring the level shifts of TMS curves against the k-gon transitions
+is in :mod:`devrl.forms.detection` (it reads TMS runs, so it is not imported here).
 Mechanisms that would produce each form are in ``theory/forms.md``.
 """
 

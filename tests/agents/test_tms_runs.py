@@ -1,6 +1,7 @@
 """TMS training writes ordinary runs (one per seed) and reads them back exactly."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,14 @@ import pytest
 
 from devrl.agents.tms_model import TMSModel
 from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
-from devrl.agents.tms_runs import TMS_ENV_ID, is_tms_batch, load_tms_runs, tms_run_dirs
+from devrl.agents.tms_runs import (
+    SNAPSHOTS,
+    TMS_ENV_ID,
+    ensure_snapshots,
+    is_tms_batch,
+    load_tms_runs,
+    tms_run_dirs,
+)
 from devrl.agents.tms_sgd import TMSSGDConfig, train_tms_sgd
 from devrl.runs import Run, RunConfigMismatch
 
@@ -69,3 +77,27 @@ def test_loading_an_empty_or_mixed_folder_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match="one batch"):
         load_tms_runs(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "seed_005" / "config.json").read_text())["seed"] == 5
+
+
+def test_snapshots_give_back_the_checkpoints_bits_without_checkpoints(tmp_path):
+    cfg = TMSRLConfig(n_seeds=2, contexts=200 * 12, n_log_checkpoints=5, n_linear_checkpoints=4)
+    res = train_tms_rl(cfg, out=tmp_path / "rl", progress=False)
+    first = (tmp_path / "rl" / SNAPSHOTS).read_bytes()
+    (tmp_path / "rl" / SNAPSHOTS).unlink()  # as in runs saved before snapshot tables existed
+    with pytest.raises(FileNotFoundError, match="ensure_snapshots"):
+        load_tms_runs(tmp_path / "rl", weights="snapshots")
+    assert ensure_snapshots(tmp_path / "rl").read_bytes() == first
+    res.save(tmp_path / "rl")  # the same weights write the same bytes (no gzip timestamp)
+    assert (tmp_path / "rl" / SNAPSHOTS).read_bytes() == first
+    for d in tms_run_dirs(tmp_path / "rl"):
+        shutil.rmtree(d / "checkpoints")
+    back = load_tms_runs(tmp_path / "rl", weights="snapshots")
+    assert back.config == cfg and np.array_equal(back.steps, res.steps)
+    assert back.W.dtype == np.float32 and np.array_equal(
+        back.W.view(np.int32), res.W.view(np.int32)
+    )
+    assert np.array_equal(back.b.view(np.int32), res.b.view(np.int32))
+    pd.testing.assert_frame_equal(back.metrics, res.metrics)
+    pd.testing.assert_frame_equal(back.phases(), res.phases())
+    with pytest.raises(ValueError, match="weights"):
+        load_tms_runs(tmp_path / "rl", weights="pickles")

@@ -1,0 +1,256 @@
+"""Panels, table shapes and number macros of the TMS sections (experiments/tms_*.py).
+
+Everything here reads saved data only: batches of TMS runs loaded with
+``load_tms_runs(..., weights="snapshots")`` and the tidy tables the experiments write
+(llc.csv, detection.csv, geometry.csv, kgon_llc.csv, transitions.csv).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DETECTION_CURVES",
+    "DETECTION_SCORES",
+    "FINAL_CURVES",
+    "curve_word",
+    "detection_macros",
+    "draw_polygon",
+    "epochs",
+    "final_llc_macros",
+    "geometry_macros",
+    "kgon_macros",
+    "llc_grid",
+    "loss_panels",
+    "transition_macros",
+    "with_missing",
+]
+
+#: Macro key, detection.csv column and format of each detection score.
+DETECTION_SCORES = (
+    ("Det", "detected", ".2f"),
+    ("Jd", "jumps detected", ".2f"),
+    ("Fa", "false alarms", ".2f"),
+    ("Lag", "lag (epochs)", ".0f"),
+    ("Step", "step at jumps", ".3g"),
+    ("Rise", "jumps rising", ".2f"),
+)
+#: Curves whose last value (median over seeds) becomes a macro, and the macro's word.
+FINAL_CURVES = {
+    "llc/oracle": "LlcOracle",
+    "llc/oracle corrected": "LlcOracleCorrected",
+    "curvature/oracle": "CurvatureOracle",
+    "llc/action": "LlcAction",
+    "llc/reward": "LlcReward",
+    "first-order/oracle": "FirstOrderOracle",
+}
+
+
+def epochs(res, steps) -> np.ndarray:
+    """Contexts seen / 1000 at ``steps`` of a TMS batch (RL: batch per step; SGD: batch_size)."""
+    cfg = res.config
+    return np.asarray(steps) * (cfg.batch if hasattr(cfg, "algo") else cfg.batch_size) / 1000
+
+
+def _loss_lines(ax, res, **kw) -> None:
+    m = res.metrics.query("measure == 'loss/population'")
+    for _, df in m.groupby("seed"):
+        ax.plot(np.maximum(epochs(res, df.step), 1e-2), df.value, **kw)
+
+
+def loss_panels(results: Mapping, levels: Mapping[str, float], title: str):
+    """Population loss of every seed against contexts seen, one panel per batch; the k-gon
+    critical losses ``levels`` as dashed lines. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        1, len(results), figsize=(3.1 * len(results), 3), sharey=True, squeeze=False
+    )
+    for ax, (label, res) in zip(axes[0], results.items(), strict=True):
+        _loss_lines(ax, res, lw=0.8, alpha=0.8)
+        for loss in levels.values():
+            ax.axhline(loss, color="0.6", ls="--", lw=0.5)
+        ax.set(xscale="log", ylim=(0.03, 0.16), xlabel="contexts seen / 1000", title=label)
+    for name, loss in levels.items():
+        axes[0, -1].text(
+            1.02, loss, name, transform=axes[0, -1].get_yaxis_transform(), fontsize=7, va="center"
+        )
+    axes[0, 0].set_ylabel("population loss L(W, b)")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _llc_panel(ax, res, d: pd.DataFrame) -> None:
+    for _, df in d.groupby("seed"):
+        ax.plot(epochs(res, df.step), df.value, lw=0.7)
+    ax.set(xscale="log")
+    v = d.value[np.isfinite(d.value)]
+    if len(v):  # 1st–99th percentile: a few blown-up corrections must not flatten the rest
+        lo, hi = np.percentile(v, [1, 99])
+        pad = 0.1 * (hi - lo) or 1.0
+        ax.set_ylim(lo - pad, hi + pad)
+
+
+def llc_grid(results: Mapping, llc: pd.DataFrame, kinds: Iterable[str]):
+    """Loss (top row), then one row per LLC measure of ``kinds`` present in ``llc``, one
+    column per batch, every seed a line. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    kinds = [k for k in kinds if k in set(llc.measure)]
+    fig, axes = plt.subplots(
+        1 + len(kinds),
+        len(results),
+        figsize=(3.1 * len(results), 1.9 * (1 + len(kinds))),
+        sharex="col",
+        squeeze=False,
+    )
+    for col, (label, res) in enumerate(results.items()):
+        _loss_lines(axes[0, col], res, lw=0.7)
+        axes[0, col].set(title=label, xscale="log", ylim=(0.03, 0.16))
+        for row, kind in enumerate(kinds, start=1):
+            _llc_panel(
+                axes[row, col], res, llc[(llc.run == res.config.run) & (llc.measure == kind)]
+            )
+            if col == 0:
+                axes[row, 0].set_ylabel(
+                    kind.replace("llc/", "LLC, ").replace(" corrected", ",\ncorrected")
+                )
+        axes[-1, col].set_xlabel("contexts seen / 1000")
+    axes[0, 0].set_ylabel("population loss")
+    fig.tight_layout()
+    return fig
+
+
+def draw_polygon(ax, W, b, title: str) -> None:
+    """W's columns [m=2, c] as arrows, one colour per feature, the large ones' hull shaded;
+    marker area grows with a positive bias (black edge: counted as '+')."""
+    import matplotlib.pyplot as plt
+
+    norms = np.linalg.norm(W, axis=0)
+    colors = plt.cm.tab10(np.arange(W.shape[1]))
+    large = norms > 0.5 * norms.max()
+    order = np.argsort(np.arctan2(W[1, large], W[0, large]))
+    poly = W[:, large][:, order]
+    ax.fill(poly[0], poly[1], color="0.9", zorder=0)
+    for i in range(W.shape[1]):
+        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=1.5)
+        ax.scatter(
+            W[0, i],
+            W[1, i],
+            color=colors[i],
+            s=12 + 200 * max(b[i], 0),
+            zorder=3,
+            edgecolor="k" if b[i] > 0.04 else "none",
+            lw=0.6,
+        )
+    ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(title, fontsize=7)
+
+
+def curve_word(curve: str) -> str:
+    """Macro word of a detection curve: 'LLC oracle_initial corrected' -> LlcOracleInitialCorrected."""
+    words = curve.replace("_", " ").replace("(", " ").replace(")", " ").split()
+    return "".join(w.capitalize() for w in words if w.isalpha())
+
+
+def detection_macros(det: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:
+    """``{prefix}{Score}{Learner}{Curve}`` for every row of a detection table ('n/a' for NaN).
+
+    Args:
+        det: rows with ``learner``, ``curve`` and the columns of :data:`DETECTION_SCORES`.
+        words: learner label -> its macro word.
+    """
+    out = {}
+    for _, r in det.iterrows():
+        word, curve = words[r["learner"]], curve_word(r["curve"])
+        for key, col, fmt in DETECTION_SCORES:
+            v = r[col]
+            out[f"{prefix}{key}{word}{curve}"] = "n/a" if np.isnan(v) else format(v, fmt)
+    return out
+
+
+def final_llc_macros(llc: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:
+    """Median over seeds of each :data:`FINAL_CURVES` curve at its last checkpoint
+    (``{prefix}{Run}Final{Curve}``), and the most negative first-order term along each run
+    (median over seeds, ``{prefix}{Run}MinFirstOrder``).
+
+    Args:
+        llc: tidy LLC rows (run, seed, step, measure, value).
+        words: run name -> its macro word.
+    """
+    out = {}
+    for (run, measure), d in llc.groupby(["run", "measure"]):
+        if measure not in FINAL_CURVES:
+            continue
+        word = words[run]
+        last = d[d.step == d.step.max()].value
+        out[f"{prefix}{word}Final{FINAL_CURVES[measure]}"] = f"{np.nanmedian(last):.2f}"
+        if measure == "first-order/oracle":
+            out[f"{prefix}{word}MinFirstOrder"] = f"{d.groupby('seed').value.min().median():.0f}"
+    return out
+
+
+def geometry_macros(geo: pd.DataFrame, prefix: str = "tmsRl") -> dict:
+    """The 4⁺-gon's negative Hessian directions, its smallest eigenvalue, and the negative
+    directions of the Gauss–Newton matrix there (geometry.csv)."""
+    g = geo.set_index(["phase", "loss"])
+    hess, gn = ("4+", "TMS loss (Hessian)"), ("4+", "action loss (Gauss-Newton)")
+    return {
+        f"{prefix}FourPlusNegative": int(g.loc[hess, "negative"]),
+        f"{prefix}FourPlusMinEig": f"{g.loc[hess, 'min eigenvalue']:.4f}",
+        f"{prefix}FourPlusGnNegative": int(g.loc[gn, "negative"]),
+    }
+
+
+def kgon_macros(kg: pd.DataFrame, prefix: str = "tmsRl") -> dict:
+    """LLC estimates (and their std) at the exact 5- and 6-gon, and n (kgon_llc.csv)."""
+    kg = kg.set_index("phase")
+    out = {}
+    for ph, word in (("5", "Five"), ("6", "Six")):
+        key = int(ph) if int(ph) in kg.index else ph
+        out[f"{prefix}Kgon{word}"] = f"{kg.loc[key, 'llc']:.2f}"
+        out[f"{prefix}Kgon{word}Std"] = f"{kg.loc[key, 'std']:.2f}"
+    out[f"{prefix}KgonN"] = int(kg["n"].iloc[0])
+    return out
+
+
+def transition_macros(stats: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:
+    """Jumped, Seeds, Epochs, JumpEpochs, Plateaus of each learner of a transitions table."""
+    out = {}
+    for key, row in stats.set_index("learner").iterrows():
+        word = words[key]
+        out[f"{prefix}{word}Jumped"] = int(row["jumped"])
+        out[f"{prefix}{word}Seeds"] = int(row["seeds"])
+        out[f"{prefix}{word}Epochs"] = int(row["epochs"])
+        out[f"{prefix}{word}JumpEpochs"] = row["jump epochs"]
+        out[f"{prefix}{word}Plateaus"] = row["plateaus"]
+    return out
+
+
+#: Detection curves whose macros the prose may use, whether or not a run computed them.
+DETECTION_CURVES = [
+    f"{pre}{k}{post}"
+    for k in ("Oracle", "Action", "Reward", "OracleInitial", "OracleMixture")
+    for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""))
+] + ["LossControl", "LlcOracleAttributed", "LlcOracleAttributedCorrected", "LlcOraclePolished"]
+_CONSTANTS = ["KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN"]
+_CONSTANTS += ["FourPlusNegative", "FourPlusMinEig", "FourPlusGnNegative"]
+
+
+def with_missing(macros: Mapping, words: Iterable[str], prefix: str = "tmsRl") -> dict:
+    """``macros`` plus 'n/a' for every name the prose may use that was not computed: the
+    transition and detection macros of every learner word, the k-gon and geometry numbers."""
+    out = dict(macros)
+    for word in words:
+        for key in ("Jumped", "Seeds", "Epochs", "JumpEpochs", "Plateaus"):
+            out.setdefault(f"{prefix}{word}{key}", "n/a")
+        for key, _, _ in DETECTION_SCORES:
+            for curve in DETECTION_CURVES:
+                out.setdefault(f"{prefix}{key}{word}{curve}", "n/a")
+    for key in _CONSTANTS:
+        out.setdefault(f"{prefix}{key}", "n/a")
+    return out

@@ -1,0 +1,149 @@
+"""The tables of the TMS reinforcement section (tms_rl): shaped for the page, with captions.
+
+Each writer takes a tidy table the experiment saved (transitions.csv, detection.csv,
+geometry.csv) and writes one LaTeX table with :func:`devrl.paper.write_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from devrl.paper.script import write_table
+
+__all__ = [
+    "detection_for_table",
+    "geometry_for_table",
+    "transitions_for_table",
+    "write_detection_tables",
+    "write_geometry_table",
+    "write_transitions_table",
+]
+
+
+def transitions_for_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """The transitions table (:func:`devrl.forms.detection.transition_stats` rows) narrowed
+    for the page: no seeds or jump-epoch list, only k-gon plateaus, finals space-separated."""
+    narrow = stats.drop(columns=["jump epochs", "seeds"]).rename(
+        columns={"jump epoch (median)": "median jump"}
+    )
+    narrow["plateaus"] = narrow["plateaus"].map(
+        lambda p: ", ".join(q for q in p.split(", ") if q[0] in "456")
+    )
+    narrow["final"] = narrow["final"].str.replace(", ", " ")
+    return narrow
+
+
+def detection_for_table(det: pd.DataFrame, curves: Iterable[str]) -> pd.DataFrame:
+    """Rows of a detection table whose curve is in ``curves``, with short column names."""
+    short = det.rename(
+        columns={
+            "transitions": "trans.",
+            "jumps detected": "jumps det.",
+            "false alarms": "false al.",
+            "lag (epochs)": "lag (ep.)",
+            "step at jumps": "step",
+            "jumps rising": "rising",
+        }
+    )
+    return short[short.curve.isin(list(curves))]
+
+
+def geometry_for_table(geo: pd.DataFrame) -> pd.DataFrame:
+    """geometry.csv with short names for the two matrices and the columns."""
+    return geo.replace(
+        {"TMS loss (Hessian)": "TMS Hessian", "action loss (Gauss-Newton)": "action GN"}
+    ).rename(
+        columns={
+            "positive": "pos.",
+            "negative": "neg.",
+            "min eigenvalue": "min eig.",
+            "theory LLC": "theory",
+        }
+    )
+
+
+def write_transitions_table(stats: pd.DataFrame, path: Path) -> None:
+    """The plateaus each learner visits (:func:`transitions_for_table` of ``stats``)."""
+    write_table(
+        path,
+        transitions_for_table(stats),
+        caption="k-gon plateaus under supervised and reinforcement learning (c = 6, 16 seeds "
+        "each). Epoch = 1000 contexts seen. Plateaus: k-gons held for 3 or more "
+        "checkpoints (3-gons and unclassified shapes on the way from random "
+        "initialisation omitted). 'jumped': seeds that reached a 5- or 6-gon; "
+        "final: phase:seeds at the end.",
+        label="tab:tms-rl-transitions",
+        float_format="%.0f",
+    )
+
+
+def write_detection_tables(
+    det: pd.DataFrame,
+    n_checkpoints: pd.Series,
+    main: Iterable[str],
+    curves: Iterable[str],
+    settings: Mapping,
+    paths: tuple[Path, Path],
+) -> None:
+    """Detection scores of the main learners, then of the ladder's rungs (the other rows).
+
+    Args:
+        det: detection.csv (a ``learner`` column and :func:`detection_table`'s scores).
+        n_checkpoints: LLC checkpoints per run (for the caption's range).
+        main: the learners of the first table.
+        curves: the curves shown (:func:`detection_for_table`).
+        settings: ``tol`` and ``min_shift`` (``{"loss": .., "llc": ..}``) of the detector.
+        paths: the two tables' files.
+    """
+    shown = detection_for_table(det, curves)
+    is_main = shown.learner.isin(list(main))
+    tol, min_shift = settings["tol"], settings["min_shift"]
+    write_table(
+        paths[0],
+        shown[is_main],
+        caption=f"Do level shifts of the LLC curve find the loss transitions? A "
+        f"transition is detected when a level shift (piecewise-constant fit, "
+        f"penalty $3\\sigma^2\\ln n$, shifts under {min_shift['llc']} LLC or "
+        f"{min_shift['loss']} loss merged) lies within a factor $e^{{{tol}}}$ of "
+        "it; false alarms: share of shifts near no transition; lag: median "
+        "signed distance (positive: the LLC changes later). 'loss (control)': "
+        "the same detector on the loss curve. Only transitions between the 3rd "
+        f"and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "
+        "checkpoints of a run count; 'jumps': into a 5- or 6-gon; step: median step of "
+        "the curve across the jumps (median over $(\\tau,\\tau e^{0.5}]$ minus "
+        "over $[\\tau e^{-0.5},\\tau)$), rising: share of jumps with a positive "
+        "step. 'corrected': SGLD estimate minus its predicted first-order part; "
+        "'curvature': the predicted curvature part (quadratic model of the "
+        "dataset loss at the checkpoint, theory/tms\\_rl.md).",
+        label="tab:tms-rl-detection",
+        float_format="%.2f",
+        fit_width=True,
+    )
+    write_table(
+        paths[1],
+        shown[~is_main],
+        caption="The ladder: detection for each difficulty (REINFORCE, 4-gon start). "
+        "Drift rung: oracle\\_initial uses the initial context distribution, "
+        "oracle\\_mixture an even mixture of initial and current. Only "
+        "transitions between the 3rd and 3rd-to-last LLC checkpoint count.",
+        label="tab:tms-rl-ladder",
+        float_format="%.2f",
+        fit_width=True,
+    )
+
+
+def write_geometry_table(geo: pd.DataFrame, path: Path) -> None:
+    """Hessian against Gauss–Newton eigenvalue counts at the k-gons (geometry.csv)."""
+    write_table(
+        path,
+        geometry_for_table(geo),
+        caption="Curvature at the k-gons: the TMS loss's Hessian against the action "
+        "loss's Gauss--Newton matrix (TMS-loss units). 'visible LLC': "
+        "$\\tfrac12\\sum_i n\\beta h_i/(n\\beta h_i+\\gamma)$ at the trajectory "
+        "settings, negative $h_i$ dropped.",
+        label="tab:tms-rl-geometry",
+        float_format="%.3g",
+    )

@@ -1,0 +1,147 @@
+"""TMS panels, table shapes and macros on hand-built tables with known contents."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from devrl.agents.tms_runs import TMSResult
+from devrl.agents.tms_sgd import TMSSGDConfig
+from devrl.paper import tms as tms_paper
+from devrl.paper import tms_tables
+from devrl.theory.tms import kgon
+
+
+def _det(**scores):
+    base = {
+        "learner": "PPO, 4-gon",
+        "curve": "LLC oracle_initial corrected",
+        "detected": 0.5,
+        "jumps detected": np.nan,
+        "false alarms": 0.25,
+        "lag (epochs)": -3.4,
+        "step at jumps": 1.23456,
+        "jumps rising": 1.0,
+        "transitions": 2,
+    }
+    return pd.DataFrame([base | scores])
+
+
+def test_curve_words_and_detection_macros():
+    assert tms_paper.curve_word("loss (control)") == "LossControl"
+    assert tms_paper.curve_word("LLC oracle_initial corrected") == "LlcOracleInitialCorrected"
+    got = tms_paper.detection_macros(_det(), {"PPO, 4-gon": "Ppo"})
+    assert got == {
+        "tmsRlDetPpoLlcOracleInitialCorrected": "0.50",
+        "tmsRlJdPpoLlcOracleInitialCorrected": "n/a",
+        "tmsRlFaPpoLlcOracleInitialCorrected": "0.25",
+        "tmsRlLagPpoLlcOracleInitialCorrected": "-3",
+        "tmsRlStepPpoLlcOracleInitialCorrected": "1.23",
+        "tmsRlRisePpoLlcOracleInitialCorrected": "1.00",
+    }
+
+
+def test_final_llc_macros_take_the_median_of_the_last_step_and_the_lowest_first_order():
+    rows = [("r", s, t, "llc/oracle", v) for s, v in ((0, 5.0), (1, 7.0), (2, 9.0)) for t in (1, 2)]
+    rows += [("r", s, t, "first-order/oracle", -t * (s + 1.0)) for s in (0, 1, 2) for t in (1, 2)]
+    rows += [("r", 0, 2, "llc/other", 1.0)]
+    llc = pd.DataFrame(rows, columns=["run", "seed", "step", "measure", "value"])
+    got = tms_paper.final_llc_macros(llc, {"r": "Run"})
+    assert got == {
+        "tmsRlRunFinalFirstOrderOracle": "-4.00",
+        "tmsRlRunMinFirstOrder": "-4",
+        "tmsRlRunFinalLlcOracle": "7.00",
+    }
+
+
+def test_geometry_kgon_and_transition_macros():
+    geo = pd.DataFrame(
+        {
+            "phase": ["4+", "4+"],
+            "loss": ["TMS loss (Hessian)", "action loss (Gauss-Newton)"],
+            "negative": [2, 0],
+            "min eigenvalue": [-0.00712, 0.0],
+        }
+    )
+    assert tms_paper.geometry_macros(geo) == {
+        "tmsRlFourPlusNegative": 2,
+        "tmsRlFourPlusMinEig": "-0.0071",
+        "tmsRlFourPlusGnNegative": 0,
+    }
+    kg = pd.DataFrame({"phase": [5, 6], "llc": [6.987, 8.4], "std": [0.5, 0.25], "n": [100, 100]})
+    assert tms_paper.kgon_macros(kg) == {
+        "tmsRlKgonFive": "6.99",
+        "tmsRlKgonFiveStd": "0.50",
+        "tmsRlKgonSix": "8.40",
+        "tmsRlKgonSixStd": "0.25",
+        "tmsRlKgonN": 100,
+    }
+    stats = pd.DataFrame(
+        [{"learner": "PPO", "jumped": 1, "seeds": 4, "epochs": 300, "jump epochs": "12"}]
+    ).assign(plateaus="4, 5")
+    got = tms_paper.transition_macros(stats, {"PPO": "Ppo"})
+    assert got["tmsRlPpoJumped"] == 1 and got["tmsRlPpoPlateaus"] == "4, 5"
+
+
+def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed():
+    got = tms_paper.with_missing({"tmsRlKgonN": 7}, ["Ppo"])
+    assert got["tmsRlKgonN"] == 7 and next(iter(got)) == "tmsRlKgonN"
+    assert got["tmsRlPpoJumped"] == "n/a" and got["tmsRlDetPpoLlcOraclePolished"] == "n/a"
+    assert got["tmsRlFourPlusMinEig"] == "n/a"
+    n_curves = len(tms_paper.DETECTION_CURVES)
+    assert len(got) == 1 + 5 + len(tms_paper.DETECTION_SCORES) * n_curves + 7
+
+
+def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():
+    steps = np.array([1, 10, 100])
+    cfg = TMSSGDConfig(n_seeds=2, run="r")
+    W = np.broadcast_to(kgon("4").W, (2, 3, 2, 6)).astype(np.float32)
+    b = np.broadcast_to(kgon("4").b, (2, 3, 6)).astype(np.float32)
+    metrics = pd.DataFrame(
+        {"seed": np.repeat([0, 1], 3), "step": np.tile(steps, 2), "value": 0.1}
+    ).assign(run="r", measure="loss/population")
+    res = TMSResult(cfg, steps, W, b, metrics, 0.0)
+    fig = tms_paper.loss_panels({"a": res, "b": res}, {"4": 0.1}, "title")
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 + 1  # seeds + the level
+    plt.close(fig)
+    llc = metrics.assign(measure="llc/oracle")
+    fig = tms_paper.llc_grid({"a": res}, llc, ["llc/oracle", "llc/action"])
+    assert len(fig.axes) == 2  # the loss row and the one curve present
+    plt.close(fig)
+    np.testing.assert_allclose(tms_paper.epochs(res, steps), steps * 20 / 1000)
+
+
+def test_table_shapes_keep_the_k_gon_plateaus_and_short_names(tmp_path):
+    stats = pd.DataFrame(
+        [
+            {
+                "learner": "x",
+                "seeds": 4,
+                "epochs": 10,
+                "plateaus": "3, 4, 4+, other, 5",
+                "jumped": 1,
+                "jump epoch (median)": 5.0,
+                "jump epochs": "5",
+                "final": "4+:3, 5:1",
+            }
+        ]
+    )
+    narrow = tms_tables.transitions_for_table(stats)
+    assert narrow.plateaus.tolist() == ["4, 4+, 5"] and narrow.final.tolist() == ["4+:3 5:1"]
+    assert "median jump" in narrow and "seeds" not in narrow
+    det = pd.concat([_det(), _det(curve="LLC action", learner="ladder: drift")])
+    shown = tms_tables.detection_for_table(det, ["LLC action"])
+    assert shown.learner.tolist() == ["ladder: drift"] and "false al." in shown
+    tms_tables.write_detection_tables(
+        det,
+        pd.Series([3, 5]),
+        ["PPO, 4-gon"],
+        ["LLC action", "LLC oracle_initial corrected"],
+        {"tol": 0.2, "min_shift": {"loss": 0.002, "llc": 0.5}},
+        (tmp_path / "d.tex", tmp_path / "l.tex"),
+    )
+    main, ladder = (tmp_path / "d.tex").read_text(), (tmp_path / "l.tex").read_text()
+    assert "PPO, 4-gon" in main and "ladder: drift" not in main and "3--5 LLC" in main
+    assert "ladder: drift" in ladder and "PPO" not in ladder.split("\\hline")[2]
