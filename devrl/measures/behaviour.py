@@ -69,8 +69,8 @@ def state_regret(
     policy: nn.Module, context: Context, *, samples: int = STATE_SAMPLES
 ) -> tuple[float, float]:
     """Mean one-step regret over a uniform buffer of states (the regret loss at w*)."""
-    from devrl.llc.datasets import regret_data
     from devrl.llc.chains import per_sample_losses
+    from devrl.llc.datasets import regret_data
 
     context.require_env(MAZE_ID, "state-regret")
     buffer = state_buffer(policy, context, "uniform", samples)
