@@ -5,29 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from devrl.measures import get_measure
-from devrl.track import COLUMNS, cached, track
-
 CHEAP_LLC = {"samples": 64, "chains": 2, "draws": 4, "burnin": 2, "batch_size": 16}
 
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    from devrl.agents import PPOConfig, train
-
-    cfg = PPOConfig(
-        size=5,
-        num_envs=4,
-        num_steps=8,
-        total_timesteps=4 * 8 * 6,
-        num_minibatches=2,
-        update_epochs=1,
-        channels=2,
-        hidden=8,
-        checkpoints=3,
-        seed=3,
-    )
-    return train(cfg, tmp_path_factory.mktemp("run") / "tiny", resume=False)
+from devrl.measures import get_measure
+from devrl.track import COLUMNS, cached, track
 
 
 def _counting(name="probe", fail_at=None):
