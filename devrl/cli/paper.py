@@ -26,10 +26,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``devrl paper``."""
     from devrl.paper.build import build_paper
 
-    build_paper(
-        quick=args.quick,
-        figures_only=args.figures_only,
-        only=args.only.split(",") if args.only else None,
-        seed=args.seed,
-    )
+    try:
+        build_paper(
+            quick=args.quick,
+            figures_only=args.figures_only,
+            only=args.only.split(",") if args.only else None,
+            seed=args.seed,
+        )
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        print(f"devrl paper: {exc}")
+        return 1
     return 0

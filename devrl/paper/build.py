@@ -154,6 +154,7 @@ def build_paper(
     unknown = set(only or []) - known
     if unknown:
         raise ValueError(f"unknown paper section(s) {sorted(unknown)}; known: {sorted(known)}")
+    failed = []
     for section in SECTIONS:
         if only and section.name not in only:
             continue
@@ -177,10 +178,13 @@ def build_paper(
         start = time.perf_counter()
         # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
         env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
-        subprocess.run(cmd, cwd=root, check=True, env=env)
-        print(
-            f"[devrl paper] {section.name} done in {time.perf_counter() - start:.0f} s", flush=True
-        )
+        done = subprocess.run(cmd, cwd=root, check=False, env=env)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:  # go on: the other sections' outputs are still worth having
+            failed.append(section.name)
+            print(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s", flush=True)
+            continue
+        print(f"[devrl paper] {section.name} done in {seconds:.0f} s", flush=True)
     main_tex = write_main_tex(paper_dir, quick=quick)
     pdf = _compile_pdf(out)
     print(
@@ -191,4 +195,9 @@ def build_paper(
             else " (no pdflatex on this machine: compile main.tex with any LaTeX)"
         )
     )
+    if failed:
+        raise RuntimeError(
+            f"section(s) {', '.join(failed)} failed (see their messages above); the others "
+            "were rebuilt"
+        )
     return main_tex

@@ -55,21 +55,24 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
 
 
 def data_dir(out: Path, quick: bool, reading: str | None = None) -> Path:
-    """``out/quick`` or ``out/full``: the data of one mode, kept apart from the other's.
+    """``out/quick`` or ``out/full``: the data of one mode, never the other's.
 
-    When only reading (``--figures-only``) and this mode has no data but the other has,
-    the other is used, so ``devrl paper`` can redraw whatever was computed.
+    Quick data must not stand in for full data (or the reverse): a figure drawn from the
+    other mode's data would contradict the prose of its paper.
 
     Args:
         out: The experiment's ``--out``.
         quick: The ``--quick`` flag.
-        reading: When only reading, a file the data always include (e.g. ``"tracks.csv"``).
+        reading: When only reading (``--figures-only``), a file the data always include
+            (e.g. ``"tracks.csv"``); its absence is an error that says what to run.
     """
-    mode, other = ("quick", "full") if quick else ("full", "quick")
-    if reading and not (out / mode / reading).is_file() and (out / other / reading).is_file():
-        print(f"no {mode} data under {out}; drawing the {other} data")
-        return out / other
-    return out / mode
+    folder = out / ("quick" if quick else "full")
+    if reading and not (folder / reading).is_file():
+        raise FileNotFoundError(
+            f"no {folder.name} data under {out} ({reading} is missing): run the experiment "
+            f"{'with' if quick else 'without'} --quick and without --figures-only first"
+        )
+    return folder
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

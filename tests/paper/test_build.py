@@ -68,3 +68,27 @@ def test_quick_main_tex_lives_apart_and_shares_the_prose(tmp_path: Path) -> None
     assert (
         "quick" not in full.read_text() and r"\input{tables/present_macros}" not in full.read_text()
     )
+
+
+def test_a_failing_section_does_not_stop_the_others(tmp_path: Path, monkeypatch) -> None:
+    from devrl.paper import build
+
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "paper" / "sections").mkdir(parents=True)
+    (tmp_path / "experiments" / "bad.py").write_text("raise SystemExit(1)\n")
+    (tmp_path / "experiments" / "good.py").write_text(
+        "import sys; from pathlib import Path\n"
+        "tables = Path(sys.argv[sys.argv.index('--tables') + 1]); tables.mkdir(parents=True)\n"
+        "(tables / 'good_macros.tex').write_text('')\n"
+    )
+    (tmp_path / "paper" / "sections" / "good.tex").write_text("Prose.")
+    sections = (
+        Section("bad", "Bad", "experiments/bad.py"),
+        Section("good", "Good", "experiments/good.py"),
+    )
+    monkeypatch.setattr(build, "SECTIONS", sections)
+    monkeypatch.setattr(build, "repo_root", lambda: tmp_path)
+    with pytest.raises(RuntimeError, match="bad failed"):
+        build.build_paper(quick=True)
+    assert (tmp_path / "paper" / "quick" / "tables" / "good_macros.tex").is_file()
+    assert (tmp_path / "paper" / "quick" / "main.tex").is_file()
