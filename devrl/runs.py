@@ -26,12 +26,12 @@ import pandas as pd
 import torch
 
 from devrl._io import atomic_write, atomic_write_json
+from devrl._registration import MAZE_ID
 from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint, save_checkpoint
 
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 ENV_VARIABLES = ("size", "corner", "reward", "max_steps")
 """The maze's environment variables, flat in a maze PPO run's config."""
-MAZE_ID = "devrl/Maze-v0"
 
 
 class RunConfigMismatch(ValueError):

@@ -21,7 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 
-MAZE_ID = "devrl/Maze-v0"
+from devrl._registration import MAZE_ID
 
 WrapperSpec = str | Mapping[str, Any]
 """``"module:Class"`` or ``{"entry_point": "module:Class", "kwargs": {...}}``."""
@@ -133,4 +133,4 @@ def vector_env(
     return env
 
 
-__all__ = ["MAZE_ID", "WrapperSpec", "normalize_wrappers", "resolve_wrappers", "vector_env"]
+__all__ = ["WrapperSpec", "normalize_wrappers", "resolve_wrappers", "vector_env"]

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from devrl._registration import MAZE_ID
+
 _ENV_KEYS = ("size", "corner", "reward", "max_steps")
-MAZE_ID = "devrl/Maze-v0"
 
 __all__ = ["StateBuffer", "discounted_returns", "policy_states", "uniform_states"]
 

@@ -27,9 +27,10 @@ from collections.abc import Callable
 import numpy as np
 from torch import nn
 
+from devrl._registration import MAZE_ID
 from devrl.measures.base import Context, register_measure
 from devrl.measures.defaults import EPISODES, STATE_SAMPLES
-from devrl.measures.shared import MAZE_ID, evaluation_episodes, state_buffer
+from devrl.measures.shared import evaluation_episodes, state_buffer
 
 GENERIC_COLUMNS = ("return", "length")
 """Episode columns of any environment; the others need the maze (its solver, its cheese)."""

@@ -22,9 +22,10 @@ from typing import Any
 
 from torch import nn
 
+from devrl._registration import MAZE_ID
 from devrl.measures.base import Context, register_measure
 from devrl.measures.defaults import LLC_DEFAULTS, NBETA_REGRET
-from devrl.measures.shared import MAZE_ID, state_buffer
+from devrl.measures.shared import state_buffer
 
 
 def llc(

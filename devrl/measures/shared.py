@@ -16,9 +16,8 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from devrl._registration import MAZE_ID
 from devrl.measures.base import Context
-
-MAZE_ID = "devrl/Maze-v0"
 
 
 def evaluation_episodes(
@@ -98,4 +97,4 @@ def state_buffer(
     return context.shared((*key, int(samples)), compute)
 
 
-__all__ = ["MAZE_ID", "evaluation_episodes", "state_buffer"]
+__all__ = ["evaluation_episodes", "state_buffer"]
