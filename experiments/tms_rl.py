@@ -128,7 +128,7 @@ def train_runs(args) -> None:
 
 
 def compute_llc(args) -> None:
-    """The LLC along every trajectory (llc.csv), plus the attributed and polished paths under drift."""
+    """The LLC along every trajectory (llc.csv.gz), plus attributed and polished paths under drift."""
     n_points = _budgets(args.quick)["llc_points"]
     kw = {"hp": LLC_HP, "n": LLC_N, "keys": KIND_KEYS, "sigma": TMS_SIGMA}
     runs = {"tms_sgd": load_tms_runs(args.sgd_dir)} if is_tms_batch(args.sgd_dir) else {}
@@ -139,7 +139,8 @@ def compute_llc(args) -> None:
     drift = runs["ladder_drift"]
     polished = polished_llc(drift, n_points, args.seed, steps=POLISH_STEPS, lr=POLISH_LR, **kw)
     llc = pd.concat([llc, attributed_llc(drift, llc, n_points, args.seed, **kw), polished])
-    llc.to_csv(args.out / "llc.csv", index=False)
+    # gzip without a timestamp: the full mode's table is ~14 MB as text, and must not vary
+    llc.to_csv(args.out / "llc.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
 
 
 def compute_kgon(args) -> None:
@@ -194,8 +195,8 @@ def make_figures(args) -> None:
     stats.to_csv(args.out / "transitions.csv", index=False)
     tms_tables.write_transitions_table(stats, args.tables / f"{NAME}_transitions.tex")
     macros = {}
-    if (args.out / "llc.csv").exists():
-        llc = pd.read_csv(args.out / "llc.csv")
+    if (args.out / "llc.csv.gz").exists():
+        llc = pd.read_csv(args.out / "llc.csv.gz")
         figure_llc(runs, llc, args.figures)
         det = detection_table(llc, runs, MIN_SHIFT, tol=TOL, step_window=STEP_WINDOW)
         det.insert(0, "learner", det.pop("run").map(LABELS))

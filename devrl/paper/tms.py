@@ -2,7 +2,7 @@
 
 Everything here reads saved data only: batches of TMS runs loaded with
 ``load_tms_runs(..., weights="snapshots")`` and the tidy tables the experiments write
-(llc.csv, detection.csv, geometry.csv, kgon_llc.csv, transitions.csv).
+(llc.csv.gz, detection.csv, geometry.csv, kgon_llc.csv, transitions.csv).
 """
 
 from __future__ import annotations
