@@ -16,6 +16,7 @@ from devrl.llc.calibrate import (
     plot_traces,
     select_setting,
 )
+from devrl.llc.chains import ChainDivergedError, per_sample_losses
 from devrl.llc.data import (
     ClassificationData,
     LLCData,
@@ -31,12 +32,7 @@ from devrl.llc.datasets import (
     ValueData,
     vmap_safe,
 )
-from devrl.llc.estimator import (
-    ChainDivergedError,
-    estimate,
-    estimate_many,
-    per_sample_losses,
-)
+from devrl.llc.estimator import estimate, estimate_many
 from devrl.llc.result import LLCResult, split_rhat
 from devrl.llc.rollout_data import rollout_dataset
 from devrl.llc.settings import SamplerSettings, default_nbeta

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from devrl.llc.chains import ChainDivergedError
 from devrl.llc.data import LLCData
-from devrl.llc.estimator import ChainDivergedError, estimate
+from devrl.llc.estimator import estimate
 from devrl.llc.result import BELOW_INIT_MAX, DRIFT_MAX, RHAT_MAX, LLCResult
 
 if TYPE_CHECKING:

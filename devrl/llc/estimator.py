@@ -20,20 +20,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from devrl.llc.chains import ChainDivergedError, per_sample_losses, sample_chains
+from devrl.llc.chains import sample_chains
 from devrl.llc.data import LLCData
 from devrl.llc.result import LLCResult
 from devrl.llc.settings import Sampler, SamplerSettings, default_nbeta, make_settings
 
-__all__ = [
-    "ChainDivergedError",
-    "Sampler",
-    "SamplerSettings",
-    "default_nbeta",
-    "estimate",
-    "estimate_many",
-    "per_sample_losses",
-]
+__all__ = ["Sampler", "SamplerSettings", "default_nbeta", "estimate", "estimate_many"]
 
 
 def estimate(
