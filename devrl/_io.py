@@ -9,12 +9,35 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import torch
+
+WRITE_HOOKS: list[Callable[[str, Path], None]] = []
+"""Functions ``hook(event, path)`` called at each boundary of every atomic write.
+
+``event`` is ``"open"`` (temporary file created, nothing written), ``"written"`` (its
+content is on disk, not yet renamed) or ``"replaced"`` (``path`` holds the new content).
+Why: the fault-injection tests kill a process or raise ``ENOSPC`` at exactly these
+points; a hook that raises aborts the write like a real failure would (the temporary
+file is removed, ``path`` keeps its old content).
+"""
+
+_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_write's mkstemp names
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether a file name is one of :func:`atomic_write`'s temporary files."""
+    return bool(_TEMP_FILE.match(name))
+
+
+def _at(event: str, path: Path) -> None:
+    for hook in WRITE_HOOKS:
+        hook(event, path)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -32,9 +55,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            _at("open", path)
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        _at("written", path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -42,7 +67,30 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         except FileNotFoundError:
             pass
         raise
+    _at("replaced", path)
     return path
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that interrupted atomic writes left under ``folder``.
+
+    Why: a process killed between creating its temporary file and renaming it leaves
+    ``.<name>.<random>.tmp`` behind forever. Call this only while no other process
+    writes under ``folder`` (e.g. holding its :func:`devrl._lock.lock_dir`); files not
+    named like :func:`atomic_write`'s temporaries are never touched.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for path in Path(folder).rglob("*.tmp"):
+        if is_temp_file(path.name) and path.is_file():
+            try:
+                path.unlink()
+            except OSError:  # gone already, or a read-only run (where nothing is written)
+                continue
+            removed.append(path)
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

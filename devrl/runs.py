@@ -4,28 +4,33 @@ Layout::
 
     run_dir/
       config.json                 everything needed to reproduce the run
-      checkpoints/step_XXXXXXXX.pt  model weights (the latest also holds the training state)
+      checkpoints/step_XXXXXXXX.pt  model weights (the latest two also hold the training state)
       metrics.csv                 one row per PPO update (namespaced metric columns)
       tracks/                     measures computed later over the checkpoints
+      .lock                       held (flock) by the one process writing the run
 
 Every write is atomic (temporary file in the same directory, then ``os.replace``), so
-a killed run leaves only complete files. Later stations (measures, tracks) read a run
-through :class:`Run` and never write into ``checkpoints/``.
+a killed run leaves only complete files; a writer holds the run's lock
+(:meth:`Run.lock`), so two writers never mix one run. Later stations (measures, tracks)
+read a run through :class:`Run` and never write into ``checkpoints/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 
-from devrl._io import atomic_write, atomic_write_json
+from devrl._io import atomic_write, atomic_write_json, is_temp_file
+from devrl._lock import LOCK_NAME, lock_dir
 from devrl._registration import MAZE_ID
 from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint, save_checkpoint
 
@@ -34,8 +39,43 @@ ENV_VARIABLES = ("size", "corner", "reward", "max_steps")
 """The maze's environment variables, flat in a maze PPO run's config."""
 
 
-class RunConfigMismatch(ValueError):
+class RunError(ValueError):
+    """A run directory cannot be used as asked: the message names the file and the fix."""
+
+
+class NotARunError(RunError, FileNotFoundError):
+    """A path is not a devrl run directory (no ``config.json``)."""
+
+
+class RunConfigMismatch(RunError):
     """A run directory already holds a run with a different config."""
+
+
+def _run_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, refusing the empty string (which would mean the current directory)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"run directory must be a path, got {path!r} ({type(path).__name__})")
+    if os.fspath(path) == "":
+        raise RunError("run directory must be a non-empty path, got ''")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunError(f"run directory {path} is a file, not a directory")
+    return path
+
+
+def _check_new_run_dir(path: Path) -> None:
+    """Refuse an existing directory without config.json that holds anything but our own files."""
+    if not path.is_dir():
+        return
+    foreign = sorted(
+        p.name for p in path.iterdir() if p.name != LOCK_NAME and not is_temp_file(p.name)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise RunError(
+            f"{path} is not empty ({shown}) and holds no devrl run (no config.json); "
+            "choose a new or empty directory"
+        )
 
 
 def _config_diff(
@@ -80,20 +120,27 @@ class Run:
         """Open an existing run directory (read-only use).
 
         Raises:
-            FileNotFoundError: if ``path`` has no ``config.json``.
-            ValueError: if ``config.json`` is not valid JSON.
+            NotARunError: (a ``FileNotFoundError``) if ``path`` has no ``config.json``.
+            RunError: if ``path`` is a file or ``config.json`` is not a JSON object.
         """
-        path = Path(path)
+        path = _run_path(path)
         config_file = path / "config.json"
         if not config_file.is_file():
-            raise FileNotFoundError(
+            raise NotARunError(
                 f"{path} is not a devrl run directory (no config.json); "
                 "create one with devrl.agents.train or `devrl train`"
             )
         try:
             config = json.loads(config_file.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{config_file} is not valid JSON: {exc}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"{config_file} is not valid JSON: {exc}") from None
+        except OSError as exc:
+            raise RunError(f"cannot read {config_file}: {exc.strerror}") from None
+        if not isinstance(config, dict):
+            raise RunError(
+                f"{config_file} must hold a JSON object of config fields, "
+                f"got a {type(config).__name__}"
+            )
         return cls(path, config)
 
     @classmethod
@@ -117,9 +164,21 @@ class Run:
         Raises:
             RunConfigMismatch: if the directory holds a run with a different config
                 (the message lists the differing fields), or any run when ``resume`` is False.
+            RunError: if ``path`` is empty, a file, or a directory of unrelated files.
+            DirectoryLockedError: if another process is writing the directory.
         """
-        path = Path(path)
+        path = _run_path(path)
         config = json.loads(json.dumps(dict(config)))  # normalise tuples etc.
+        if not (path / "config.json").is_file():
+            _check_new_run_dir(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with lock_dir(path, purpose="create a run in"):  # check and write as one step
+            return cls._create_locked(path, config, resume, defaults)
+
+    @classmethod
+    def _create_locked(
+        cls, path: Path, config: dict[str, Any], resume: bool, defaults: Mapping[str, Any] | None
+    ) -> Run:
         config_file = path / "config.json"
         if config_file.is_file():
             existing = cls.load(path)
@@ -138,12 +197,22 @@ class Run:
                     "(--resume) to continue it, or choose another directory"
                 )
             return existing
-        path.mkdir(parents=True, exist_ok=True)
+        _check_new_run_dir(path)
         atomic_write_json(config_file, config)
         run = cls(path, config)
         run.checkpoints_dir.mkdir(exist_ok=True)
         run.tracks_dir.mkdir(exist_ok=True)
         return run
+
+    def lock(self, purpose: str = "write") -> contextlib.AbstractContextManager[Path]:
+        """Hold this run's exclusive lock while writing it (``with run.lock("train"): ...``).
+
+        A second process asking for it fails at once with a
+        :class:`~devrl._lock.DirectoryLockedError` naming the holder's pid; the lock is
+        re-entrant within a process and released however the holder exits. Taking it
+        deletes temporary files left by writes that were interrupted.
+        """
+        return lock_dir(self.path, purpose=purpose)
 
     # ------------------------------------------------------------------ layout
 
@@ -240,10 +309,26 @@ class Run:
 
     @property
     def metrics(self) -> pd.DataFrame:
-        """Per-update training metrics (columns ``update``, ``step`` and namespaced metrics)."""
-        if not self.metrics_path.is_file():
+        """Per-update training metrics (columns ``update``, ``step`` and namespaced metrics).
+
+        Raises:
+            RunError: naming ``metrics.csv`` if it is not a CSV with ``update`` and ``step``.
+        """
+        path = self.metrics_path
+        if not path.is_file():
             return pd.DataFrame(columns=["update", "step"])
-        return pd.read_csv(self.metrics_path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunError(f"{path} is not a readable CSV table ({reason})") from None
+        missing = [c for c in ("update", "step") if c not in frame.columns]
+        if missing:
+            raise RunError(
+                f"{path} lacks the column(s) {missing} (has {list(frame.columns)[:6]}); "
+                "it was not written by devrl or was damaged: delete it to start a new table"
+            )
+        return frame
 
     def tidy_metrics(self) -> pd.DataFrame:
         """Metrics in the tidy layout: ``run, seed, step, measure, value, stderr`` + env variables."""
@@ -258,10 +343,28 @@ class Run:
         return tidy
 
     def resume_state(self) -> tuple[int, dict[str, Any]] | None:
-        """``(step, payload)`` of the newest checkpoint holding the training state, or None."""
+        """``(step, payload)`` of the newest readable checkpoint holding the training state.
+
+        A run keeps the training state in its two newest checkpoints, so losing (or
+        damaging) the newest one costs the steps since the one before, not the run.
+        Unreadable checkpoints are skipped, and resuming from one that is not the newest
+        checkpoint warns (naming what is skipped). None if no checkpoint holds the state.
+        """
+        skipped = []
         for step in reversed(self.steps):
-            payload = self.load_checkpoint(step)
+            try:
+                payload = self.load_checkpoint(step)
+            except CheckpointError as exc:
+                warnings.warn(f"skipping unreadable checkpoint: {exc}", stacklevel=2)
+                skipped.append(step)
+                continue
             if payload.get("resume") is not None:
+                if skipped or step != self.steps[-1]:
+                    warnings.warn(
+                        f"resuming {self.path} from step {step}, the newest checkpoint with "
+                        f"training state; the later checkpoints are redone",
+                        stacklevel=2,
+                    )
                 return step, payload
         return None
 
@@ -273,13 +376,13 @@ class Run:
         model: torch.nn.Module,
         resume: Mapping[str, Any] | None = None,
         *,
-        previous: int | None = None,
+        drop_state: Iterable[int] = (),
     ) -> Path:
-        """Write the checkpoint at ``step``; strip the training state from ``previous``.
+        """Write the checkpoint at ``step``; then strip the training state from ``drop_state``.
 
-        Only the newest checkpoint keeps optimizer/RNG/env state, which keeps dense
-        checkpointing cheap. The new file is written before the old state is dropped,
-        so a kill between the two writes loses nothing.
+        Only the newest checkpoints keep optimizer/RNG/env state (the trainer keeps two),
+        which keeps dense checkpointing cheap. The new file is written before any old
+        state is dropped, so a kill between the writes loses nothing.
         """
         from devrl.agents.registry import model_config
 
@@ -290,7 +393,9 @@ class Run:
             model_state=model.state_dict(),
             resume=resume,
         )
-        if previous is not None and previous != step and self.checkpoint_path(previous).is_file():
+        for previous in drop_state:
+            if previous == step or not self.checkpoint_path(previous).is_file():
+                continue
             old = self.load_checkpoint(previous)
             if old.get("resume") is not None:
                 save_checkpoint(

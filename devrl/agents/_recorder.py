@@ -14,12 +14,14 @@ adapts environments that report their own per-episode info keys, like the maze.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,7 @@ from tqdm.auto import tqdm
 from devrl._config import to_dict
 from devrl.agents.registry import split_kind
 from devrl.checkpoints import checkpoint_schedule
-from devrl.runs import Run
+from devrl.runs import NotARunError, Run, RunError
 
 _FLUSH_SECONDS = 15.0
 
@@ -97,6 +99,10 @@ def describe_env(envs: VectorEnv) -> dict[str, Any]:
     return {"class": kind, "num_envs": int(envs.num_envs), "config": config}
 
 
+class TrainingDivergedError(ValueError):
+    """Training produced non-finite losses or weights (the config is unstable for the task)."""
+
+
 def _parse_init_from(init_from: Any) -> tuple[Path, int | None]:
     if isinstance(init_from, (str, os.PathLike)):
         return Path(init_from), None
@@ -109,13 +115,61 @@ def _parse_init_from(init_from: Any) -> tuple[Path, int | None]:
     return Path(path), None if step is None else int(step)
 
 
+def _resolve_parent(
+    run_dir: Path, init_from: Any, model_config: Mapping[str, Any]
+) -> tuple[tuple[Run, int] | None, dict[str, Any] | None]:
+    """``((parent run, step), record for config.json)`` of ``init_from``; ``(None, None)`` if none.
+
+    A fine-tuned run whose parent was deleted still resumes (it needs only its own
+    training state): if the parent is gone but ``run_dir`` records it, the record is
+    returned with no parent run.
+    """
+    if init_from is None:
+        return None, None
+    parent_path, step = _parse_init_from(init_from)
+    try:
+        parent = Run.load(parent_path)
+    except NotARunError:
+        record = None
+        if (run_dir / "config.json").is_file():
+            record = Run.load(run_dir).config.get("init_from")
+        if (
+            isinstance(record, dict)
+            and record.get("run") == str(parent_path.resolve())
+            and step in (None, record.get("step"))
+        ):
+            return None, record
+        raise RunError(
+            f"init_from run {parent_path} does not exist or is not a devrl run (no config.json)"
+        ) from None
+    if step is None:
+        if not parent.steps:
+            raise RunError(f"init_from run {parent_path} has no checkpoints")
+        step = parent.steps[-1]
+    _, parent_model = split_kind(parent.load_checkpoint(step)["model_config"])
+    if parent_model != dict(model_config):
+        raise ValueError(
+            f"init_from checkpoint {parent.checkpoint_path(step)} has network "
+            f"{parent_model}, but this run builds {dict(model_config)}; fine-tuning needs "
+            "the same size and network settings"
+        )
+    return (parent, step), {"run": str(parent.path.resolve()), "step": step}
+
+
 class Recorder:
     """Writes one PPO run: config.json, checkpoints on a log+linear schedule, metrics.csv.
+
+    Use it as a context manager: it holds the run directory's lock (:meth:`Run.lock`)
+    from construction until the ``with`` block ends, and flushes the metrics on a normal
+    exit. Metrics are always flushed before a checkpoint is written, so every update up
+    to the newest checkpoint has its row on disk, and resuming trims the rows logged
+    after it (the resumed run rewrites them exactly).
 
     Args:
         run_dir: The run directory.
         config: The validated ``PPOConfig``.
-        model_config: ``ActorCritic.config()`` of the network being trained.
+        model: The network being trained (its ``config()`` is recorded; its weights are
+            checked for NaN/Inf after every update).
         resume: Reopen a run with the same config instead of refusing.
         init_from: ``(parent_run_dir, step)``; recorded in config.json.
         on_checkpoint: Called with the env step after each checkpoint.
@@ -129,7 +183,7 @@ class Recorder:
         self,
         run_dir: str | os.PathLike,
         config: Any,
-        model_config: Mapping[str, Any],
+        model: torch.nn.Module,
         *,
         resume: bool,
         init_from: Any = None,
@@ -139,24 +193,9 @@ class Recorder:
     ):
         self.cfg = config
         self.batch_size = config.batch_size
-        self._parent: tuple[Run, int] | None = None
-        parent_record = None
-        if init_from is not None:
-            parent_path, parent_step = _parse_init_from(init_from)
-            parent = Run.load(parent_path)
-            if parent_step is None:
-                if not parent.steps:
-                    raise ValueError(f"init_from run {parent_path} has no checkpoints")
-                parent_step = parent.steps[-1]
-            _, parent_model = split_kind(parent.load_checkpoint(parent_step)["model_config"])
-            if parent_model != dict(model_config):
-                raise ValueError(
-                    f"init_from checkpoint {parent.checkpoint_path(parent_step)} has network "
-                    f"{parent_model}, but this run builds {dict(model_config)}; fine-tuning needs "
-                    "the same size and network settings"
-                )
-            self._parent = (parent, parent_step)
-            parent_record = {"run": str(parent.path.resolve()), "step": parent_step}
+        self.model = model
+        model_config = model.config()
+        self._parent, parent_record = _resolve_parent(Path(run_dir), init_from, model_config)
         run_config = {**to_dict(config), "model": dict(model_config), "init_from": parent_record}
         if env is not None:
             run_config["env"] = dict(env)
@@ -164,22 +203,43 @@ class Recorder:
         self.schedule = set(checkpoint_schedule(config.num_updates, config.checkpoints))
         self.on_checkpoint = on_checkpoint
         self._rows: list[dict[str, Any]] = []
+        self._dirty = False  # rows differ from metrics.csv
         # episode charts in the order first seen: their columns come before charts/episodes
         self._episode_charts = ["charts/episodic_return", "charts/episode_length"]
         for key in episode_keys:
             name = _EPISODE_CHARTS.get(key, key)
             if name is not None and f"charts/{name}" not in self._episode_charts:
                 self._episode_charts.append(f"charts/{name}")
-        self._last_checkpoint: int | None = None
+        self._recent: list[int] = []  # newest checkpoints, the last two holding training state
         self._last_flush = time.monotonic()
         self._bar: tqdm | None = None
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(self.run.lock("train"))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        """Flush and close on success; on an error keep what is on disk (resume trims it)."""
+        try:
+            if exc_type is None:
+                self.close()
+            elif self._bar is not None:
+                self._bar.close()
+        finally:
+            self._lock.close()
 
     # ------------------------------------------------------------------ starting
 
     def parent_weights(self) -> dict[str, torch.Tensor]:
         """State dict of the ``init_from`` checkpoint."""
-        if self._parent is None:
+        if self.run.config.get("init_from") is None:
             raise ValueError("this run has no init_from parent")
+        if self._parent is None:
+            raise RunError(
+                f"cannot start {self.run.path} from its init_from parent "
+                f"{self.run.config['init_from']['run']}: that run no longer exists"
+            )
         parent, step = self._parent
         return parent.load_checkpoint(step)["model"]
 
@@ -188,23 +248,42 @@ class Recorder:
 
         Metrics logged after that checkpoint (by a run killed later) are dropped, so
         the resumed run rewrites them exactly.
+
+        Raises:
+            RunError: if the run has checkpoints but none holds the training state
+                (instead of silently starting again from scratch over them).
         """
         found = self.run.resume_state()
         if found is None:
+            if self.run.steps:
+                raise RunError(
+                    f"cannot resume {self.run.path}: none of its {len(self.run.steps)} "
+                    "checkpoints holds the training state (the newest two did; were they "
+                    "deleted?); train into a new run directory"
+                )
             self._open_bar(0)
             return 0, None
         step, payload = found
         update = step // self.batch_size
         metrics = self.run.metrics
         if len(metrics):
-            metrics = metrics[metrics["update"] <= update]
+            have = int(metrics["update"].max())
+            if have < update:
+                warnings.warn(
+                    f"{self.run.metrics_path} ends at update {have}, but the run resumes "
+                    f"after update {update}: the rows in between are lost",
+                    stacklevel=2,
+                )
+            kept = metrics[metrics["update"] <= update]
+            self._dirty = len(kept) != len(metrics)
+            metrics = kept
             self._rows = metrics.to_dict("records")
             columns = list(metrics.columns)
             if "charts/episodes" in columns:
                 self._episode_charts = columns[
                     columns.index("step") + 1 : columns.index("charts/episodes")
                 ]
-        self._last_checkpoint = step
+        self._recent = [s for s in self.run.steps if s <= step][-2:]
         self._open_bar(update)
         return update, {**payload["resume"], "model": payload["model"]}
 
@@ -226,13 +305,19 @@ class Recorder:
         return update in self.schedule
 
     def checkpoint(self, update: int, model: torch.nn.Module, state: Mapping[str, Any]) -> None:
-        """Write the checkpoint after ``update`` (with training state), then flush metrics."""
+        """Flush metrics, then write the checkpoint after ``update`` with its training state.
+
+        In this order a kill or a full disk between the two writes leaves metrics rows
+        past the newest checkpoint (trimmed on resume), never a checkpoint without its
+        rows. The training state stays in the two newest checkpoints.
+        """
         step = update * self.batch_size
-        self.run.save_checkpoint(
-            step, model, {**state, "update": update}, previous=self._last_checkpoint
-        )
-        self._last_checkpoint = step
         self.flush()
+        self._recent.append(step)
+        self.run.save_checkpoint(
+            step, model, {**state, "update": update}, drop_state=self._recent[:-2]
+        )
+        self._recent = self._recent[-2:]
         if self.on_checkpoint is not None:
             self.on_checkpoint(step)
 
@@ -244,6 +329,7 @@ class Recorder:
             episodes: One :func:`finished_episodes` dict per env step with episodes ending.
             metrics: Namespaced metrics (``losses/...``, ``charts/...``) of the update.
         """
+        self._check_finite(update, metrics)
         row: dict[str, Any] = {"update": update, "step": update * self.batch_size}
         episodes = [e for e in episodes if e]
         for name in self._episode_charts:
@@ -259,6 +345,7 @@ class Recorder:
         row["charts/episodes"] = count
         row.update(metrics)
         self._rows.append(row)
+        self._dirty = True
         if self._bar is not None:
             self._bar.update(self.batch_size)
             if update % 10 == 0:
@@ -269,13 +356,41 @@ class Recorder:
         if time.monotonic() - self._last_flush > _FLUSH_SECONDS:
             self.flush()
 
+    def _check_finite(self, update: int, metrics: Mapping[str, float]) -> None:
+        """Stop training at the first non-finite loss or weight, before it is checkpointed.
+
+        Raises:
+            TrainingDivergedError: naming the losses and weights, and the last good checkpoint.
+        """
+        bad = [
+            f"{k}={v}"
+            for k, v in metrics.items()
+            if k.startswith("losses/") and k != "losses/explained_variance" and not math.isfinite(v)
+        ]
+        with torch.no_grad():
+            bad += [
+                f"weights {name}"
+                for name, p in self.model.state_dict().items()
+                if p.is_floating_point() and not bool(torch.isfinite(p).all())
+            ]
+        if bad:
+            self.flush()
+            shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            last = self._recent[-1] if self._recent else None
+            raise TrainingDivergedError(
+                f"training diverged at update {update}: non-finite {shown}; stopped, the "
+                f"last good checkpoint is step {last} of {self.run.path}. Lower lr "
+                f"({self.cfg.lr}) or max_grad_norm ({self.cfg.max_grad_norm})"
+            )
+
     def flush(self) -> None:
-        """Atomically rewrite metrics.csv with every row so far."""
-        if self._rows:
+        """Atomically rewrite metrics.csv with every row so far (if any changed)."""
+        if self._rows and self._dirty:
             frame = pd.DataFrame(self._rows)
             first = ["update", "step", *self._episode_charts, "charts/episodes"]
             rest = [c for c in frame.columns if c not in first]
             self.run.write_metrics(frame.reindex(columns=first + rest))
+            self._dirty = False
         self._last_flush = time.monotonic()
 
     def close(self) -> None:

@@ -223,158 +223,164 @@ def train(
     next_done = torch.zeros(cfg.num_envs, device=device)
     env_state = getattr(envs, "state_dict", lambda: None)
 
-    rec = Recorder(
+    # the recorder holds the run directory's lock, and stops at a NaN/Inf loss or weight
+    with Recorder(
         run_dir,
         cfg,
-        agent.config(),
+        agent,
         resume=resume,
         init_from=init_from,
         on_checkpoint=on_checkpoint,
         env=env_record,
         episode_keys=getattr(envs, "episode_keys", ("r", "l")),
-    )
-    start, state = rec.resume_state()
-    if state is not None:
-        if state["env"] is None:
-            raise ValueError(
-                f"cannot resume {run_dir}: its environment {type(envs).__name__} has no "
-                "state_dict/load_state_dict, so its state was not saved; start a new run"
-            )
-        agent.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["torch_rng"])
-        rng.bit_generator.state = state["numpy_rng"]
-        envs.load_state_dict(state["env"])
-        next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
-    elif init_from is not None:
-        agent.load_state_dict(rec.parent_weights())
+    ) as rec:
+        start, state = rec.resume_state()
+        if state is not None:
+            if state["env"] is None:
+                raise ValueError(
+                    f"cannot resume {run_dir}: its environment {type(envs).__name__} has no "
+                    "state_dict/load_state_dict, so its state was not saved; start a new run"
+                )
+            agent.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(state["torch_rng"])
+            rng.bit_generator.state = state["numpy_rng"]
+            envs.load_state_dict(state["env"])
+            next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
+        elif init_from is not None:
+            agent.load_state_dict(rec.parent_weights())
 
-    def training_state() -> dict[str, Any]:
-        return {
-            "optimizer": optimizer.state_dict(),
-            "torch_rng": generator.get_state(),
-            "numpy_rng": rng.bit_generator.state,
-            "env": env_state(),
-            "next_obs": next_obs.cpu(),
-            "next_done": next_done.cpu(),
-        }
+        def training_state() -> dict[str, Any]:
+            return {
+                "optimizer": optimizer.state_dict(),
+                "torch_rng": generator.get_state(),
+                "numpy_rng": rng.bit_generator.state,
+                "env": env_state(),
+                "next_obs": next_obs.cpu(),
+                "next_done": next_done.cpu(),
+            }
 
-    if start == 0:
-        rec.checkpoint(0, agent, training_state())
+        if start == 0:
+            rec.checkpoint(0, agent, training_state())
 
-    # --- rollout storage, preallocated once
-    T, N = cfg.num_steps, cfg.num_envs
-    obs_shape, obs_dtype = obs_space.shape, torch.from_numpy(np.zeros(0, obs_space.dtype)).dtype
-    continuous = isinstance(action_space, spaces.Box)
-    action_shape = action_space.shape  # () for discrete actions
-    obs = torch.zeros((T, N, *obs_shape), dtype=obs_dtype, device=device)
-    actions = torch.zeros(
-        (T, N, *action_shape), dtype=torch.float32 if continuous else torch.long, device=device
-    )
-    logprobs = torch.zeros((T, N), device=device)
-    rewards = torch.zeros((T, N), device=device)
-    dones = torch.zeros((T, N), device=device)
-    values = torch.zeros((T, N), device=device)
-
-    for update in range(start + 1, cfg.num_updates + 1):
-        t_start = time.perf_counter()
-        if cfg.anneal_lr:
-            optimizer.param_groups[0]["lr"] = (1.0 - (update - 1.0) / cfg.num_updates) * cfg.lr
-
-        # --- rollout: num_steps batched steps of all environments
-        episodes = []
-        for step in range(T):
-            obs[step] = next_obs
-            dones[step] = next_done
-            with torch.no_grad():
-                action, logprob, value = sample_actions(agent, next_obs, generator)
-            actions[step], logprobs[step], values[step] = action, logprob, value
-            env_action = action.cpu().numpy()
-            if continuous:  # the Gaussian is unbounded; the env sees it clipped to its Box
-                env_action = np.clip(env_action, action_space.low, action_space.high)
-            o, r, term, trunc, info = envs.step(env_action)
-            done = term | trunc
-            rewards[step] = torch.as_tensor(r, device=device)
-            next_obs = torch.as_tensor(o, device=device)
-            next_done = torch.as_tensor(done, dtype=torch.float32, device=device)
-            episodes.append(finished_episodes(info))  # {} unless an episode ended
-
-        # --- advantages: GAE(lambda), bootstrapping from the value of the last obs
-        with torch.no_grad():
-            next_value = agent.value(next_obs)
-            advantages, returns = compute_gae(
-                rewards, values, dones, next_value, next_done, cfg.gamma, cfg.gae_lambda
-            )
-
-        # --- update: update_epochs passes of shuffled minibatches over the flat batch
-        b_obs = obs.reshape(-1, *obs_shape)
-        b_actions, b_logprobs = actions.reshape(-1, *action_shape), logprobs.reshape(-1)
-        b_advantages, b_returns, b_values = (
-            advantages.reshape(-1),
-            returns.reshape(-1),
-            values.reshape(-1),
+        # --- rollout storage, preallocated once
+        T, N = cfg.num_steps, cfg.num_envs
+        obs_shape, obs_dtype = obs_space.shape, torch.from_numpy(np.zeros(0, obs_space.dtype)).dtype
+        continuous = isinstance(action_space, spaces.Box)
+        action_shape = action_space.shape  # () for discrete actions
+        obs = torch.zeros((T, N, *obs_shape), dtype=obs_dtype, device=device)
+        actions = torch.zeros(
+            (T, N, *action_shape), dtype=torch.float32 if continuous else torch.long, device=device
         )
-        clipfracs = []
-        for _epoch in range(cfg.update_epochs):
-            b_inds = torch.from_numpy(rng.permutation(cfg.batch_size)).to(device)
-            for start_i in range(0, cfg.batch_size, cfg.minibatch_size):
-                mb = b_inds[start_i : start_i + cfg.minibatch_size]
-                newlogprob, entropy, newvalue = evaluate_actions(agent, b_obs[mb], b_actions[mb])
-                logratio = newlogprob - b_logprobs[mb]
-                ratio = logratio.exp()
+        logprobs = torch.zeros((T, N), device=device)
+        rewards = torch.zeros((T, N), device=device)
+        dones = torch.zeros((T, N), device=device)
+        values = torch.zeros((T, N), device=device)
+
+        for update in range(start + 1, cfg.num_updates + 1):
+            t_start = time.perf_counter()
+            if cfg.anneal_lr:
+                optimizer.param_groups[0]["lr"] = (1.0 - (update - 1.0) / cfg.num_updates) * cfg.lr
+
+            # --- rollout: num_steps batched steps of all environments
+            episodes = []
+            for step in range(T):
+                obs[step] = next_obs
+                dones[step] = next_done
                 with torch.no_grad():
-                    old_approx_kl = (-logratio).mean()
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                    clipfracs.append(((ratio - 1.0).abs() > cfg.clip_coef).float().mean().item())
+                    action, logprob, value = sample_actions(agent, next_obs, generator)
+                actions[step], logprobs[step], values[step] = action, logprob, value
+                env_action = action.cpu().numpy()
+                if continuous:  # the Gaussian is unbounded; the env sees it clipped to its Box
+                    env_action = np.clip(env_action, action_space.low, action_space.high)
+                o, r, term, trunc, info = envs.step(env_action)
+                done = term | trunc
+                rewards[step] = torch.as_tensor(r, device=device)
+                next_obs = torch.as_tensor(o, device=device)
+                next_done = torch.as_tensor(done, dtype=torch.float32, device=device)
+                episodes.append(finished_episodes(info))  # {} unless an episode ended
 
-                mb_adv = b_advantages[mb]
-                if cfg.norm_adv:
-                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                # clipped surrogate objective (as a loss to minimise)
-                pg_loss1 = -mb_adv * ratio
-                pg_loss2 = -mb_adv * torch.clamp(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
-                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
-                # value loss, optionally clipped around the rollout's value estimates
-                if cfg.clip_vloss:
-                    v_loss_unclipped = (newvalue - b_returns[mb]) ** 2
-                    v_clipped = b_values[mb] + torch.clamp(
-                        newvalue - b_values[mb], -cfg.clip_coef, cfg.clip_coef
+            # --- advantages: GAE(lambda), bootstrapping from the value of the last obs
+            with torch.no_grad():
+                next_value = agent.value(next_obs)
+                advantages, returns = compute_gae(
+                    rewards, values, dones, next_value, next_done, cfg.gamma, cfg.gae_lambda
+                )
+
+            # --- update: update_epochs passes of shuffled minibatches over the flat batch
+            b_obs = obs.reshape(-1, *obs_shape)
+            b_actions, b_logprobs = actions.reshape(-1, *action_shape), logprobs.reshape(-1)
+            b_advantages, b_returns, b_values = (
+                advantages.reshape(-1),
+                returns.reshape(-1),
+                values.reshape(-1),
+            )
+            clipfracs = []
+            for _epoch in range(cfg.update_epochs):
+                b_inds = torch.from_numpy(rng.permutation(cfg.batch_size)).to(device)
+                for start_i in range(0, cfg.batch_size, cfg.minibatch_size):
+                    mb = b_inds[start_i : start_i + cfg.minibatch_size]
+                    newlogprob, entropy, newvalue = evaluate_actions(
+                        agent, b_obs[mb], b_actions[mb]
                     )
-                    v_loss_clipped = (v_clipped - b_returns[mb]) ** 2
-                    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
-                else:
-                    v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
-                entropy_loss = entropy.mean()
-                loss = pg_loss - cfg.ent_coef * entropy_loss + v_loss * cfg.vf_coef
+                    logratio = newlogprob - b_logprobs[mb]
+                    ratio = logratio.exp()
+                    with torch.no_grad():
+                        old_approx_kl = (-logratio).mean()
+                        approx_kl = ((ratio - 1) - logratio).mean()
+                        clipfracs.append(
+                            ((ratio - 1.0).abs() > cfg.clip_coef).float().mean().item()
+                        )
 
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-            if cfg.target_kl is not None and approx_kl > cfg.target_kl:
-                break
+                    mb_adv = b_advantages[mb]
+                    if cfg.norm_adv:
+                        mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                    # clipped surrogate objective (as a loss to minimise)
+                    pg_loss1 = -mb_adv * ratio
+                    pg_loss2 = -mb_adv * torch.clamp(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                    pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                    # value loss, optionally clipped around the rollout's value estimates
+                    if cfg.clip_vloss:
+                        v_loss_unclipped = (newvalue - b_returns[mb]) ** 2
+                        v_clipped = b_values[mb] + torch.clamp(
+                            newvalue - b_values[mb], -cfg.clip_coef, cfg.clip_coef
+                        )
+                        v_loss_clipped = (v_clipped - b_returns[mb]) ** 2
+                        v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+                    else:
+                        v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
+                    entropy_loss = entropy.mean()
+                    loss = pg_loss - cfg.ent_coef * entropy_loss + v_loss * cfg.vf_coef
 
-        y_pred, y_true = b_values, b_returns
-        var_y = y_true.var()
-        explained_var = float("nan") if var_y == 0 else float(1 - (y_true - y_pred).var() / var_y)
-        rec.log(
-            update,
-            episodes,
-            {
-                "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                "losses/value_loss": v_loss.item(),
-                "losses/policy_loss": pg_loss.item(),
-                "losses/entropy": entropy_loss.item(),
-                "losses/old_approx_kl": old_approx_kl.item(),
-                "losses/approx_kl": approx_kl.item(),
-                "losses/clipfrac": float(np.mean(clipfracs)),
-                "losses/explained_variance": explained_var,
-                "charts/SPS": cfg.batch_size / (time.perf_counter() - t_start),
-            },
-        )
-        if rec.is_checkpoint(update):
-            rec.checkpoint(update, agent, training_state())
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                if cfg.target_kl is not None and approx_kl > cfg.target_kl:
+                    break
 
-    rec.close()
+            y_pred, y_true = b_values, b_returns
+            var_y = y_true.var()
+            explained_var = (
+                float("nan") if var_y == 0 else float(1 - (y_true - y_pred).var() / var_y)
+            )
+            rec.log(
+                update,
+                episodes,
+                {
+                    "charts/learning_rate": optimizer.param_groups[0]["lr"],
+                    "losses/value_loss": v_loss.item(),
+                    "losses/policy_loss": pg_loss.item(),
+                    "losses/entropy": entropy_loss.item(),
+                    "losses/old_approx_kl": old_approx_kl.item(),
+                    "losses/approx_kl": approx_kl.item(),
+                    "losses/clipfrac": float(np.mean(clipfracs)),
+                    "losses/explained_variance": explained_var,
+                    "charts/SPS": cfg.batch_size / (time.perf_counter() - t_start),
+                },
+            )
+            if rec.is_checkpoint(update):
+                rec.checkpoint(update, agent, training_state())
+
     envs.close()
     return rec.run

@@ -62,9 +62,9 @@ def test_tiny_run_writes_checkpoints_and_metrics(tmp_path, tiny_config):
     assert m["charts/learning_rate"].is_monotonic_decreasing
     policy = run.policy(run.steps[-1])
     assert not policy.training
-    # only the newest checkpoint keeps the training state
+    # only the two newest checkpoints keep the training state
     has_state = [run.load_checkpoint(s)["resume"] is not None for s in run.steps]
-    assert has_state == [False] * (len(run.steps) - 1) + [True]
+    assert has_state == [False] * (len(run.steps) - 2) + [True, True]
     cfg = json.loads((run.path / "config.json").read_text())
     assert cfg["seed"] == 3 and cfg["init_from"] is None and cfg["model"]["channels"] == 2
 
