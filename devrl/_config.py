@@ -193,6 +193,8 @@ def check_range(
 ) -> None:
     """Raise ``ValueError`` naming the field and the allowed range if ``value`` is outside it.
 
+    NaN and infinities are always outside (an unbounded side still means finite).
+
     Args:
         name: Field name shown in the message.
         value: The value to check.
@@ -206,13 +208,38 @@ def check_range(
     check_type(name, value, int if integer else float, allow_none=allow_none)
     lo_ok = low is None or (value > low if low_open else value >= low)
     hi_ok = high is None or (value < high if high_open else value <= high)
-    if math.isnan(value) or not (lo_ok and hi_ok):
-        lb = "-inf" if low is None else f"{low}"
-        hb = "inf" if high is None else f"{high}"
+    if not math.isfinite(value) or not (lo_ok and hi_ok):
+        lb = "-inf" if low is None else _bound(low)
+        hb = "inf" if high is None else _bound(high)
         interval = ("(" if low_open or low is None else "[") + f"{lb}, {hb}"
         interval += ")" if high_open or high is None else "]"
-        kind = "an integer" if integer else "a number"
+        kind = "an integer" if integer else "a finite number"
         raise ValueError(f"{name} must be {kind} in {interval}, got {value!r}")
+
+
+def _bound(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def check_numeric_fields(config: Any) -> None:
+    """Check every ``int``/``float`` field of a config dataclass against its annotation.
+
+    Why: ``lr=True`` would train with lr 1 and ``lr=float("inf")`` with NaN weights; a
+    config's ``__post_init__`` calls this first, then checks each field's range. Bools
+    are not numbers here, ints are accepted for floats, and floats must be finite.
+
+    Raises:
+        ValueError: naming the first field of the wrong type or not finite.
+    """
+    hints = _field_types(type(config))
+    for field in dataclasses.fields(config):
+        tp, allows_none = _unwrap_optional(hints[field.name])
+        if tp not in (int, float):
+            continue
+        value = getattr(config, field.name)
+        check_type(field.name, value, tp, allow_none=allows_none)
+        if tp is float and value is not None and not math.isfinite(value):
+            raise ValueError(f"{field.name} must be a finite number, got {value!r}")
 
 
 def check_choice(name: str, value: Any, choices: typing.Collection[Any]) -> None:

@@ -18,11 +18,12 @@ read a run through :class:`Run` and never write into ``checkpoints/``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,9 @@ def _check_new_run_dir(path: Path) -> None:
         p.name for p in path.iterdir() if p.name != LOCK_NAME and not is_temp_file(p.name)
     )
     if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
         raise RunError(
             f"{path} is not empty ({shown}) and holds no devrl run (no config.json); "
             "choose a new or empty directory"
@@ -93,6 +96,16 @@ def _config_diff(
         for k in keys
         if old.get(k, "<missing>") != new.get(k, "<missing>")
     ]
+
+
+def check_columns(frame: pd.DataFrame, path: Path, columns: Iterable[str]) -> None:
+    """Raise :class:`RunError` naming ``path`` if ``frame`` (read from it) lacks ``columns``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RunError(
+            f"{path} lacks the column(s) {missing} (has {list(frame.columns)[:6]}); "
+            "it was not written by devrl or was damaged: delete it to start a new table"
+        )
 
 
 class Run:
@@ -312,7 +325,7 @@ class Run:
         """Per-update training metrics (columns ``update``, ``step`` and namespaced metrics).
 
         Raises:
-            RunError: naming ``metrics.csv`` if it is not a CSV with ``update`` and ``step``.
+            RunError: naming ``metrics.csv`` if it is not a CSV with a ``step`` column.
         """
         path = self.metrics_path
         if not path.is_file():
@@ -322,12 +335,7 @@ class Run:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RunError(f"{path} is not a readable CSV table ({reason})") from None
-        missing = [c for c in ("update", "step") if c not in frame.columns]
-        if missing:
-            raise RunError(
-                f"{path} lacks the column(s) {missing} (has {list(frame.columns)[:6]}); "
-                "it was not written by devrl or was damaged: delete it to start a new table"
-            )
+        check_columns(frame, path, ("step",))
         return frame
 
     def tidy_metrics(self) -> pd.DataFrame:
@@ -410,3 +418,22 @@ class Run:
         """Atomically replace ``metrics.csv`` with ``metrics``."""
         data = metrics.to_csv(index=False).encode("utf-8")
         atomic_write(self.metrics_path, lambda f: f.write(data))
+
+
+def writes_run(purpose: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate ``fn(run, ...)`` to receive the opened :class:`Run` and hold its lock meanwhile.
+
+    Why: a function that writes into a run (a tracker's cache) must not interleave with a
+    trainer or another tracker; the first argument may be a ``Run`` or its directory.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(run: Run | str | os.PathLike, *args: Any, **kwargs: Any) -> Any:
+            run = run if isinstance(run, Run) else Run.load(run)
+            with run.lock(purpose):
+                return fn(run, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

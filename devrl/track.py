@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from devrl._io import atomic_write_json
 from devrl.measures import DEFAULT_MEASURE_SEED, Context, Measure, MeasureFn, as_measure
 from devrl.measures.base import jsonable
-from devrl.runs import Run
+from devrl.runs import Run, writes_run
 
 COLUMNS = ("run", "seed", "step", "measure", "value", "stderr")
 
@@ -38,6 +38,7 @@ def _step_file(folder: Path, step: int) -> Path:
     return folder / f"step_{int(step):08d}.json"
 
 
+@writes_run("track")  # one writer per run: a trainer or tracker elsewhere makes this fail
 def track(
     run: Run | str | os.PathLike,
     measures: str | Measure | Sequence[str | Measure | MeasureFn],

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from devrl._config import to_dict
 from devrl.agents.registry import split_kind
 from devrl.checkpoints import checkpoint_schedule
-from devrl.runs import NotARunError, Run, RunError
+from devrl.runs import NotARunError, Run, RunError, check_columns
 
 _FLUSH_SECONDS = 15.0
 
@@ -266,6 +266,7 @@ class Recorder:
         step, payload = found
         update = step // self.batch_size
         metrics = self.run.metrics
+        check_columns(metrics, self.run.metrics_path, ("update", "step"))
         if len(metrics):
             have = int(metrics["update"].max())
             if have < update:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devrl._config import check_choice, check_range, check_type, from_dict
+from devrl._config import check_choice, check_numeric_fields, check_range, check_type, from_dict
 from devrl.agents.presets import PRESETS
 
 __all__ = ["PPOConfig"]
@@ -44,17 +44,17 @@ class PPOConfig:
     total_timesteps: int = _f(1_000_000, "total environment steps to train for")
     num_envs: int = _f(64, "parallel environments in the vectorized env")
     num_steps: int = _f(64, "steps per environment per rollout (batch = num_envs x num_steps)")
-    lr: float = _f(1e-3, "Adam learning rate")
+    lr: float = _f(1e-3, "Adam learning rate in (0, 1]")
     anneal_lr: bool = _f(True, "linearly anneal the learning rate to 0 over training")
     gamma: float = _f(0.99, "discount factor in [0, 1]")
     gae_lambda: float = _f(0.95, "GAE lambda in [0, 1]")
     num_minibatches: int = _f(8, "minibatches per epoch; must divide the batch size")
     update_epochs: int = _f(4, "passes over each rollout batch")
     norm_adv: bool = _f(True, "normalize advantages per minibatch")
-    clip_coef: float = _f(0.2, "PPO surrogate clipping coefficient (> 0)")
+    clip_coef: float = _f(0.2, "PPO surrogate clipping coefficient in (0, 1]")
     clip_vloss: bool = _f(True, "clip the value loss like the policy ratio")
-    ent_coef: float = _f(0.01, "entropy bonus coefficient (>= 0)")
-    vf_coef: float = _f(0.5, "value loss coefficient (>= 0)")
+    ent_coef: float = _f(0.01, "entropy bonus coefficient in [0, 1]")
+    vf_coef: float = _f(0.5, "value loss coefficient in [0, 10]")
     max_grad_norm: float = _f(0.5, "global gradient-norm clip (> 0)")
     target_kl: float | None = _f(
         None, "stop the epochs early when approx KL exceeds this; none = off"
@@ -85,26 +85,39 @@ class PPOConfig:
         if isinstance(self.reward, str):
             self.reward = {"type": self.reward}
         self.reward = reward_from_spec(self.reward).to_spec()
-        check_range("max_steps", self.max_steps, 1, integer=True, allow_none=True)
-        for name in ("num_envs", "num_steps", "num_minibatches", "update_epochs", "torch_threads"):
-            check_range(name, getattr(self, name), 1, integer=True)
+        check_numeric_fields(self)  # no bools for numbers, no NaN/inf
+        # Upper bounds reject typos and absurd values (lr 100, 1e10) before they write NaN
+        # weights; they sit orders of magnitude above any setting PPO is run with.
+        check_range("max_steps", self.max_steps, 1, 10**6, integer=True, allow_none=True)
+        for name, high in (
+            ("num_envs", 65_536),
+            ("num_steps", 10**6),
+            ("num_minibatches", 10**6),
+            ("update_epochs", 1000),
+            ("torch_threads", 1024),
+        ):
+            check_range(name, getattr(self, name), 1, high, integer=True)
         check_range(
-            "total_timesteps", self.total_timesteps, self.num_envs * self.num_steps, integer=True
+            "total_timesteps",
+            self.total_timesteps,
+            self.num_envs * self.num_steps,
+            10**12,
+            integer=True,
         )
-        check_range("lr", self.lr, 0, low_open=True)
+        check_range("lr", self.lr, 0, 1, low_open=True)  # Adam steps ~lr per weight
         check_range("gamma", self.gamma, 0, 1)
         check_range("gae_lambda", self.gae_lambda, 0, 1)
-        check_range("clip_coef", self.clip_coef, 0, low_open=True)
-        check_range("ent_coef", self.ent_coef, 0)
-        check_range("vf_coef", self.vf_coef, 0)
-        check_range("max_grad_norm", self.max_grad_norm, 0, low_open=True)
-        check_range("target_kl", self.target_kl, 0, low_open=True, allow_none=True)
+        check_range("clip_coef", self.clip_coef, 0, 1, low_open=True)  # ratio clip [1-c, 1+c]
+        check_range("ent_coef", self.ent_coef, 0, 1)
+        check_range("vf_coef", self.vf_coef, 0, 10)
+        check_range("max_grad_norm", self.max_grad_norm, 0, 1e6, low_open=True)
+        check_range("target_kl", self.target_kl, 0, 10, low_open=True, allow_none=True)
         check_range("seed", self.seed, 0, 2**63 - 1, integer=True)
-        check_range("channels", self.channels, 1, integer=True)
-        check_range("hidden", self.hidden, 1, integer=True)
-        check_range("res_blocks", self.res_blocks, 1, integer=True)
+        check_range("channels", self.channels, 1, 1024, integer=True)
+        check_range("hidden", self.hidden, 1, 65_536, integer=True)
+        check_range("res_blocks", self.res_blocks, 1, 64, integer=True)
         check_range("readout_plane", self.readout_plane, 0, 2, integer=True, allow_none=True)
-        check_range("checkpoints", self.checkpoints, 2, integer=True)
+        check_range("checkpoints", self.checkpoints, 2, 100_000, integer=True)
         for name in ("anneal_lr", "norm_adv", "clip_vloss", "separate_trunks", "downsample"):
             check_type(name, getattr(self, name), bool)
         check_type("device", self.device, str)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from devrl._config import check_numeric_fields, check_range
 from devrl.agents.tms_runs import TMSBatchConfig
 
 __all__ = ["TMSRLConfig"]
@@ -83,6 +84,8 @@ class TMSRLConfig(TMSBatchConfig):
     run: str = _f("tms_rl", "run name written in the 'run' column")
 
     def __post_init__(self) -> None:
+        check_numeric_fields(self)  # no bools for numbers (lr=True), no NaN/inf
+        check_range("lr", self.lr, 0, 10, low_open=True)
         if self.algo not in ("reinforce", "ppo", "online"):
             raise ValueError(f"algo must be 'reinforce', 'ppo' or 'online', got {self.algo!r}.")
         if self.optimizer not in ("sgd", "adam") or self.baseline not in (

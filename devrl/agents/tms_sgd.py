@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from devrl._config import check_numeric_fields, check_range
 from devrl.agents.tms_model import init_tms_params, tms_backward, tms_forward, tms_layers
 from devrl.agents.tms_runs import TMSBatchConfig, TMSResult, snapshot_metrics
 from devrl.envs.tms import sample_contexts
@@ -66,6 +67,8 @@ class TMSSGDConfig(TMSBatchConfig):
     run: str = _f("tms_sgd", "run name written in the 'run' column")
 
     def __post_init__(self) -> None:
+        check_numeric_fields(self)  # no bools for numbers (lr=True), no NaN/inf
+        check_range("lr", self.lr, 0, 10, low_open=True)
         for name in ("n_seeds", "c", "m", "n_samples", "batch_size", "epochs"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}.")

@@ -63,10 +63,29 @@ def test_from_dict_rejects_unknown_keys_naming_them():
         ({"size": 3}, r"size must be an odd integer in \[5, 25\]"),
         ({"corner": 10}, r"corner must be in \[1, size=9\]"),
         ({"corner": 0}, "corner"),
-        ({"num_steps": -1}, r"num_steps must be an integer in \[1, inf\)"),
+        ({"num_steps": -1}, r"num_steps must be an integer in \[1, 1000000\], got -1"),
         ({"num_envs": 0}, "num_envs"),
-        ({"lr": 0.0}, r"lr must be a number in \(0, inf\)"),
-        ({"gamma": 1.5}, r"gamma must be a number in \[0, 1\]"),
+        ({"lr": 0.0}, r"lr must be a finite number in \(0, 1\], got 0.0"),
+        ({"gamma": 1.5}, r"gamma must be a finite number in \[0, 1\]"),
+        # issue 16: non-finite, absurd or mistyped values that used to train NaN weights
+        ({"lr": float("inf")}, "lr must be a finite number, got inf"),
+        ({"lr": 1e10}, r"lr must be a finite number in \(0, 1\], got 10000000000.0"),
+        ({"lr": 100.0}, r"lr must be a finite number in \(0, 1\], got 100.0"),
+        ({"lr": True}, r"lr must be float, got True \(bool\)"),
+        ({"lr": float("nan")}, "lr must be a finite number, got nan"),
+        ({"ent_coef": float("inf")}, "ent_coef must be a finite number, got inf"),
+        ({"ent_coef": 5.0}, r"ent_coef must be a finite number in \[0, 1\], got 5.0"),
+        ({"clip_coef": float("inf")}, "clip_coef must be a finite number, got inf"),
+        ({"clip_coef": 2.0}, r"clip_coef must be a finite number in \(0, 1\], got 2.0"),
+        ({"vf_coef": 1e3}, r"vf_coef must be a finite number in \[0, 10\]"),
+        ({"max_grad_norm": float("inf")}, "max_grad_norm must be a finite number, got inf"),
+        ({"target_kl": float("inf")}, "target_kl must be a finite number, got inf"),
+        ({"gamma": float("nan")}, "gamma must be a finite number, got nan"),
+        ({"num_envs": True}, r"num_envs must be int, got True \(bool\)"),
+        ({"total_timesteps": 10**13}, r"total_timesteps must be an integer in \[4096, 1000000000000\]"),
+        ({"update_epochs": 10**4}, r"update_epochs must be an integer in \[1, 1000\]"),
+        ({"checkpoints": 10**6}, r"checkpoints must be an integer in \[2, 100000\]"),
+        ({"hidden": 10**6}, r"hidden must be an integer in \[1, 65536\]"),
         ({"gae_lambda": -0.1}, "gae_lambda"),
         ({"ent_coef": -1.0}, "ent_coef"),
         ({"clip_coef": 0}, "clip_coef"),
@@ -105,6 +124,9 @@ def test_presets_are_valid_and_overridable():
 def test_check_range_messages():
     with pytest.raises(ValueError, match=r"k must be an integer in \[2, 5\], got 6"):
         check_range("k", 6, 2, 5, integer=True)
+    with pytest.raises(ValueError, match=r"x must be a finite number in \[0, inf\), got inf"):
+        check_range("x", float("inf"), 0)  # an unbounded side still means finite
+    check_range("x", 1e300, 0)
     check_range("k", None, 2, 5, integer=True, allow_none=True)
     with pytest.raises(ValueError, match="must be int"):
         check_range("k", True, 0, integer=True)
