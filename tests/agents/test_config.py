@@ -82,7 +82,10 @@ def test_from_dict_rejects_unknown_keys_naming_them():
         ({"target_kl": float("inf")}, "target_kl must be a finite number, got inf"),
         ({"gamma": float("nan")}, "gamma must be a finite number, got nan"),
         ({"num_envs": True}, r"num_envs must be int, got True \(bool\)"),
-        ({"total_timesteps": 10**13}, r"total_timesteps must be an integer in \[4096, 1000000000000\]"),
+        (
+            {"total_timesteps": 10**13},
+            r"total_timesteps must be an integer in \[4096, 1000000000000\]",
+        ),
         ({"update_epochs": 10**4}, r"update_epochs must be an integer in \[1, 1000\]"),
         ({"checkpoints": 10**6}, r"checkpoints must be an integer in \[2, 100000\]"),
         ({"hidden": 10**6}, r"hidden must be an integer in \[1, 65536\]"),
