@@ -401,18 +401,32 @@ class Run:
             model_state=model.state_dict(),
             resume=resume,
         )
-        for previous in drop_state:
-            if previous == step or not self.checkpoint_path(previous).is_file():
+        self.drop_training_state(s for s in drop_state if s != step)
+        return path
+
+    def drop_training_state(self, steps: Iterable[int]) -> list[int]:
+        """Rewrite the checkpoints at ``steps`` without their training state (weights kept).
+
+        Missing checkpoints and ones without training state are left alone, so this
+        writes nothing when there is nothing to drop.
+
+        Returns:
+            The steps rewritten.
+        """
+        done = []
+        for step in steps:
+            if not self.checkpoint_path(step).is_file():
                 continue
-            old = self.load_checkpoint(previous)
+            old = self.load_checkpoint(step)
             if old.get("resume") is not None:
                 save_checkpoint(
-                    self.checkpoint_path(previous),
-                    step=previous,
+                    self.checkpoint_path(step),
+                    step=step,
                     model_config=old["model_config"],
                     model_state=old["model"],
                 )
-        return path
+                done.append(step)
+        return done
 
     def write_metrics(self, metrics: pd.DataFrame) -> None:
         """Atomically replace ``metrics.csv`` with ``metrics``."""

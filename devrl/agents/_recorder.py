@@ -284,7 +284,10 @@ class Recorder:
                 self._episode_charts = columns[
                     columns.index("step") + 1 : columns.index("charts/episodes")
                 ]
-        self._recent = [s for s in self.run.steps if s <= step][-2:]
+        # a kill while dropping an older state leaves a third one: finish that first
+        recent = [s for s in self.run.steps if s <= step][-3:]
+        self.run.drop_training_state(recent[:-2])
+        self._recent = recent[-2:]
         self._open_bar(update)
         return update, {**payload["resume"], "model": payload["model"]}
 
