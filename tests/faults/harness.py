@@ -87,9 +87,7 @@ class FailAt:
             raise OSError(self.code, os.strerror(self.code), str(path))
 
 
-def start_child(
-    action: Callable[[], Any], hook: Callable[[str, Path], None] | None = None
-) -> int:
+def start_child(action: Callable[[], Any], hook: Callable[[str, Path], None] | None = None) -> int:
     """Fork a process that runs ``action`` with ``hook`` installed; its pid.
 
     The child exits with 0 if ``action`` returned and 3 if it raised (traceback on

@@ -62,9 +62,7 @@ def boundaries(tmp_path_factory, reference):
 
 
 def test_the_boundaries_are_every_write_of_training(boundaries):
-    assert [path for event, path in boundaries if event == "open"] == [
-        f"run/{w}" for w in WRITES
-    ]
+    assert [path for event, path in boundaries if event == "open"] == [f"run/{w}" for w in WRITES]
     assert [event for event, _ in boundaries] == ["open", "written", "replaced"] * len(WRITES)
 
 
