@@ -164,6 +164,7 @@ class Run:
         *,
         resume: bool,
         defaults: Mapping[str, Any] | None = None,
+        purpose: str = "create a run in",
     ) -> Run:
         """Create a run directory, or reopen it if it holds the same config.
 
@@ -173,6 +174,8 @@ class Run:
             resume: Allow reopening a directory that already holds this config.
             defaults: Values of config fields added after a run was written; a field the
                 recorded config lacks compares equal to its default here.
+            purpose: What the caller is about to do, for the error if another process
+                holds the run's lock ("train", ...).
 
         Raises:
             RunConfigMismatch: if the directory holds a run with a different config
@@ -185,7 +188,7 @@ class Run:
         if not (path / "config.json").is_file():
             _check_new_run_dir(path)
         path.mkdir(parents=True, exist_ok=True)
-        with lock_dir(path, purpose="create a run in"):  # check and write as one step
+        with lock_dir(path, purpose=purpose):  # check and write as one step
             return cls._create_locked(path, config, resume, defaults)
 
     @classmethod

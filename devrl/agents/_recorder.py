@@ -199,7 +199,9 @@ class Recorder:
         run_config = {**to_dict(config), "model": dict(model_config), "init_from": parent_record}
         if env is not None:
             run_config["env"] = dict(env)
-        self.run = Run.create(run_dir, run_config, resume=resume, defaults=to_dict(type(config)()))
+        self.run = Run.create(
+            run_dir, run_config, resume=resume, defaults=to_dict(type(config)()), purpose="train"
+        )
         self.schedule = set(checkpoint_schedule(config.num_updates, config.checkpoints))
         self.on_checkpoint = on_checkpoint
         self._rows: list[dict[str, Any]] = []
@@ -267,14 +269,22 @@ class Recorder:
         update = step // self.batch_size
         metrics = self.run.metrics
         check_columns(metrics, self.run.metrics_path, ("update", "step"))
+        have = int(metrics["update"].max()) if len(metrics) else 0
+        missing = [u for u in sorted(self.schedule) if update < u <= have]
+        if missing:  # metrics are flushed before each checkpoint is written
+            warnings.warn(
+                f"resuming {self.run.path} from step {step}: the checkpoint of update "
+                f"{missing[-1]} (step {missing[-1] * self.batch_size}) is missing (never "
+                f"written, or deleted); updates {update + 1}..{have} are redone",
+                stacklevel=2,
+            )
+        if have < update:
+            warnings.warn(
+                f"{self.run.metrics_path} ends at update {have}, but the run resumes "
+                f"after update {update}: the rows in between are lost",
+                stacklevel=2,
+            )
         if len(metrics):
-            have = int(metrics["update"].max())
-            if have < update:
-                warnings.warn(
-                    f"{self.run.metrics_path} ends at update {have}, but the run resumes "
-                    f"after update {update}: the rows in between are lost",
-                    stacklevel=2,
-                )
             kept = metrics[metrics["update"] <= update]
             self._dirty = len(kept) != len(metrics)
             metrics = kept
