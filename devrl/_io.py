@@ -61,11 +61,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             os.fsync(f.fileno())
         _at("written", path)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            # a full disk surfaces from write() or fsync() without a file name: add it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     _at("replaced", path)
     return path

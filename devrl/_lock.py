@@ -25,7 +25,8 @@ from devrl._io import remove_stale_temps
 
 LOCK_NAME = ".lock"
 
-_held: dict[Path, int] = {}  # directory -> nesting depth in this process
+_held: dict[tuple[int, Path], int] = {}  # (pid, directory) -> nesting depth; a forked
+# child inherits the dict but not the lock, hence the pid
 
 
 class DirectoryLockedError(ValueError):
@@ -37,7 +38,7 @@ def _holder(fd: int) -> str:
         text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
     except OSError:
         text = ""
-    return f"pid {text}" if text.isdigit() else "another process (pid not yet recorded)"
+    return f"pid {text}" if text.isdigit() else "another process (its pid is not recorded)"
 
 
 def _open(lock_file: Path) -> int | None:
@@ -74,12 +75,13 @@ def lock_dir(path: str | os.PathLike, *, purpose: str = "write") -> Iterator[Pat
     path = Path(path).resolve()
     if not path.is_dir():
         raise NotADirectoryError(f"cannot lock {path}: not a directory")
-    if path in _held:
-        _held[path] += 1
+    key = (os.getpid(), path)
+    if key in _held:
+        _held[key] += 1
         try:
             yield path
         finally:
-            _held[path] -= 1
+            _held[key] -= 1
         return
     fd = _open(path / LOCK_NAME)
     if fd is None:
@@ -97,11 +99,11 @@ def lock_dir(path: str | os.PathLike, *, purpose: str = "write") -> Iterator[Pat
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         remove_stale_temps(path)
-        _held[path] = 1
+        _held[key] = 1
         try:
             yield path
         finally:
-            del _held[path]
+            del _held[key]
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
     finally:
