@@ -168,3 +168,28 @@ def test_resume_after_exception_at_a_checkpoint(tmp_path):
     assert _same_weights(
         reference.load_checkpoint(final)["model"], resumed.load_checkpoint(final)["model"]
     )
+
+
+def test_writes_run_opens_the_run_and_holds_its_lock(run_dir):
+    import os
+
+    from devrl.runs import writes_run
+
+    @writes_run("probe")
+    def probe(run, extra):
+        return type(run).__name__, (run.path / ".lock").read_text(), extra
+
+    assert probe(run_dir, extra=1) == ("Run", f"{os.getpid()}\n", 1)
+    assert probe(Run.load(run_dir), 2)[2] == 2
+    assert (run_dir / ".lock").read_text() == ""  # released
+
+
+def test_drop_training_state_keeps_weights_and_writes_only_when_needed(tmp_path):
+    run = train(PPOConfig(**{**TINY, "total_timesteps": 96, "checkpoints": 3}), tmp_path / "r")
+    with_state = [s for s in run.steps if run.load_checkpoint(s)["resume"] is not None]
+    assert with_state == run.steps[-2:]
+    weights = run.load_checkpoint(with_state[0])["model"]
+    assert run.drop_training_state(run.steps) == with_state
+    assert all(run.load_checkpoint(s)["resume"] is None for s in run.steps)
+    assert _same_weights(weights, run.load_checkpoint(with_state[0])["model"])
+    assert run.drop_training_state(run.steps) == []

@@ -195,6 +195,13 @@ def train(
 
     Returns:
         The finished :class:`devrl.runs.Run`.
+
+    Raises:
+        TrainingDivergedError: at the first NaN/Inf loss or weight, before it is
+            checkpointed (the run keeps its last good checkpoint).
+        DirectoryLockedError: if another process is writing ``run_dir``.
+        RunError: if ``run_dir`` cannot hold this run (a file, unrelated files, a damaged
+            config.json or metrics.csv), naming the file.
     """
     from devrl.agents._recorder import Recorder, describe_env, finished_episodes
 

@@ -142,3 +142,22 @@ def test_presets_live_in_their_own_module():
     assert devrl.agents.presets.PRESETS is PRESETS
     assert devrl.agents.config.PPOConfig is PPOConfig
     assert PPOConfig.preset("quick") == PPOConfig.from_dict(devrl.agents.presets.PRESETS["quick"])
+
+
+@pytest.mark.parametrize(
+    "changes, pattern",
+    [
+        ({"lr": True}, r"lr must be float, got True \(bool\)"),
+        ({"lr": float("inf")}, "lr must be a finite number, got inf"),
+        ({"lr": 1e10}, r"lr must be a finite number in \(0, 10\]"),
+        ({"init_noise": float("nan")}, "init_noise must be a finite number, got nan"),
+        ({"c": True}, r"c must be int, got True \(bool\)"),
+    ],
+)
+def test_tms_configs_check_every_number_field(changes, pattern):
+    from devrl.agents.tms_rl_config import TMSRLConfig
+    from devrl.agents.tms_sgd import TMSSGDConfig
+
+    for cls in (TMSSGDConfig, TMSRLConfig):
+        with pytest.raises(ValueError, match=pattern):
+            cls(**changes)
