@@ -190,14 +190,14 @@ def save_tms_runs(result: TMSResult, out: str | Path) -> list[Run]:
     model = TMSModel(cfg.c, cfg.m)
     for s, seed in enumerate(cfg.seeds):
         run = Run.create(out / f"seed_{seed:03d}", _run_config(cfg, seed), resume=True)
-        with torch.no_grad():
+        with run.lock("write"), torch.no_grad():  # one writer per run
             for t, step in enumerate(result.steps):
                 model.W.copy_(torch.from_numpy(result.W[s, t]))
                 model.b.copy_(torch.from_numpy(result.b[s, t]))
                 run.save_checkpoint(int(step), model)
-        wide = pd.DataFrame(values[s], columns=names)
-        wide.insert(0, "step", np.asarray(result.steps, dtype=np.int64))
-        run.write_metrics(wide)
+            wide = pd.DataFrame(values[s], columns=names)
+            wide.insert(0, "step", np.asarray(result.steps, dtype=np.int64))
+            run.write_metrics(wide)
         runs.append(run)
     write_snapshots(result, out / SNAPSHOTS)
     return runs

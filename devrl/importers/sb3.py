@@ -331,13 +331,15 @@ def import_sb3(
             "policy_class": first.policy_class,
         },
     }
-    run = Run.create(run_dir, config, resume=True)
-    for checkpoint, step in sorted(zip(checkpoints, steps), key=lambda cs: cs[1]):
-        if checkpoint.n_actions != n_actions:
-            raise ValueError(
-                f"{checkpoint.path} has {checkpoint.n_actions} actions; {env_id} has {n_actions}."
-            )
-        run.save_checkpoint(step, checkpoint.model(obs_shape))
+    run = Run.create(run_dir, config, resume=True, purpose="import into")
+    with run.lock("import into"):  # one writer per run
+        for checkpoint, step in sorted(zip(checkpoints, steps), key=lambda cs: cs[1]):
+            if checkpoint.n_actions != n_actions:
+                raise ValueError(
+                    f"{checkpoint.path} has {checkpoint.n_actions} actions; "
+                    f"{env_id} has {n_actions}."
+                )
+            run.save_checkpoint(step, checkpoint.model(obs_shape))
     return run
 
 

@@ -26,6 +26,8 @@ from harness import (
 from devrl.agents import PPOConfig, train
 
 CONFIG = PPOConfig(**TINY)
+# a kill between a metrics flush and its checkpoint leaves a "checkpoint is missing" warning
+pytestmark = pytest.mark.filterwarnings("ignore:resuming .* from step:UserWarning")
 
 # the writes of the uninterrupted run, in order (each passes open, written, replaced)
 WRITES = [
