@@ -108,3 +108,53 @@ def test_lock_error_is_one_line_and_a_value_error(tmp_path):
         resume()
     wait_child(pid)
     assert "\n" not in str(info.value) and f"pid {pid}" in str(info.value)
+
+
+_HOLDER = """
+import os, sys, torch
+torch.set_num_threads(1)
+from devrl import _io
+from devrl.agents import PPOConfig, train
+def pause(event, path):
+    if event == "replaced" and path.name == "metrics.csv" and not hasattr(pause, "done"):
+        pause.done = True
+        print("ready", flush=True)
+        sys.stdin.readline()
+_io.WRITE_HOOKS.append(pause)
+train(PPOConfig(**{tiny}), sys.argv[1])
+"""
+
+
+@pytest.mark.slow  # two fresh Python processes importing torch: ~40 s on a busy machine
+def test_second_devrl_train_process_fails_with_the_pid_and_no_traceback(reference, tmp_path):
+    """Two independent processes: a trainer paused mid-run, and `devrl train` on its run."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER.format(tiny=TINY), str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+        second = subprocess.run(
+            [sys.executable, "-m", "devrl.cli", "train", "--run-dir", str(path), *flags],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        holder.communicate("go\n", timeout=300)
+    assert second.returncode != 0
+    assert f"pid {holder.pid} is writing it" in second.stderr
+    assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    assert holder.returncode == 0
+    assert_same_run(reference, Run.load(path))
