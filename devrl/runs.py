@@ -30,55 +30,32 @@ from typing import Any
 import pandas as pd
 import torch
 
-from devrl._io import atomic_write, atomic_write_json, is_temp_file
-from devrl._lock import LOCK_NAME, lock_dir
+from devrl._io import atomic_write, atomic_write_json
+from devrl._lock import lock_dir
 from devrl._registration import MAZE_ID
+from devrl._rundir import (
+    NotARunError,
+    RunConfigMismatch,
+    RunError,
+    check_columns,
+    check_new_run_dir,
+    run_path,
+)
 from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint, save_checkpoint
 
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 ENV_VARIABLES = ("size", "corner", "reward", "max_steps")
 """The maze's environment variables, flat in a maze PPO run's config."""
 
-
-class RunError(ValueError):
-    """A run directory cannot be used as asked: the message names the file and the fix."""
-
-
-class NotARunError(RunError, FileNotFoundError):
-    """A path is not a devrl run directory (no ``config.json``)."""
-
-
-class RunConfigMismatch(RunError):
-    """A run directory already holds a run with a different config."""
-
-
-def _run_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path, refusing the empty string (which would mean the current directory)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"run directory must be a path, got {path!r} ({type(path).__name__})")
-    if os.fspath(path) == "":
-        raise RunError("run directory must be a non-empty path, got ''")
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise RunError(f"run directory {path} is a file, not a directory")
-    return path
-
-
-def _check_new_run_dir(path: Path) -> None:
-    """Refuse an existing directory without config.json that holds anything but our own files."""
-    if not path.is_dir():
-        return
-    foreign = sorted(
-        p.name for p in path.iterdir() if p.name != LOCK_NAME and not is_temp_file(p.name)
-    )
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (
-            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        )
-        raise RunError(
-            f"{path} is not empty ({shown}) and holds no devrl run (no config.json); "
-            "choose a new or empty directory"
-        )
+__all__ = [
+    "ENV_VARIABLES",
+    "NotARunError",
+    "Run",
+    "RunConfigMismatch",
+    "RunError",
+    "check_columns",
+    "writes_run",
+]
 
 
 def _config_diff(
@@ -96,16 +73,6 @@ def _config_diff(
         for k in keys
         if old.get(k, "<missing>") != new.get(k, "<missing>")
     ]
-
-
-def check_columns(frame: pd.DataFrame, path: Path, columns: Iterable[str]) -> None:
-    """Raise :class:`RunError` naming ``path`` if ``frame`` (read from it) lacks ``columns``."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise RunError(
-            f"{path} lacks the column(s) {missing} (has {list(frame.columns)[:6]}); "
-            "it was not written by devrl or was damaged: delete it to start a new table"
-        )
 
 
 class Run:
@@ -136,7 +103,7 @@ class Run:
             NotARunError: (a ``FileNotFoundError``) if ``path`` has no ``config.json``.
             RunError: if ``path`` is a file or ``config.json`` is not a JSON object.
         """
-        path = _run_path(path)
+        path = run_path(path)
         config_file = path / "config.json"
         if not config_file.is_file():
             raise NotARunError(
@@ -183,10 +150,10 @@ class Run:
             RunError: if ``path`` is empty, a file, or a directory of unrelated files.
             DirectoryLockedError: if another process is writing the directory.
         """
-        path = _run_path(path)
+        path = run_path(path)
         config = json.loads(json.dumps(dict(config)))  # normalise tuples etc.
         if not (path / "config.json").is_file():
-            _check_new_run_dir(path)
+            check_new_run_dir(path)
         path.mkdir(parents=True, exist_ok=True)
         with lock_dir(path, purpose=purpose):  # check and write as one step
             return cls._create_locked(path, config, resume, defaults)
@@ -213,7 +180,7 @@ class Run:
                     "(--resume) to continue it, or choose another directory"
                 )
             return existing
-        _check_new_run_dir(path)
+        check_new_run_dir(path)
         atomic_write_json(config_file, config)
         run = cls(path, config)
         run.checkpoints_dir.mkdir(exist_ok=True)
