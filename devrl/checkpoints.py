@@ -2,9 +2,9 @@
 
 Why dense and log-spaced: developmental analyses (LLC curves, stage detection) need
 many checkpoints early, where the network changes fastest, and evenly spread ones
-later. Each checkpoint stores the model weights; the most recent one also stores the
+later. Each checkpoint stores the model weights; the two most recent ones also store the
 full training state (optimizer, RNG states, environment state) so a killed run can
-resume and finish bit-identically.
+resume and finish bit-identically, even if the newest file is lost.
 """
 
 from __future__ import annotations
