@@ -1,0 +1,46 @@
+"""Mechanisms: which goal a maze agent pursues, read off its behaviour and the solver.
+
+Public API:
+    decision_square, DecisionSquare, sample_decision_levels, decision_choices,
+    decision_stats, DecisionStats        (:mod:`devrl.mechanisms.decision`)
+    level_outcomes, maze_rates, seeker_baselines, QUANTITIES, SeekerPolicy
+                                         (:mod:`devrl.mechanisms.seekers`: exact
+                                         corner- and cheese-seeker baselines)
+    pursuit_episodes, pursuit_table, pursuit_stats
+                                         (:mod:`devrl.mechanisms.pursuit`: corner
+                                         before cheese, success against the seeker)
+"""
+
+from devrl.mechanisms.decision import (
+    DecisionSquare,
+    DecisionStats,
+    decision_choices,
+    decision_square,
+    decision_stats,
+    sample_decision_levels,
+)
+from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
+from devrl.mechanisms.seekers import (
+    QUANTITIES,
+    SeekerPolicy,
+    level_outcomes,
+    maze_rates,
+    seeker_baselines,
+)
+
+__all__ = [
+    "QUANTITIES",
+    "DecisionSquare",
+    "DecisionStats",
+    "SeekerPolicy",
+    "decision_choices",
+    "decision_square",
+    "decision_stats",
+    "level_outcomes",
+    "maze_rates",
+    "pursuit_episodes",
+    "pursuit_stats",
+    "pursuit_table",
+    "sample_decision_levels",
+    "seeker_baselines",
+]
