@@ -9,6 +9,9 @@ Public API:
     pursuit_episodes, pursuit_table, pursuit_stats
                                          (:mod:`devrl.mechanisms.pursuit`: corner
                                          before cheese, success against the seeker)
+    wilson, mean_interval, seed_level_interval
+                                         (:mod:`devrl.mechanisms.intervals`: over
+                                         levels, and over seeds and levels)
 """
 
 from devrl.mechanisms.decision import (
@@ -19,6 +22,7 @@ from devrl.mechanisms.decision import (
     decision_stats,
     sample_decision_levels,
 )
+from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
 from devrl.mechanisms.seekers import (
     QUANTITIES,
@@ -38,9 +42,12 @@ __all__ = [
     "decision_stats",
     "level_outcomes",
     "maze_rates",
+    "mean_interval",
     "pursuit_episodes",
     "pursuit_stats",
     "pursuit_table",
     "sample_decision_levels",
+    "seed_level_interval",
     "seeker_baselines",
+    "wilson",
 ]

@@ -24,7 +24,7 @@ import pandas as pd
 from torch import nn
 
 from devrl.envs.levels import corner_cell
-from devrl.mechanisms._intervals import mean_interval, wilson
+from devrl.mechanisms.intervals import mean_interval, wilson
 from devrl.mechanisms.seekers import level_outcomes
 from devrl.rollouts import Rollout, collect, episode_scores
 
