@@ -12,6 +12,9 @@ Public API:
     wilson, mean_interval, seed_level_interval
                                          (:mod:`devrl.mechanisms.intervals`: over
                                          levels, and over seeds and levels)
+    goal_summary, goal_table, seeker_table, interval_text, GOAL_QUANTITIES
+                                         (:mod:`devrl.mechanisms.summary`: all of
+                                         it per seed and over seeds, as tables)
 """
 
 from devrl.mechanisms.decision import (
@@ -31,8 +34,16 @@ from devrl.mechanisms.seekers import (
     maze_rates,
     seeker_baselines,
 )
+from devrl.mechanisms.summary import (
+    GOAL_QUANTITIES,
+    goal_summary,
+    goal_table,
+    interval_text,
+    seeker_table,
+)
 
 __all__ = [
+    "GOAL_QUANTITIES",
     "QUANTITIES",
     "DecisionSquare",
     "DecisionStats",
@@ -40,6 +51,9 @@ __all__ = [
     "decision_choices",
     "decision_square",
     "decision_stats",
+    "goal_summary",
+    "goal_table",
+    "interval_text",
     "level_outcomes",
     "maze_rates",
     "mean_interval",
@@ -49,5 +63,6 @@ __all__ = [
     "sample_decision_levels",
     "seed_level_interval",
     "seeker_baselines",
+    "seeker_table",
     "wilson",
 ]
