@@ -2,11 +2,15 @@
 
 Trains one agent per seed on the 9x9 maze with the cheese in the top-right cell
 (``corner=1``), evaluates it in distribution and with the cheese anywhere
-(``corner=None``), and records how often it runs to the corner instead: the
-goal-misgeneralization baseline later experiments build on.
+(``corner=None``), and asks which goal it pursues (``devrl.mechanisms``): its choice at
+each level's decision square, whether it reaches the corner before the cheese, and its
+success against the exact success of a pure corner-seeker and a pure cheese-seeker
+(solver-computed for every maze size and corner region). The goal-misgeneralization
+baseline later experiments build on.
 
     python experiments/maze_baseline.py --quick          # 1 seed, minutes
-    python experiments/maze_baseline.py                  # 3 seeds
+    python experiments/maze_baseline.py                  # 3 seeds (~8 min on 2 busy cores
+                                                         # with the checkpoints present)
     python experiments/maze_baseline.py --figures-only   # redraw from saved data
 """
 
@@ -20,24 +24,60 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 
+from devrl._io import atomic_write_text
 from devrl.agents import PPOConfig, train
 from devrl.agents.registry import build_model
-from devrl.envs import plot_policy, sample_level
+from devrl.envs import mouse_start, plot_policy, sample_level
 from devrl.forms import compare
 from devrl.maps import policy_map
+from devrl.measures import get_measure
+from devrl.mechanisms import (
+    decision_choices,
+    goal_summary,
+    goal_table,
+    pursuit_episodes,
+    sample_decision_levels,
+    seed_level_interval,
+    seeker_baselines,
+    seeker_table,
+)
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
 from devrl.rollouts import evaluate
 from devrl.runs import Run
+from devrl.track import track
 
 NAME = "maze_baseline"
+LEVEL_SEED = 2024
+"""Seeds the decision-square levels: the same levels for every agent and checkpoint."""
+BASELINE_SIZES = tuple(range(5, 26, 2))
+BASELINE_CORNERS = (1, 3, 5, None)
+"""Every maze size devrl makes, and the corner regions of the jaxgmg sweeps plus anywhere."""
+CHOICE_COLUMNS = ["level", "ds_row", "ds_col", "ds_steps", "p_cheese", "p_corner", "branch"]
+PURSUIT_COLUMNS = [
+    "episode",
+    "reached_cheese",
+    "reached_corner",
+    "corner_first",
+    "decision_square",
+    "corner_seeker_success",
+]
 
 
 def run_experiment(args) -> None:
     """Train (or resume) every seed, evaluate, and save tables under ``args.out``."""
+    torch.set_num_threads(1)
     seeds = [args.seed] if args.quick else [args.seed + i for i in range(3)]
     episodes = 200 if args.quick else 1000
-    evals, maps = [], {}
+    n_levels, mazes, every = (200, 300, 2) if args.quick else (1000, 2000, 4)
+    evals, maps, choices, pursuits, tracks = [], {}, [], [], []
+    levels = None
+    measures = [
+        get_measure("decision-cheese", levels=n_levels // 2),
+        get_measure("corner-first", episodes=128),
+        get_measure("success-vs-corner", episodes=128),
+    ]
     for seed in seeds:
         overrides = {"total_timesteps": args.timesteps} if args.timesteps else {}
         config = PPOConfig.preset(
@@ -54,6 +94,19 @@ def run_experiment(args) -> None:
                 gamma=config.gamma,
             )
             evals.append(frame.assign(run_seed=seed, condition=label))
+        pursuit = pursuit_episodes(
+            policy, config.size, episodes, seed=10_000 + seed, gamma=config.gamma
+        )
+        if not (pursuit["length"].to_numpy() == frame["length"].to_numpy()).all():
+            raise RuntimeError("pursuit episodes differ from the cheese-anywhere evaluation's")
+        pursuits.append(pursuit[PURSUIT_COLUMNS].assign(run_seed=seed))
+        if levels is None:
+            levels, _ = sample_decision_levels(config.size, n_levels, seed=LEVEL_SEED)
+        choice = decision_choices(policy, levels)[CHOICE_COLUMNS]
+        choices.append(choice.assign(run_seed=seed))
+        steps = sorted(set(run.steps[::every]) | {run.steps[-1]})
+        curve = track(run, measures, steps=steps, progress=False)
+        tracks.append(curve[["step", "measure", "value", "stderr"]].assign(run_seed=seed))
         if seed == seeds[0]:
             walls, _ = sample_level(config.size, None, np.random.default_rng(7))
             size = config.size
@@ -73,6 +126,18 @@ def run_experiment(args) -> None:
         **{f"{k}_{f}": v for k, d in maps.items() for f, v in d.items()},
     )
     (args.out / "seeds.json").write_text(json.dumps(seeds))
+    baselines = pd.concat(
+        [seeker_baselines(s, BASELINE_CORNERS, mazes, seed=args.seed) for s in BASELINE_SIZES],
+        ignore_index=True,
+    )
+    for name, frames in (
+        ("pursuit", pursuits),
+        ("decision_choices", choices),
+        ("decision_tracks", tracks),
+        ("seeker_baselines", [baselines]),
+    ):
+        text = pd.concat(frames, ignore_index=True).to_csv(index=False)
+        atomic_write_text(args.out / f"{name}.csv", text)
 
 
 def _load(args):
@@ -80,7 +145,11 @@ def _load(args):
     evals = pd.read_csv(args.out / "evaluations.csv")
     runs = {seed: Run.load(args.out / f"run_seed{seed}") for seed in seeds}
     maps = dict(np.load(args.out / "policy_maps.npz"))
-    return seeds, evals, runs, maps
+    new = {
+        name: pd.read_csv(args.out / f"{name}.csv")
+        for name in ("pursuit", "decision_choices", "decision_tracks", "seeker_baselines")
+    }
+    return seeds, evals, runs, maps, new
 
 
 def figure_training_curve(runs: dict[int, Run], path_stem) -> None:
@@ -98,7 +167,11 @@ def figure_training_curve(runs: dict[int, Run], path_stem) -> None:
 
 
 def figure_policy_maps(maps: dict[str, np.ndarray], path_stem) -> None:
-    """The trained policy's action probabilities on one maze, cheese in and out of the corner."""
+    """The trained policy's action probabilities on one maze, cheese in and out of the corner.
+
+    The mouse is drawn on its start cell; arrow length grows as the square root of the
+    probability, so actions down to 0.005 stay visible.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
     for ax, label, title in (
         (axes[0], "corner", "cheese in the corner (training)"),
@@ -108,7 +181,10 @@ def figure_policy_maps(maps: dict[str, np.ndarray], path_stem) -> None:
             ax,
             maps[f"{label}_walls"],
             maps[f"{label}_probs"],
+            mouse=mouse_start(maps[f"{label}_walls"].shape[0]),
             cheese=tuple(maps[f"{label}_cheese"]),
+            min_prob=0.005,
+            scale="sqrt",
             title=title,
         )
     fig.tight_layout()
@@ -158,26 +234,132 @@ def success_curve_forms(runs: dict[int, Run]) -> pd.DataFrame:
     )
 
 
-def figure_generalization(table: pd.DataFrame, path_stem) -> None:
-    """Success and corner-visit rates in distribution vs with the cheese anywhere."""
-    fig, ax = plt.subplots(figsize=(4.5, 3))
-    x = np.arange(len(table))
-    ax.bar(x - 0.18, table["success"], 0.36, label="reached cheese")
-    ax.bar(x + 0.18, table["corner"], 0.36, label="reached top-right corner")
-    ax.set_xticks(x, table["condition"])
-    ax.set(ylim=(0, 1.05), ylabel="fraction of episodes")
-    ax.legend(frameon=False, fontsize=8)
+def _baseline(baselines: pd.DataFrame, size: int, corner: str, quantity: str) -> pd.Series:
+    """One row of the seeker baselines (``corner`` as saved: "1", "3", "5", "anywhere")."""
+    b = baselines[(baselines["size"] == size) & (baselines["corner"].astype(str) == corner)]
+    return b.set_index("quantity").loc[quantity]
+
+
+def figure_generalization(evals: pd.DataFrame, baselines: pd.DataFrame, path_stem) -> None:
+    """Success and corner visits in distribution and with the cheese anywhere, with intervals.
+
+    Bars: mean over seeds; error bars: 95% two-stage bootstrap over seeds and episodes;
+    dots: seeds; black ticks: the exact success of a pure corner-seeker.
+    """
+    size = int(evals["size"].iloc[0])
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    conditions = ["in-distribution", "cheese anywhere"]
+    seeker = {"in-distribution": "1", "cheese anywhere": "anywhere"}
+    for i, cond in enumerate(conditions):
+        e = evals[evals["condition"] == cond]
+        for dx, column, colour, label in (
+            (-0.18, "reached_cheese", "C0", "reached cheese"),
+            (0.18, "reached_corner", "C1", "reached top-right corner"),
+        ):
+            est, lo, hi = seed_level_interval(e[column].to_numpy(float), e["run_seed"].to_numpy())
+            ax.bar(i + dx, est, 0.36, color=colour, label=label if i == 0 else None)
+            ax.errorbar(i + dx, est, yerr=[[est - lo], [hi - est]], color="k", capsize=3, lw=1)
+            per_seed = e.groupby("run_seed")[column].mean()
+            ax.plot(np.full(len(per_seed), i + dx), per_seed, "o", ms=3, color="0.3", zorder=3)
+        b = _baseline(baselines, size, seeker[cond], "corner_seeker_success")["estimate"]
+        ax.hlines(b, i - 0.38, i + 0.02, colors="k", linestyles="--", lw=1.2)
+    ax.plot([], [], "k--", lw=1.2, label="pure corner-seeker (exact)")
+    ax.set_xticks(range(len(conditions)), conditions)
+    ax.set(ylim=(0, 1.12), ylabel="fraction of episodes")
+    ax.legend(frameon=False, fontsize=7, loc="upper right", ncol=1)
+    fig.tight_layout()
+    save_figure(fig, path_stem)
+
+
+def figure_pursuit(tracks: pd.DataFrame, summary: pd.DataFrame, path_stem) -> None:
+    """Which goal the agent pursues: over training (left) and at the end, per seed (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2), gridspec_kw={"width_ratios": [1.3, 1]})
+    ax = axes[0]
+    for seed, frame in tracks.groupby("run_seed"):
+        for measure, colour, label in (
+            ("decision-cheese", "C2", "P(cheese | decision square)"),
+            ("corner-first", "C1", "corner before cheese"),
+        ):
+            m = frame[frame["measure"] == measure].sort_values("step")
+            ax.plot(m["step"], m["value"], color=colour, lw=1, label=label if seed == 0 else None)
+    ax.set(xlabel="environment steps", ylabel="rate", ylim=(-0.02, 1.02))
+    ax.legend(frameon=False, fontsize=7)
+    ax = axes[1]
+    quantities = [
+        ("p_cheese_ds", "P(cheese |\ndecision sq.)", 0.0, 1.0),
+        ("greedy_cheese_ds", "greedy to\ncheese", 0.0, 1.0),
+        ("corner_first", "corner before\ncheese", 1.0, 0.0),
+        ("success_minus_seeker", "success minus\ncorner-seeker", 0.0, None),
+    ]
+    seeds = [s for s in dict.fromkeys(summary["seed"]) if s != "all"]
+    by = summary.set_index(["seed", "quantity"])
+    for j, (q, _, corner_ref, cheese_ref) in enumerate(quantities):
+        for k, seed in enumerate([*seeds, "all"]):
+            r = by.loc[(seed, q)]
+            x = j + (k - len(seeds) / 2) * 0.12
+            colour = "k" if seed == "all" else f"C{k}"
+            ax.errorbar(
+                x,
+                r["estimate"],
+                yerr=[[r["estimate"] - r["low"]], [r["high"] - r["estimate"]]],
+                fmt="s" if seed == "all" else "o",
+                ms=4,
+                color=colour,
+                capsize=2,
+                lw=1,
+                label=(f"seed {seed}" if seed != "all" else "all seeds") if j == 0 else None,
+            )
+        ax.plot([j - 0.35, j + 0.35], [corner_ref] * 2, "k--", lw=1)
+        if cheese_ref is not None:
+            ax.plot([j - 0.35, j + 0.35], [cheese_ref] * 2, "k:", lw=1)
+    ax.plot([], [], "k--", lw=1, label="pure corner-seeker")
+    ax.plot([], [], "k:", lw=1, label="pure cheese-seeker")
+    ax.set_xticks(range(len(quantities)), [q[1] for q in quantities], fontsize=7)
+    ax.set(ylim=(-0.05, 1.05), ylabel="final checkpoint (95% CI)")
+    ax.legend(frameon=False, fontsize=6, loc="center right")
     fig.tight_layout()
     save_figure(fig, path_stem)
 
 
 def make_figures(args) -> None:
     """Figures, table and number macros from the saved data only."""
-    seeds, evals, runs, maps = _load(args)
+    seeds, evals, runs, maps, new = _load(args)
     figure_training_curve(runs, args.figures / f"{NAME}_training")
     figure_policy_maps(maps, args.figures / f"{NAME}_policy")
     table = summarize(evals)
-    figure_generalization(table, args.figures / f"{NAME}_generalization")
+    baselines = new["seeker_baselines"]
+    figure_generalization(evals, baselines, args.figures / f"{NAME}_generalization")
+    summary = goal_summary(new["pursuit"], new["decision_choices"])
+    figure_pursuit(new["decision_tracks"], summary, args.figures / f"{NAME}_pursuit")
+    n_mazes = int(baselines["mazes"].iloc[0])
+    write_table(
+        args.tables / f"{NAME}_seekers.tex",
+        seeker_table(baselines),
+        caption="Exact baselines on every maze distribution: the success of a pure "
+        "corner-seeker (walks the shortest path to the top-right cell and stays; succeeds "
+        "iff the cheese lies on that path) with the cheese in the top-right $3\\times3$ "
+        "or $5\\times5$ region or anywhere, the share of cheese-anywhere levels with a "
+        "decision square, and how often a pure cheese-seeker passes the corner first. "
+        "With the cheese in the top-right cell both seekers succeed on every level, and "
+        "the cheese-seeker succeeds on every level of every distribution. Exact over the "
+        f"cheese position, averaged over {n_mazes} random mazes per size (95\\% "
+        "bootstrap intervals over mazes).",
+        label="tab:maze-seekers",
+        fit_width=True,
+    )
+    write_table(
+        args.tables / f"{NAME}_pursuit.tex",
+        goal_table(summary),
+        caption="Which goal the final agents pursue with the cheese anywhere: success and "
+        "the pure corner-seeker's success on the same episodes, their paired difference, "
+        "the probability and the greedy choice of the cheese action at the decision "
+        "square, and the rate of reaching the corner before the cheese on levels with a "
+        "decision square (a pure corner-seeker scores 0, 0 and 1 on the last three, a pure "
+        "cheese-seeker 1, 1 and 0). Per seed: 95\\% intervals over episodes or levels "
+        "(Wilson, bootstrap); all seeds: two-stage bootstrap over seeds and levels.",
+        label="tab:maze-pursuit",
+        fit_width=True,
+    )
     write_table(
         args.tables / f"{NAME}.tex",
         table,
@@ -211,8 +393,42 @@ def make_figures(args) -> None:
             "mazeCornerAnywhere": float(by.loc["cheese anywhere", "corner"]),
             "mazeRegretAnywhere": float(by.loc["cheese anywhere", "regret"]),
             "mazeBestForm": str(forms.loc[0, "form"]).replace("_", " "),
+            **goal_macros(summary, baselines, int(first.config["size"])),
         },
     )
+
+
+def goal_macros(summary: pd.DataFrame, baselines: pd.DataFrame, size: int) -> dict[str, float]:
+    """Number macros of the pursuit analysis and the exact baselines of the trained size."""
+    out: dict[str, float] = {}
+    for name, corner, q in (
+        ("CornerSeeker", "anywhere", "corner_seeker_success"),
+        ("CornerSeekerThree", "3", "corner_seeker_success"),
+        ("DecisionShare", "anywhere", "decision_square"),
+        ("CheeseSeekerCornerFirst", "anywhere", "cheese_seeker_corner_first"),
+    ):
+        row = _baseline(baselines, size, corner, q)
+        out |= {f"maze{name}": row["estimate"], f"maze{name}Low": row["low"]}
+        out[f"maze{name}High"] = row["high"]
+    by = summary[summary["seed"] == "all"].set_index("quantity")
+    per_seed = summary[summary["seed"] != "all"]
+    for name, q in (
+        ("SeekerOnLevels", "corner_seeker_success"),
+        ("SuccessMinusSeeker", "success_minus_seeker"),
+        ("DecisionCheese", "p_cheese_ds"),
+        ("DecisionGreedy", "greedy_cheese_ds"),
+        ("CornerFirst", "corner_first"),
+    ):
+        row = by.loc[q]
+        out |= {f"maze{name}": row["estimate"], f"maze{name}Low": row["low"]}
+        out[f"maze{name}High"] = row["high"]
+        seeds = per_seed[per_seed["quantity"] == q]["estimate"]
+        out |= {f"maze{name}Min": seeds.min(), f"maze{name}Max": seeds.max()}
+    out["mazeDecisionLevels"] = int(
+        by.loc["p_cheese_ds", "n"] / max(len(per_seed["seed"].unique()), 1)
+    )
+    out["mazeDecisionEpisodes"] = int(by.loc["corner_first", "n"])
+    return {k: float(v) if not isinstance(v, int) else v for k, v in out.items()}
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ def plot_policy(
     cheese: np.ndarray | tuple[int, int] | None = None,
     *,
     min_prob: float = 0.02,
+    scale: str = "linear",
     color: str = "crimson",
     title: str | None = None,
 ) -> Any:
@@ -83,6 +84,8 @@ def plot_policy(
         mouse: optional ``(row, col)`` of the mouse to draw.
         cheese: optional ``(row, col)`` of the cheese to draw.
         min_prob: arrows below this probability are not drawn (keeps the picture legible).
+        scale: arrow length ``~ p`` (``"linear"``) or ``~ sqrt(p)`` (``"sqrt"``: unlikely
+            actions stay visible, e.g. a 0.01 arrow is a tenth of a certain one).
         color: arrow colour.
         title: optional axes title.
 
@@ -92,6 +95,8 @@ def plot_policy(
     walls = np.asarray(walls, dtype=bool)
     probs = np.asarray(probs, dtype=np.float64)
     S = walls.shape[0]
+    if scale not in ("linear", "sqrt"):
+        raise ValueError(f"scale must be 'linear' or 'sqrt', got {scale!r}.")
     if probs.shape != (S, S, 4):
         raise ValueError(
             f"probs must be [S, S, 4] = {(S, S, 4)} to match walls, got {probs.shape}."
@@ -109,7 +114,7 @@ def plot_policy(
         for x, y, q in zip(cols[keep].tolist(), rows[keep].tolist(), p[keep].tolist()):
             # Arrows keep their shape and shrink with probability (area ~ p^2), so unlikely
             # actions fade out instead of turning into blobs of arrowhead.
-            length = 0.45 * q  # probability 1 reaches just short of the cell edge
+            length = 0.45 * (q if scale == "linear" else np.sqrt(q))  # 1: just short of the edge
             arrows.append(
                 FancyArrow(
                     x,

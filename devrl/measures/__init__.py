@@ -9,11 +9,13 @@ Built-in measures, registered on import: behaviour (``return``, ``success``, ``c
 ``length``, ``regret``, ``entropy``, ``state-regret``; :mod:`devrl.measures.behaviour`)
 LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
 :mod:`devrl.measures.llc`) and the toy model of superposition's (``population-loss``,
-``polygon``; :mod:`devrl.measures.tms`). Add a measure with :func:`register_measure` in a module of
-its own here, or from your own code.
+``polygon``; :mod:`devrl.measures.tms`) and which goal a maze agent pursues
+(``decision-cheese``, ``corner-first``, ``success-vs-corner``;
+:mod:`devrl.measures.decision`). Add a measure with :func:`register_measure` in a module
+of its own here, or from your own code.
 """
 
-from devrl.measures import behaviour, llc, tms  # noqa: F401  (register the built-in measures)
+from devrl.measures import behaviour, decision, llc, tms  # noqa: F401  (register the built-in measures)
 from devrl.measures.base import (
     DEFAULT_MEASURE_SEED,
     MEASURES,
@@ -24,10 +26,18 @@ from devrl.measures.base import (
     get_measure,
     register_measure,
 )
-from devrl.measures.defaults import EPISODES, LLC_DEFAULTS, NBETA, NBETA_REGRET, STATE_SAMPLES
+from devrl.measures.defaults import (
+    DECISION_LEVELS,
+    EPISODES,
+    LLC_DEFAULTS,
+    NBETA,
+    NBETA_REGRET,
+    STATE_SAMPLES,
+)
 from devrl.measures.shared import evaluation_episodes, state_buffer
 
 __all__ = [
+    "DECISION_LEVELS",
     "DEFAULT_MEASURE_SEED",
     "EPISODES",
     "LLC_DEFAULTS",

@@ -22,6 +22,9 @@ from typing import Any
 EPISODES = 128
 """Evaluation episodes per checkpoint shared by the behavioural measures."""
 
+DECISION_LEVELS = 1000
+"""Cheese-anywhere levels with a decision square behind ``decision-cheese`` (se ~ 0.015 at P = 0.5)."""
+
 STATE_SAMPLES = 1024
 """States in an LLC dataset's buffer and in the uniform buffer of ``state-regret``."""
 
@@ -47,4 +50,12 @@ LLC_DEFAULTS: dict[str, Any] = {
 }
 """Sampler and dataset settings of every ``llc-*`` measure (``nbeta=None``: :data:`NBETA`)."""
 
-__all__ = ["BATCH_SIZE", "EPISODES", "LLC_DEFAULTS", "NBETA", "NBETA_REGRET", "STATE_SAMPLES"]
+__all__ = [
+    "BATCH_SIZE",
+    "DECISION_LEVELS",
+    "EPISODES",
+    "LLC_DEFAULTS",
+    "NBETA",
+    "NBETA_REGRET",
+    "STATE_SAMPLES",
+]

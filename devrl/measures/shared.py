@@ -11,6 +11,7 @@ exact solver, and uniform states are the free cells of its levels.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -21,14 +22,22 @@ from devrl.measures.base import Context
 
 
 def evaluation_episodes(
-    policy: nn.Module, context: Context, episodes: int, greedy: bool = False
+    policy: nn.Module,
+    context: Context,
+    episodes: int,
+    greedy: bool = False,
+    overrides: Mapping[str, Any] | None = None,
 ) -> tuple[Any, pd.DataFrame]:
     """``(rollout, scores)`` of ``episodes`` episodes, seeded by the context.
 
     ``scores`` is one row per episode: on the maze :func:`devrl.rollouts.episode_scores`'
     table (return, reached_cheese, reached_corner, regret, length, ...), elsewhere
     :func:`devrl.rollouts.episode_returns`' (return, discounted_return, length).
+    ``overrides`` replaces some of the run's environment arguments (e.g. ``{"corner":
+    None}``: the maze with the cheese anywhere); episodes are shared per set of overrides.
     """
+    overrides = dict(overrides or {})
+    env_kwargs = {**context.env_kwargs, **overrides}
 
     def compute():
         from devrl.envs.external import vector_env
@@ -39,7 +48,7 @@ def evaluation_episodes(
             context.env_id,
             min(int(episodes), 64),
             seed=context.measure_seed,
-            env_kwargs=context.env_kwargs,
+            env_kwargs=env_kwargs,
             wrappers=None if maze else context.wrappers,
         )
         try:
@@ -52,7 +61,8 @@ def evaluation_episodes(
             return roll, episode_scores(roll, reward=env.reward, gamma=context.gamma)
         return roll, episode_returns(roll, gamma=context.gamma)
 
-    return context.shared(("episodes", int(episodes), bool(greedy), id(policy)), compute)
+    key = ("episodes", int(episodes), bool(greedy), id(policy), repr(sorted(overrides.items())))
+    return context.shared(key, compute)
 
 
 def state_buffer(

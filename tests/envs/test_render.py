@@ -37,3 +37,22 @@ def test_plot_policy_draws_one_arrow_per_likely_action():
     with pytest.raises(ValueError, match="probs"):
         plot_policy(plt.gca(), walls, np.zeros((5, 5, 3)))
     plt.close("all")
+
+
+def test_plot_policy_sqrt_scale_keeps_unlikely_arrows_visible():
+    walls = np.zeros((5, 5), dtype=bool)
+    probs = np.full((5, 5, 4), np.nan)
+    probs[2, 2] = [0.01, 0.99, 0.0, 0.0]  # up 0.01, right 0.99
+    lengths = {}
+    for scale in ("linear", "sqrt"):
+        fig, ax = plt.subplots()
+        plot_policy(ax, walls, probs, min_prob=0.005, scale=scale)
+        paths = ax.collections[-1].get_paths()
+        ups = [p.vertices[:, 1].max() - p.vertices[:, 1].min() for p in paths]
+        lengths[scale] = min(ups)  # the up arrow is the short one
+        plt.close(fig)
+    assert lengths["linear"] == pytest.approx(0.45 * 0.01, rel=1e-6)
+    assert lengths["sqrt"] == pytest.approx(0.45 * 0.1, rel=1e-6)
+    with pytest.raises(ValueError, match="scale"):
+        plot_policy(plt.gca(), walls, probs, scale="log")
+    plt.close("all")
