@@ -103,6 +103,8 @@ def evaluate_run(
         raise TypeError(f"greedy must be True or False, got {greedy!r}.")
     if isinstance(run_path, bool) or not isinstance(run_path, (str, os.PathLike)):
         raise TypeError(f"run_path must be a path, got {type(run_path).__name__}.")
+    if str(run_path) == "":
+        raise ValueError("run_path is an empty path; give the run directory.")
     run = Run.load(run_path)
     steps = run.steps
     if not steps:
@@ -147,6 +149,13 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         ``corner``, ``return``, ``regret``, ``length`` and each one's ``_se``.
     """
     cols = ["reached_cheese", "reached_corner", "return", "regret", "length"]
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a DataFrame of evaluate_run rows, got {type(table).__name__}."
+        )
+    missing = [c for c in ["condition", *cols] if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks the evaluate_run columns {missing}.")
     grouped = table.groupby("condition", sort=False)[cols]
     mean = grouped.mean()
     se = grouped.std(ddof=1) / np.sqrt(grouped.count())

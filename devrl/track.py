@@ -40,6 +40,16 @@ from devrl.runs import Run
 COLUMNS = ("run", "seed", "step", "measure", "value", "stderr")
 
 
+def _load(run: Any) -> Run:
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, bool) or not isinstance(run, (str, os.PathLike)):
+        raise TypeError(f"run must be a Run or a run directory path, got {run!r}.")
+    if str(run) == "":
+        raise ValueError("run is an empty path; give the run directory.")
+    return Run.load(run)
+
+
 def _check_steps(steps) -> list[int] | None:
     if steps is None:
         return None
@@ -91,7 +101,9 @@ def track(
     for name, flag in (("recompute", recompute), ("progress", progress)):
         if not isinstance(flag, bool) and not (name == "progress" and flag is None):
             raise TypeError(f"{name} must be True or False, got {flag!r}.")
-    run = run if isinstance(run, Run) else Run.load(run)
+    if measure_seed < 0:
+        raise ValueError(f"measure_seed must be >= 0, got {measure_seed}.")
+    run = _load(run)
     if isinstance(measures, (str, Measure)) or callable(measures):
         measures = [measures]
     measures = [as_measure(m) for m in measures]
@@ -193,7 +205,7 @@ def cached(
         run: A :class:`~devrl.runs.Run` or its directory.
         cache_dir: The folder given to :func:`track` as ``cache_dir`` (None: the run's).
     """
-    run = run if isinstance(run, Run) else Run.load(run)
+    run = _load(run)
     root = run.tracks_dir if cache_dir is None else Path(cache_dir)
     records = []
     if root.is_dir():

@@ -20,6 +20,20 @@ class FitError(ValueError):
     """A form could not be fitted (non-convergence, non-finite model values, ...)."""
 
 
+class ColumnError(KeyError, ValueError):
+    """A table lacks a column the call names (a KeyError for lookups, a ValueError as input)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def check_columns(frame, columns, what: str) -> None:
+    """Raise :class:`ColumnError` naming ``what`` unless ``frame`` has every column."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ColumnError(f"{what}: columns {missing} not in the table {list(frame.columns)}.")
+
+
 def check_curve(t, y, sigma=None, groups=None, *, what: str = "fit") -> tuple:
     """Validate and convert ``t, y, sigma, groups`` to float arrays (groups: object array).
 

@@ -234,6 +234,7 @@ def fit(
     level = check_level(level)
     n_boot = check_count("n_boot", n_boot, minimum=1)
     n_random_starts = check_count("n_random_starts", n_random_starts, minimum=0)
+    seed = check_count("seed", seed, minimum=0)
     check_form_data(form, t, known_sigma=sigma is not None)
     # Everything below runs in standard units of y (see _units.py); only the
     # reported numbers are mapped back, so no result depends on y's units.

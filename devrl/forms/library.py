@@ -18,6 +18,7 @@ import itertools
 import numpy as np
 from scipy.special import expit
 
+from devrl.forms._problem import check_count
 from devrl.forms.registry import Form, register_form
 
 _INF = np.inf
@@ -301,8 +302,7 @@ def piecewise_linear(k: int, name: str | None = None) -> Form:
     Returns:
         The (unregistered) form; pass it to ``register_form`` to use it by name.
     """
-    if k < 1:
-        raise ValueError(f"piecewise_linear needs k >= 1 breakpoints, got {k}.")
+    k = check_count("k (breakpoints)", k, minimum=1)
     names = ("a", "b") + tuple(
         itertools.chain.from_iterable((f"c{i + 1}", f"log_t{i + 1}") for i in range(k))
     )

@@ -126,6 +126,8 @@ def get_form(form: str | Form) -> Form:
     """
     if isinstance(form, Form):
         return form
+    if not isinstance(form, str):
+        raise TypeError(f"form must be a registered form name or a devrl.forms.Form, got {form!r}.")
     try:
         return _REGISTRY[form]
     except KeyError:

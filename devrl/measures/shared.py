@@ -11,6 +11,7 @@ exact solver, and uniform states are the free cells of its levels.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import pandas as pd
@@ -29,6 +30,9 @@ def evaluation_episodes(
     table (return, reached_cheese, reached_corner, regret, length, ...), elsewhere
     :func:`devrl.rollouts.episode_returns`' (return, discounted_return, length).
     """
+
+    if isinstance(episodes, bool) or not isinstance(episodes, numbers.Integral) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}.")
 
     def compute():
         from devrl.envs.external import vector_env
