@@ -108,10 +108,18 @@ def _real_array(name: str, values, what: str) -> np.ndarray:
 
 def check_level(level) -> float:
     """A confidence level strictly between 0 and 1 (e.g. 0.95), as a float."""
-    if isinstance(level, numbers.Real) and not isinstance(level, bool):
-        level = float(level)
-    check_range("level", level, 0.0, 1.0, low_open=True, high_open=True)
-    return level
+    return check_number("level", level, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def check_number(name: str, value, low=None, high=None, **open_ends) -> float:
+    """A real number (numpy scalars too; not a bool, not NaN) within the bounds, as a float.
+
+    ``open_ends``: ``low_open`` / ``high_open`` as in :func:`devrl._config.check_range`.
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = float(value)
+    check_range(name, value, low, high, **open_ends)
+    return value
 
 
 def check_count(name: str, value, *, minimum: int) -> int:

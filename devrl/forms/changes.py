@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from devrl._config import check_range
-from devrl.forms._problem import check_columns, check_count, check_curve
+from devrl.forms._problem import check_columns, check_count, check_curve, check_number
 
 __all__ = [
     "change_lags",
@@ -72,8 +71,8 @@ def level_shifts(
     t, y, _, _ = check_curve(t, y, what="level_shifts")
     n = y.size
     min_size = check_count("min_size", min_size, minimum=1)
-    check_range("penalty", penalty, 0.0)
-    check_range("min_shift", min_shift, 0.0)
+    check_number("penalty", penalty, 0.0)
+    check_number("min_shift", min_shift, 0.0)
     if noise is None:
         noise = robust_noise(y)
     sig = np.broadcast_to(np.asarray(noise, dtype=float), y.shape).copy()

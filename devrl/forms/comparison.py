@@ -16,8 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from devrl._config import check_range
-from devrl.forms._problem import check_columns, check_count, check_curve
+from devrl.forms._problem import check_columns, check_count, check_curve, check_number
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS
 from devrl.forms.registry import Form, get_form
@@ -84,7 +83,7 @@ def compare(
     if not isinstance(return_fits, bool):
         raise TypeError(f"return_fits must be True or False, got {return_fits!r}.")
     seed = check_count("seed", seed, minimum=0)
-    check_range("holdout", holdout, 0.0, 1.0, high_open=True)
+    check_number("holdout", holdout, 0.0, 1.0, high_open=True)
     t, y, sigma, groups = check_curve(t, y, sigma, groups, what="compare")
     cut = _holdout_cut(t, holdout)
     rows, fits = [], {}

@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-from devrl._config import check_range
-from devrl.forms._problem import check_count, check_curve
+from devrl.forms._problem import check_count, check_curve, check_number
 from devrl.forms.changes import level_shifts
 from devrl.forms.fitting import fit, information
 from devrl.forms.library import piecewise_linear
@@ -99,7 +98,7 @@ def detect_stages(
         )
     if t.size < 8:
         raise ValueError(f"detect_stages needs at least 8 points, got {t.size}.")
-    check_range("min_change", min_change, 0.0, 1.0)
+    check_number("min_change", min_change, 0.0, 1.0)
     max_breakpoints = check_count("max_breakpoints", max_breakpoints, minimum=1)
     if method == "critical":
         return _critical(t, y, bandwidth, min_change)
