@@ -39,33 +39,44 @@ def step_file(folder: Path, step: int) -> Path:
     return folder / f"step_{int(step):08d}.json"
 
 
-def _checksum(measure: str, step: int, rows: list[dict[str, Any]]) -> str:
-    blob = json.dumps(
-        {"format": FORMAT, "measure": measure, "step": int(step), "rows": rows}, sort_keys=True
-    )
+def _checksum(payload: dict[str, Any]) -> str:
+    """SHA-256 of everything in a step file but the timing and the checksum itself."""
+    keys = ("format", "measure", "step", "rows", "nonfinite_weights")
+    blob = json.dumps({k: payload.get(k) for k in keys}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def write_result(path: Path, measure: str, step: int, rows: list[dict[str, Any]], seconds: float):
-    """Atomically write one result with its checksum."""
-    atomic_write_json(
-        path,
-        {
-            "format": FORMAT,
-            "measure": measure,
-            "step": int(step),
-            "rows": rows,
-            "seconds": seconds,
-            "sha256": _checksum(measure, step, rows),
-        },
-    )
+def write_result(
+    path: Path,
+    measure: str,
+    step: int,
+    rows: list[dict[str, Any]],
+    seconds: float,
+    nonfinite_weights: int = 0,
+) -> None:
+    """Atomically write one result with its checksum.
+
+    ``nonfinite_weights``: NaN/inf values in the checkpoint it was measured on, kept so a
+    later run that reads the result instead of the checkpoint can still warn.
+    """
+    payload = {
+        "format": FORMAT,
+        "measure": measure,
+        "step": int(step),
+        "rows": rows,
+        "nonfinite_weights": int(nonfinite_weights),
+    }
+    atomic_write_json(path, {**payload, "seconds": seconds, "sha256": _checksum(payload)})
 
 
-def read_result(path: Path, measure: str | None = None, step: int | None = None):
-    """The rows cached in ``path``, or ``None`` (with a :class:`CacheFileWarning`) if it is bad.
+def read_result(
+    path: Path, measure: str | None = None, step: int | None = None
+) -> dict[str, Any] | None:
+    """The checked payload of ``path`` (``rows``, ``nonfinite_weights``, ...), or ``None``.
 
-    A missing file is ``None`` without a warning. ``measure`` and ``step``, when given, must
-    match what the file records (a file copied to the wrong name is bad too).
+    A missing file is ``None`` without a warning; an unreadable, incomplete or edited one
+    is ``None`` with a :class:`CacheFileWarning` naming it. ``measure`` and ``step``, when
+    given, must match what the file records (a file copied to the wrong name is bad too).
     """
     if not path.is_file():
         return None
@@ -73,15 +84,17 @@ def read_result(path: Path, measure: str | None = None, step: int | None = None)
         payload = json.loads(path.read_bytes().decode("utf-8"))
         if not isinstance(payload, dict):
             raise ValueError("not a JSON object")  # noqa: TRY004 (caught below, as a bad file)
-        rows, saved = payload["rows"], payload.get("sha256")
+        saved = payload.get("sha256")
         if saved is None:
             raise ValueError("no checksum (written by an older devrl)")
-        if saved != _checksum(payload["measure"], payload["step"], rows):
+        if saved != _checksum(payload):
             raise ValueError("checksum mismatch: the file was edited or damaged")
         if measure is not None and payload["measure"] != measure:
             raise ValueError(f"it holds measure {payload['measure']!r}, not {measure!r}")
         if step is not None and payload["step"] != int(step):
             raise ValueError(f"it holds step {payload['step']}, not {step}")
+        if not isinstance(payload["rows"], list):
+            raise TypeError("its rows are not a list")
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
         warnings.warn(
             f"track cache file {path} is unusable ({err}); recomputing it",
@@ -89,7 +102,7 @@ def read_result(path: Path, measure: str | None = None, step: int | None = None)
             stacklevel=3,
         )
         return None
-    return rows
+    return payload
 
 
 def can_write(folder: Path) -> bool:

@@ -23,6 +23,7 @@ import json
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,21 @@ from tqdm.auto import tqdm
 
 from devrl._io import atomic_write_json
 from devrl._track_cache import read_result, resolve_cache_dir, step_file, write_result
-from devrl.evaluation import warn_nonfinite_weights
+from devrl.evaluation import NonFiniteWeightsWarning, warn_nonfinite_weights
 from devrl.measures import DEFAULT_MEASURE_SEED, Context, Measure, MeasureFn, as_measure
 from devrl.measures.base import jsonable
 from devrl.runs import Run
 
 COLUMNS = ("run", "seed", "step", "measure", "value", "stderr")
+
+
+def _warn_cached_nonfinite(checkpoint: Path, count: int) -> None:
+    warnings.warn(
+        f"checkpoint {checkpoint} had {count} NaN/infinite weight values when its cached "
+        "results were measured; the training run diverged and they are meaningless",
+        NonFiniteWeightsWarning,
+        stacklevel=3,
+    )
 
 
 def _load(run: Any) -> Run:
@@ -150,16 +160,20 @@ def track(
         disable=None if progress is None else not progress,
     )
     for step in bar:
-        found = {}
+        found, nonfinite = {}, 0
         for m in [] if recompute else measures:
             for folder in sources[m.name]:
-                found[m.name] = read_result(step_file(folder, step), m.name, step)
-                if found[m.name] is not None:
+                payload = read_result(step_file(folder, step), m.name, step)
+                if payload is not None:
+                    found[m.name] = payload["rows"]
+                    nonfinite = max(nonfinite, payload.get("nonfinite_weights", 0))
                     break
-        todo = [m for m in measures if found.get(m.name) is None]
+        todo = [m for m in measures if m.name not in found]
+        if nonfinite and not todo:  # the checkpoint is not loaded: warn from the record
+            _warn_cached_nonfinite(run.checkpoint_path(step), nonfinite)
         if todo:
             policy = run.policy(step)
-            warn_nonfinite_weights(policy, run.checkpoint_path(step))
+            nonfinite = warn_nonfinite_weights(policy, run.checkpoint_path(step))
             context = Context(run, int(step), int(measure_seed))
             for m in todo:
                 bar.set_postfix_str(m.name)
@@ -171,6 +185,7 @@ def track(
                     step,
                     rows,
                     time.perf_counter() - start,
+                    nonfinite,
                 )
                 found[m.name] = rows
         for m in measures:
@@ -214,9 +229,9 @@ def cached(
                 digits = file.stem.removeprefix("step_")
                 if not digits.isdigit():
                     continue
-                rows = read_result(file, step=int(digits))
+                payload = read_result(file, step=int(digits)) or {"rows": []}
                 step = int(digits)
-                records += [{"step": step, **row, "key": folder.name} for row in rows or []]
+                records += [{"step": step, **r, "key": folder.name} for r in payload["rows"]]
     return _tidy(run, records)
 
 

@@ -198,7 +198,7 @@ def test_nan_weights_warn_naming_the_checkpoint(run_dir):
     run = Run.load(run_dir)
     net = run.policy(100)
     with torch.no_grad():
-        next(net.parameters())[0].fill_(float("nan"))
+        next(net.parameters()).view(-1)[0] = float("nan")
     run.save_checkpoint(200, net)
     probe, calls = _counting("nanprobe")
     with pytest.warns(NonFiniteWeightsWarning, match=rf"{run.checkpoint_path(200)}.*NaN"):
@@ -209,3 +209,6 @@ def test_nan_weights_warn_naming_the_checkpoint(run_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         track(run, [probe], steps=[0, 100], progress=False)  # finite weights: silent
+    with pytest.warns(NonFiniteWeightsWarning, match=r"step_00000200.*had 1"):
+        track(run, [probe], steps=[200], progress=False)  # read from the cache: still warned
+    assert calls == [200, 0, 100]
