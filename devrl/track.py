@@ -141,16 +141,6 @@ def track(
         folder = root / m.key(measure_seed)
         folders[m.name] = folder
         sources[m.name] = [r / m.key(measure_seed) for r in read_roots]
-        if not (folder / "params.json").is_file():
-            atomic_write_json(
-                folder / "params.json",
-                {
-                    "measure": m.name,
-                    "help": m.help,
-                    "params": jsonable(dict(m.params)),
-                    "measure_seed": measure_seed,
-                },
-            )
 
     records = []
     bar = tqdm(
@@ -179,6 +169,18 @@ def track(
                 bar.set_postfix_str(m.name)
                 start = time.perf_counter()
                 rows = m.rows(m(policy, context))
+                # Written with the first result, so a measure that rejects its
+                # parameters leaves no empty cache folder behind.
+                if not (folders[m.name] / "params.json").is_file():
+                    atomic_write_json(
+                        folders[m.name] / "params.json",
+                        {
+                            "measure": m.name,
+                            "help": m.help,
+                            "params": jsonable(dict(m.params)),
+                            "measure_seed": measure_seed,
+                        },
+                    )
                 write_result(
                     step_file(folders[m.name], step),
                     m.name,

@@ -212,3 +212,10 @@ def test_nan_weights_warn_naming_the_checkpoint(run_dir):
     with pytest.warns(NonFiniteWeightsWarning, match=r"step_00000200.*had 1"):
         track(run, [probe], steps=[200], progress=False)  # read from the cache: still warned
     assert calls == [200, 0, 100]
+
+
+def test_rejected_parameters_leave_no_cache_folder(tiny_run):
+    before = sorted(p.name for p in tiny_run.tracks_dir.iterdir())
+    with pytest.raises(ValueError, match="episodes"):
+        track(tiny_run, [get_measure("success", episodes=0)], progress=False)
+    assert sorted(p.name for p in tiny_run.tracks_dir.iterdir()) == before
