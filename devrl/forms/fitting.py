@@ -47,6 +47,8 @@ class FitResult:
         rss: residual sum of squares (weighted by 1/sigma^2 when sigma was given).
         loglik, aic, aicc, bic: Gaussian log-likelihood and information criteria.
         at_bound: names of parameters that ended on a bound (not identified by the data).
+        units: the map between y and the standard units the fit was done in
+            (:class:`devrl.forms._units.YUnits`); every number above is in y's units.
     """
 
     form: Form
