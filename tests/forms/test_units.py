@@ -126,3 +126,13 @@ def test_forms_without_roles_fit_in_callers_units_and_bad_roles_are_refused():
     bad = Form(**{**f.__dict__, "name": "test_units_bad", "y_roles": ("level",)})
     with pytest.raises(ValueError, match="y_roles"):
         register_form(bad)
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e-12])
+def test_planted_logistic_wins_at_tiny_scales(scale):
+    # Before the fix this curve was ranked logistic_log first at 1e-5 and piecewise2 at 1e-12.
+    rng = np.random.default_rng(1)
+    t = np.linspace(50, 1e4, 60)
+    y = 1 / (1 + np.exp(-(t - 4000) / 700)) + rng.normal(0, 0.05, t.size)
+    table = compare(t, scale * y, ["linear", "logistic", "logistic_log", "piecewise2"])
+    assert table["form"].iloc[0] == "logistic"
