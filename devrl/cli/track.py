@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
             cache_dir=args.cache_dir,
         )
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # bad input, named in the message
         print(f"devrl track: {err}")
         return 2
     main_rows = frame[frame["measure"].isin(args.measure)]
