@@ -32,7 +32,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from devrl._io import atomic_write_json
-from devrl._track_cache import read_result, resolve_cache_dir, step_file, write_result
+from devrl._track_cache import (
+    default_cache_dir,
+    read_result,
+    resolve_cache_dir,
+    step_file,
+    write_result,
+)
 from devrl.evaluation import NonFiniteWeightsWarning, warn_nonfinite_weights
 from devrl.measures import DEFAULT_MEASURE_SEED, Context, Measure, MeasureFn, as_measure
 from devrl.measures.base import jsonable
@@ -220,18 +226,26 @@ def cached(
 
     Args:
         run: A :class:`~devrl.runs.Run` or its directory.
-        cache_dir: The folder given to :func:`track` as ``cache_dir`` (None: the run's).
+        cache_dir: The folder given to :func:`track` as ``cache_dir``. None: the run's own
+            ``tracks/`` and, for a run that could not be written, its folder under
+            ``$DEVRL_CACHE_DIR`` (a result in both is listed once, the run's).
     """
     run = _load(run)
-    root = run.tracks_dir if cache_dir is None else Path(cache_dir)
-    records = []
-    if root.is_dir():
+    if cache_dir is None:
+        roots = [run.tracks_dir, default_cache_dir(run.path)]
+    else:
+        roots = [Path(cache_dir)]
+    records, seen = [], set()
+    for root in (r for r in roots if r.is_dir()):
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             for file in sorted(folder.glob("step_*.json")):
                 digits = file.stem.removeprefix("step_")
-                if not digits.isdigit():
+                if not digits.isdigit() or (folder.name, int(digits)) in seen:
                     continue
-                payload = read_result(file, step=int(digits)) or {"rows": []}
+                payload = read_result(file, step=int(digits))
+                if payload is None:
+                    continue
+                seen.add((folder.name, int(digits)))
                 step = int(digits)
                 records += [{"step": step, **r, "key": folder.name} for r in payload["rows"]]
     return _tidy(run, records)

@@ -187,6 +187,8 @@ def test_unwritable_run_is_cached_outside_it(tiny_run, tmp_path, monkeypatch):
     assert calls == tiny_run.steps[1:]  # what the run already held is read, not recomputed
     written = list((tmp_path / "user" / "tracks").glob("*/readonly-*/step_*.json"))
     assert len(written) == len(calls)
+    listed = cached(tiny_run).query("measure == 'readonly'")
+    assert listed["step"].tolist() == tiny_run.steps  # the run's step and the user cache's
 
 
 def test_nan_weights_warn_naming_the_checkpoint(run_dir):
