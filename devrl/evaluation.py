@@ -9,13 +9,62 @@ loses its success rate out of distribution. ``devrl eval`` prints :func:`summari
 
 from __future__ import annotations
 
+import numbers
+import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluate_run", "summarize"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["NonFiniteWeightsWarning", "evaluate_run", "summarize", "warn_nonfinite_weights"]
+
+
+class NonFiniteWeightsWarning(RuntimeWarning):
+    """A checkpoint holds NaN or infinite weights: whatever is measured on it is meaningless."""
+
+
+def warn_nonfinite_weights(model: torch.nn.Module, checkpoint: str | os.PathLike) -> int:
+    """Warn, naming ``checkpoint``, when ``model`` has NaN or infinite parameters or buffers.
+
+    Why: a diverged training run (e.g. a learning rate of 1e10) saves NaN weights; a policy
+    made of them still acts (uniformly, or always the same way), so evaluation and tracking
+    would report numbers like "success 0.000" as if they meant something.
+
+    Returns:
+        The number of non-finite values (0: nothing was warned).
+    """
+    import torch  # lazy: `devrl eval --help` stays fast
+
+    bad, names = 0, []
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor.is_floating_point() or tensor.is_complex():
+            n = int((~torch.isfinite(tensor)).sum())
+            if n:
+                bad += n
+                names.append(name)
+    if bad:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        warnings.warn(
+            f"checkpoint {checkpoint} has {bad} NaN/infinite weight values (in {shown}); "
+            "the training run diverged and results measured on it are meaningless",
+            NonFiniteWeightsWarning,
+            stacklevel=2,
+        )
+    return bad
+
+
+def _check_int(name: str, value: Any, low: int, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}.")
 
 
 def evaluate_run(
@@ -46,12 +95,23 @@ def evaluate_run(
     from devrl.rollouts import evaluate
     from devrl.runs import Run
 
+    _check_int("step", step, 0, allow_none=True)
+    _check_int("episodes", episodes, 1)
+    _check_int("size", size, 1, allow_none=True)
+    _check_int("seed", seed, 0)
+    if not isinstance(greedy, bool):
+        raise TypeError(f"greedy must be True or False, got {greedy!r}.")
+    if isinstance(run_path, bool) or not isinstance(run_path, (str, os.PathLike)):
+        raise TypeError(f"run_path must be a path, got {type(run_path).__name__}.")
+    if str(run_path) == "":
+        raise ValueError("run_path is an empty path; give the run directory.")
     run = Run.load(run_path)
     steps = run.steps
     if not steps:
         raise ValueError(f"run {run.path} has no checkpoints yet")
-    step = steps[-1] if step is None else step
+    step = steps[-1] if step is None else int(step)
     policy = run.policy(step)
+    warn_nonfinite_weights(policy, run.checkpoint_path(step))
     # corner=None (cheese anywhere) is meaningful; other missing variables take defaults.
     env = {k: v for k, v in run.env_variables.items() if v is not None or k == "corner"}
     if size is not None:
@@ -89,6 +149,13 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         ``corner``, ``return``, ``regret``, ``length`` and each one's ``_se``.
     """
     cols = ["reached_cheese", "reached_corner", "return", "regret", "length"]
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a DataFrame of evaluate_run rows, got {type(table).__name__}."
+        )
+    missing = [c for c in ["condition", *cols] if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks the evaluate_run columns {missing}.")
     grouped = table.groupby("condition", sort=False)[cols]
     mean = grouped.mean()
     se = grouped.std(ddof=1) / np.sqrt(grouped.count())

@@ -7,18 +7,23 @@ stderr`` plus the run's environment variables.
 
 Caching: each (measure, step) result is one small JSON file,
 ``run/tracks/<measure>-<hash>/step_XXXXXXXX.json``, written atomically as soon as
-it is computed. The hash covers the measure's parameters and the measurement
-seed, so changing a hyperparameter never returns a stale value. Re-running
-computes only the missing files, and a killed tracking job loses at most the
-measurement in progress. The measures of one checkpoint share one context, so
-evaluation episodes and state buffers are computed once for all of them.
+it is computed, with a checksum of its content. The hash covers the measure's
+parameters and the measurement seed, so changing a hyperparameter never returns a
+stale value. Re-running computes only the missing files, and a killed tracking job
+loses at most the measurement in progress; a file that is unreadable or was edited
+is recomputed with a warning naming it (:mod:`devrl._track_cache`). A run that
+cannot be written is cached elsewhere (``cache_dir``). The measures of one
+checkpoint share one context, so evaluation episodes and state buffers are computed
+once for all of them.
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from devrl._io import atomic_write_json
+from devrl._track_cache import (
+    default_cache_dir,
+    read_result,
+    resolve_cache_dir,
+    step_file,
+    write_result,
+)
+from devrl.evaluation import NonFiniteWeightsWarning, warn_nonfinite_weights
 from devrl.measures import DEFAULT_MEASURE_SEED, Context, Measure, MeasureFn, as_measure
 from devrl.measures.base import jsonable
 from devrl.runs import Run, writes_run
@@ -34,8 +47,35 @@ from devrl.runs import Run, writes_run
 COLUMNS = ("run", "seed", "step", "measure", "value", "stderr")
 
 
-def _step_file(folder: Path, step: int) -> Path:
-    return folder / f"step_{int(step):08d}.json"
+def _warn_cached_nonfinite(checkpoint: Path, count: int) -> None:
+    warnings.warn(
+        f"checkpoint {checkpoint} had {count} NaN/infinite weight values when its cached "
+        "results were measured; the training run diverged and they are meaningless",
+        NonFiniteWeightsWarning,
+        stacklevel=3,
+    )
+
+
+def _load(run: Any) -> Run:
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, bool) or not isinstance(run, (str, os.PathLike)):
+        raise TypeError(f"run must be a Run or a run directory path, got {run!r}.")
+    if str(run) == "":
+        raise ValueError("run is an empty path; give the run directory.")
+    return Run.load(run)
+
+
+def _check_steps(steps) -> list[int] | None:
+    if steps is None:
+        return None
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+        raise TypeError(f"steps must be a list of checkpoint steps, got {steps!r}.")
+    steps = list(steps)
+    bad = [s for s in steps if isinstance(s, bool) or not isinstance(s, numbers.Integral)]
+    if bad:
+        raise TypeError(f"steps must be integers (checkpoint steps), got {bad[0]!r}.")
+    return sorted({int(s) for s in steps})
 
 
 @writes_run("track")  # one writer per run: a trainer or tracker elsewhere makes this fail
@@ -47,6 +87,7 @@ def track(
     measure_seed: int = DEFAULT_MEASURE_SEED,
     recompute: bool = False,
     progress: bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Evaluate ``measures`` at each checkpoint of ``run`` (cached) and return the tidy frame.
 
@@ -59,12 +100,27 @@ def track(
         measure_seed: Seeds the measurements; part of the cache key.
         recompute: Ignore and overwrite cached results.
         progress: tqdm bar over checkpoints (None: only on a terminal).
+        cache_dir: Folder for the cached results instead of ``run/tracks`` (e.g. for a
+            read-only run). None: the run's own folder, or, when the run cannot be
+            written, a per-run folder under ``$DEVRL_CACHE_DIR`` (default
+            ``~/.cache/devrl``) with a warning.
 
     Returns:
         Columns ``run, seed, step, measure, value, stderr`` plus the run's env
         variables, one row per (step, measure), sorted by measure then step.
+
+    Warns:
+        CacheFileWarning: naming each cached file that was unreadable or edited (it is
+            recomputed); RuntimeWarning naming a checkpoint with NaN or infinite weights.
     """
-    run = run if isinstance(run, Run) else Run.load(run)
+    if isinstance(measure_seed, bool) or not isinstance(measure_seed, numbers.Integral):
+        raise TypeError(f"measure_seed must be an integer, got {measure_seed!r}.")
+    for name, flag in (("recompute", recompute), ("progress", progress)):
+        if not isinstance(flag, bool) and not (name == "progress" and flag is None):
+            raise TypeError(f"{name} must be True or False, got {flag!r}.")
+    if measure_seed < 0:
+        raise ValueError(f"measure_seed must be >= 0, got {measure_seed}.")
+    run = _load(run)
     if isinstance(measures, (str, Measure)) or callable(measures):
         measures = [measures]
     measures = [as_measure(m) for m in measures]
@@ -76,7 +132,9 @@ def track(
     available = run.steps
     if not available:
         raise ValueError(f"run {run.path} has no checkpoints to track.")
-    steps = available if steps is None else sorted({int(s) for s in steps})
+    steps = available if steps is None else _check_steps(steps)
+    if not steps:
+        raise ValueError("steps is empty; pass checkpoint steps or None for all of them.")
     missing = sorted(set(steps) - set(available))
     if missing:
         raise ValueError(
@@ -84,20 +142,12 @@ def track(
             f"it has {len(available)}: {available[0]}..{available[-1]}."
         )
 
-    folders = {}
+    root, read_roots = resolve_cache_dir(run.path, run.tracks_dir, cache_dir)
+    folders, sources = {}, {}
     for m in measures:
-        folder = run.tracks_dir / m.key(measure_seed)
+        folder = root / m.key(measure_seed)
         folders[m.name] = folder
-        if not (folder / "params.json").is_file():
-            atomic_write_json(
-                folder / "params.json",
-                {
-                    "measure": m.name,
-                    "help": m.help,
-                    "params": jsonable(dict(m.params)),
-                    "measure_seed": measure_seed,
-                },
-            )
+        sources[m.name] = [r / m.key(measure_seed) for r in read_roots]
 
     records = []
     bar = tqdm(
@@ -107,26 +157,48 @@ def track(
         disable=None if progress is None else not progress,
     )
     for step in bar:
-        todo = [m for m in measures if recompute or not _step_file(folders[m.name], step).is_file()]
+        found, nonfinite = {}, 0
+        for m in [] if recompute else measures:
+            for folder in sources[m.name]:
+                payload = read_result(step_file(folder, step), m.name, step)
+                if payload is not None:
+                    found[m.name] = payload["rows"]
+                    nonfinite = max(nonfinite, payload.get("nonfinite_weights", 0))
+                    break
+        todo = [m for m in measures if m.name not in found]
+        if nonfinite and not todo:  # the checkpoint is not loaded: warn from the record
+            _warn_cached_nonfinite(run.checkpoint_path(step), nonfinite)
         if todo:
             policy = run.policy(step)
+            nonfinite = warn_nonfinite_weights(policy, run.checkpoint_path(step))
             context = Context(run, int(step), int(measure_seed))
             for m in todo:
                 bar.set_postfix_str(m.name)
                 start = time.perf_counter()
                 rows = m.rows(m(policy, context))
-                atomic_write_json(
-                    _step_file(folders[m.name], step),
-                    {
-                        "measure": m.name,
-                        "step": int(step),
-                        "rows": rows,
-                        "seconds": time.perf_counter() - start,
-                    },
+                # Written with the first result, so a measure that rejects its
+                # parameters leaves no empty cache folder behind.
+                if not (folders[m.name] / "params.json").is_file():
+                    atomic_write_json(
+                        folders[m.name] / "params.json",
+                        {
+                            "measure": m.name,
+                            "help": m.help,
+                            "params": jsonable(dict(m.params)),
+                            "measure_seed": measure_seed,
+                        },
+                    )
+                write_result(
+                    step_file(folders[m.name], step),
+                    m.name,
+                    step,
+                    rows,
+                    time.perf_counter() - start,
+                    nonfinite,
                 )
+                found[m.name] = rows
         for m in measures:
-            payload = json.loads(_step_file(folders[m.name], step).read_text())
-            records += [{"step": int(step), **row} for row in payload["rows"]]
+            records += [{"step": int(step), **row} for row in found[m.name]]
     return _tidy(run, records)
 
 
@@ -144,21 +216,39 @@ def _tidy(run: Run, records: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def cached(run: Run | str | os.PathLike) -> pd.DataFrame:
+def cached(
+    run: Run | str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
+) -> pd.DataFrame:
     """Every cached result of ``run`` (all measures and parameter sets), as a tidy frame.
 
     A column ``key`` names the cache folder, to tell apart one measure tracked with
-    different parameters.
+    different parameters. Unreadable or edited files are left out with a warning
+    naming them (``track`` recomputes them).
+
+    Args:
+        run: A :class:`~devrl.runs.Run` or its directory.
+        cache_dir: The folder given to :func:`track` as ``cache_dir``. None: the run's own
+            ``tracks/`` and, for a run that could not be written, its folder under
+            ``$DEVRL_CACHE_DIR`` (a result in both is listed once, the run's).
     """
-    run = run if isinstance(run, Run) else Run.load(run)
-    records = []
-    if run.tracks_dir.is_dir():
-        for folder in sorted(p for p in run.tracks_dir.iterdir() if p.is_dir()):
+    run = _load(run)
+    if cache_dir is None:
+        roots = [run.tracks_dir, default_cache_dir(run.path)]
+    else:
+        roots = [Path(cache_dir)]
+    records, seen = [], set()
+    for root in (r for r in roots if r.is_dir()):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             for file in sorted(folder.glob("step_*.json")):
-                payload = json.loads(file.read_text())
-                records += [
-                    {"step": payload["step"], **row, "key": folder.name} for row in payload["rows"]
-                ]
+                digits = file.stem.removeprefix("step_")
+                if not digits.isdigit() or (folder.name, int(digits)) in seen:
+                    continue
+                payload = read_result(file, step=int(digits))
+                if payload is None:
+                    continue
+                seen.add((folder.name, int(digits)))
+                step = int(digits)
+                records += [{"step": step, **r, "key": folder.name} for r in payload["rows"]]
     return _tidy(run, records)
 
 

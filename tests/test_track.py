@@ -1,6 +1,8 @@
 """Tracking measures over checkpoints: tidy frame, cache, resumption after interruption."""
 
+import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -100,3 +102,122 @@ def test_bad_inputs(tiny_run):
         track(tiny_run, [], progress=False)
     with pytest.raises(TypeError):
         track(tiny_run, [42], progress=False)
+
+
+def _fresh_cache(tiny_run, name):
+    probe, calls = _counting(name)
+    frame = track(tiny_run, [probe], progress=False)
+    folder = next(p for p in tiny_run.tracks_dir.iterdir() if p.name.startswith(f"{name}-"))
+    return probe, calls, frame, folder
+
+
+@pytest.mark.parametrize(
+    "kind, damage, reason",
+    [
+        ("truncated", lambda text: text[: len(text) // 2], "unusable"),  # a crash mid-copy
+        ("binary", lambda text: "\x00\xff garbage", "unusable"),
+        ("list", lambda text: "[1, 2, 3]", "not a JSON object"),
+        ("edited", lambda text: re.sub(r'"value": \d+\.0', '"value": 7.0', text), "mismatch"),
+        ("old", lambda text: text.replace('"sha256"', '"old_sha"'), "no checksum"),
+    ],
+)
+def test_damaged_or_edited_cache_file_is_recomputed_with_a_warning(tiny_run, kind, damage, reason):
+    from devrl._track_cache import CacheFileWarning
+
+    name = f"damaged_{kind}"
+    probe, calls, before, folder = _fresh_cache(tiny_run, name)
+    step = tiny_run.steps[1]
+    victim = folder / f"step_{step:08d}.json"
+    victim.write_text(damage(victim.read_text()))
+    if kind == "edited":  # the edited file parses and holds a plausible, wrong value
+        assert json.loads(victim.read_text())["rows"][0]["value"] == 7.0 != step
+    with pytest.warns(CacheFileWarning, match=rf"{re.escape(str(victim))}.*{reason}.*recomputing"):
+        listed = cached(tiny_run)  # listing names the file and leaves it out
+    assert step not in set(listed.loc[listed["measure"] == name, "step"])
+    with pytest.warns(CacheFileWarning, match=re.escape(str(victim))):
+        after = track(tiny_run, [probe], progress=False)
+    assert calls == [*tiny_run.steps, step]  # only the damaged step recomputed
+    np.testing.assert_array_equal(after["value"], before["value"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # repaired: read silently now
+        assert track(tiny_run, [probe], progress=False)["value"].tolist() == tiny_run.steps
+
+
+def test_cache_file_under_the_wrong_name_is_not_trusted(tiny_run):
+    from devrl._track_cache import CacheFileWarning
+
+    probe, calls, _, folder = _fresh_cache(tiny_run, "renamed")
+    a, b = (folder / f"step_{s:08d}.json" for s in tiny_run.steps[:2])
+    b.write_bytes(a.read_bytes())  # a copy of step 0's result posing as step 2's
+    with pytest.warns(CacheFileWarning, match="holds step 0"):
+        frame = track(tiny_run, [probe], progress=False)
+    assert frame["value"].tolist() == tiny_run.steps
+    assert calls == [*tiny_run.steps, tiny_run.steps[1]]
+
+
+def test_cache_dir_keeps_the_run_untouched(tiny_run, tmp_path):
+    probe, calls = _counting("elsewhere")
+    frame = track(tiny_run, [probe], cache_dir=tmp_path / "cache", progress=False)
+    assert frame["value"].tolist() == tiny_run.steps
+    assert not any(p.name.startswith("elsewhere-") for p in tiny_run.tracks_dir.iterdir())
+    assert len(list((tmp_path / "cache").glob("elsewhere-*/step_*.json"))) == len(calls)
+    track(tiny_run, [probe], cache_dir=tmp_path / "cache", progress=False)
+    assert calls == tiny_run.steps  # reused from the cache folder
+    listed = cached(tiny_run, cache_dir=tmp_path / "cache")
+    assert listed["value"].tolist() == tiny_run.steps
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="cache_dir"):
+        track(tiny_run, [probe], cache_dir=tmp_path / "file", progress=False)
+
+
+def test_unwritable_run_is_cached_outside_it(tiny_run, tmp_path, monkeypatch):
+    import devrl._track_cache as cache
+
+    real = cache.can_write
+    monkeypatch.setenv("DEVRL_CACHE_DIR", str(tmp_path / "user"))
+    inside, _ = _counting("readonly")
+    track(tiny_run, [inside], steps=tiny_run.steps[:1], progress=False)  # cached in the run
+    monkeypatch.setattr(cache, "can_write", lambda d: d != tiny_run.tracks_dir and real(d))
+    probe, calls = _counting("readonly")
+    with pytest.warns(UserWarning, match="cannot be written.*user/tracks"):
+        frame = track(tiny_run, [probe], progress=False)
+    assert frame["value"].tolist() == tiny_run.steps
+    assert calls == tiny_run.steps[1:]  # what the run already held is read, not recomputed
+    written = list((tmp_path / "user" / "tracks").glob("*/readonly-*/step_*.json"))
+    assert len(written) == len(calls)
+    listed = cached(tiny_run).query("measure == 'readonly'")
+    assert listed["step"].tolist() == tiny_run.steps  # the run's step and the user cache's
+
+
+def test_nan_weights_warn_naming_the_checkpoint(run_dir):
+    import torch
+
+    from devrl.evaluation import NonFiniteWeightsWarning
+    from devrl.runs import Run
+
+    run = Run.load(run_dir)
+    net = run.policy(100)
+    with torch.no_grad():
+        next(net.parameters()).view(-1)[0] = float("nan")
+    run.save_checkpoint(200, net)
+    probe, calls = _counting("nanprobe")
+    with pytest.warns(NonFiniteWeightsWarning, match=rf"{run.checkpoint_path(200)}.*NaN"):
+        track(run, [probe], steps=[200], progress=False)
+    assert calls == [200]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        track(run, [probe], steps=[0, 100], progress=False)  # finite weights: silent
+    with pytest.warns(NonFiniteWeightsWarning, match=r"step_00000200.*had 1"):
+        track(run, [probe], steps=[200], progress=False)  # read from the cache: still warned
+    assert calls == [200, 0, 100]
+
+
+def test_rejected_parameters_leave_no_cache_folder(tiny_run):
+    before = sorted(p.name for p in tiny_run.tracks_dir.iterdir())
+    with pytest.raises(ValueError, match="episodes"):
+        track(tiny_run, [get_measure("success", episodes=0)], progress=False)
+    assert sorted(p.name for p in tiny_run.tracks_dir.iterdir()) == before

@@ -65,6 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="measurement seed (default 12345)")
     parser.add_argument("--recompute", action="store_true", help="ignore cached results")
     parser.add_argument("--out", default=None, help="also write the tidy table to this CSV")
+    parser.add_argument("--cache-dir", default=None, help="cache here, not in RUN/tracks")
     parser.add_argument("--list", action="store_true", help="list the registered measures and exit")
 
 
@@ -107,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             recompute=args.recompute,
             measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
+            cache_dir=args.cache_dir,
         )
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # bad input, named in the message
         print(f"devrl track: {err}")
         return 2
     main_rows = frame[frame["measure"].isin(args.measure)]

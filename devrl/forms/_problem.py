@@ -7,14 +7,31 @@ wrong and how to fix it, so no scipy traceback reaches the user.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.optimize import least_squares
 
+from devrl._config import check_range
 from devrl.forms.registry import Form
 
 
 class FitError(ValueError):
     """A form could not be fitted (non-convergence, non-finite model values, ...)."""
+
+
+class ColumnError(KeyError, ValueError):
+    """A table lacks a column the call names (a KeyError for lookups, a ValueError as input)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def check_columns(frame, columns, what: str) -> None:
+    """Raise :class:`ColumnError` naming ``what`` unless ``frame`` has every column."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ColumnError(f"{what}: columns {missing} not in the table {list(frame.columns)}.")
 
 
 def check_curve(t, y, sigma=None, groups=None, *, what: str = "fit") -> tuple:
@@ -23,8 +40,8 @@ def check_curve(t, y, sigma=None, groups=None, *, what: str = "fit") -> tuple:
     Without ``groups``, ``t`` must be strictly increasing; with ``groups`` (one
     curve per seed stacked together), it must be strictly increasing within each group.
     """
-    t = np.asarray(t, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
+    t = _real_array("t", t, what)
+    y = _real_array("y", y, what)
     if t.shape != y.shape:
         raise ValueError(f"{what}: t and y must have the same length, got {t.size} and {y.size}.")
     bad = ~np.isfinite(t) | ~np.isfinite(y)
@@ -34,7 +51,12 @@ def check_curve(t, y, sigma=None, groups=None, *, what: str = "fit") -> tuple:
             "drop them first (e.g. df.dropna(subset=[x, y]))."
         )
     if sigma is not None:
-        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), t.shape).copy()
+        sigma = _real_array("sigma", sigma, what)
+        if sigma.size not in (1, t.size):
+            raise ValueError(
+                f"{what}: sigma must be one number or one per point ({t.size}), got {sigma.size}."
+            )
+        sigma = np.broadcast_to(sigma, t.shape).copy()
         if not np.all(np.isfinite(sigma) & (sigma > 0)):
             raise ValueError(
                 f"{what}: sigma (per-point standard errors) must be finite and > 0 everywhere; "
@@ -63,6 +85,49 @@ def check_curve(t, y, sigma=None, groups=None, *, what: str = "fit") -> tuple:
             "Check that you passed the right column."
         )
     return t, y, sigma, groups
+
+
+def _real_array(name: str, values, what: str) -> np.ndarray:
+    """``values`` as a flat float array; complex, text or ragged input is refused, not truncated."""
+    arr = np.asarray(values)
+    if np.iscomplexobj(arr):
+        raise TypeError(
+            f"{what}: {name} must be real numbers, got complex values; pass .real or abs() "
+            "explicitly if that is what you mean."
+        )
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{what}: {name} must be numbers, got an array of {arr.dtype} "
+                f"(e.g. {arr.ravel()[:1].tolist()}); convert the column with pd.to_numeric."
+            ) from None
+    return arr.astype(float).ravel()
+
+
+def check_level(level) -> float:
+    """A confidence level strictly between 0 and 1 (e.g. 0.95), as a float."""
+    return check_number("level", level, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def check_number(name: str, value, low=None, high=None, **open_ends) -> float:
+    """A real number (numpy scalars too; not a bool, not NaN) within the bounds, as a float.
+
+    ``open_ends``: ``low_open`` / ``high_open`` as in :func:`devrl._config.check_range`.
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = float(value)
+    check_range(name, value, low, high, **open_ends)
+    return value
+
+
+def check_count(name: str, value, *, minimum: int) -> int:
+    """An integer (not a bool or a float) of at least ``minimum``, as an int."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    check_range(name, value, minimum, None, integer=True)
+    return value
 
 
 def check_form_data(form: Form, t: np.ndarray, *, known_sigma: bool) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from devrl.forms._problem import check_curve
+from devrl.forms._problem import check_columns, check_count, check_curve, check_number
 
 __all__ = [
     "change_lags",
@@ -70,10 +70,9 @@ def level_shifts(
     """
     t, y, _, _ = check_curve(t, y, what="level_shifts")
     n = y.size
-    if min_size < 1:
-        raise ValueError(f"min_size must be >= 1, got {min_size}.")
-    if penalty < 0 or min_shift < 0:
-        raise ValueError(f"penalty and min_shift must be >= 0, got {penalty} and {min_shift}.")
+    min_size = check_count("min_size", min_size, minimum=1)
+    check_number("penalty", penalty, 0.0)
+    check_number("min_shift", min_shift, 0.0)
     if noise is None:
         noise = robust_noise(y)
     sig = np.broadcast_to(np.asarray(noise, dtype=float), y.shape).copy()
@@ -126,7 +125,7 @@ def match_transitions(shifts, transitions, *, tol: float, log: bool = True) -> d
     """
     s = np.sort(np.asarray(shifts, dtype=float).ravel())
     tau = np.asarray(transitions, dtype=float).ravel()
-    if tol < 0:
+    if not tol >= 0:  # NaN fails too
         raise ValueError(f"tol must be >= 0, got {tol}.")
     if log and (np.any(s <= 0) or np.any(tau <= 0)):
         raise ValueError("log=True needs shift and transition times > 0.")
@@ -159,7 +158,7 @@ def step_across(t, y, at: float, *, window: float = 0.5) -> float:
     Medians make one outlying checkpoint (a diverged chain, a spike) harmless.
     """
     t, y, _, _ = check_curve(t, y, what="step_across")
-    if at <= 0 or window <= 0 or np.any(t <= 0):
+    if not (at > 0 and window > 0) or np.any(t <= 0):  # NaN fails too
         raise ValueError("step_across works in log-time: needs at > 0, window > 0 and t > 0.")
     before = y[(t >= at * np.exp(-window)) & (t < at)]
     after = y[(t > at) & (t <= at * np.exp(window))]
@@ -241,6 +240,11 @@ def change_lags(
         first), ``<label>_at_linear``, ``<label>_lag_steps`` (steps), and ``<label>_rho``
         (Spearman correlation with the reference over checkpoints).
     """
+    check_columns(tracks, [by, "step", "measure", "value"], "change_lags (by)")
+    names = set(tracks["measure"])
+    for arg, name in [("reference", reference), *(("measures", m) for m in measures.values())]:
+        if name not in names:
+            raise ValueError(f"change_lags: {arg} {name!r} is not a measure in tracks.")
     rows = []
     for key, df in tracks.groupby(by):
         wide = df.pivot_table(index="step", columns="measure", values="value").sort_index()

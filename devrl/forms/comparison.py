@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from devrl.forms._problem import check_curve
+from devrl.forms._problem import check_columns, check_count, check_curve, check_number
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS
 from devrl.forms.registry import Form, get_form
@@ -75,9 +75,15 @@ def compare(
     """
     if sort_by not in ("aicc", "bic"):
         raise ValueError(f"sort_by must be 'aicc' or 'bic', got {sort_by!r}.")
+    if isinstance(forms, (str, Form)):
+        raise TypeError(f"forms must be a list of forms, got {forms!r}; write [{forms!r}].")
     forms = [get_form(f) for f in (forms if forms is not None else DEFAULT_FORMS)]
     if not forms:
-        raise ValueError("compare needs at least one form.")
+        raise ValueError("forms must name at least one form (or be None for the defaults).")
+    if not isinstance(return_fits, bool):
+        raise TypeError(f"return_fits must be True or False, got {return_fits!r}.")
+    seed = check_count("seed", seed, minimum=0)
+    check_number("holdout", holdout, 0.0, 1.0, high_open=True)
     t, y, sigma, groups = check_curve(t, y, sigma, groups, what="compare")
     cut = _holdout_cut(t, holdout)
     rows, fits = [], {}
@@ -125,9 +131,7 @@ def drop_missing(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFr
     Returns:
         ``(kept, dropped)``: the rows kept (original index and order) and the number dropped.
     """
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"columns {missing} not in {list(frame.columns)}")
+    check_columns(frame, columns, "drop_missing")
     ok = frame[list(columns)].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
     return frame[ok], int((~ok).sum())
 

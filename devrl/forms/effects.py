@@ -13,8 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from patsy import PatsyError
 
-from devrl.forms.fitting import fit
+from devrl.forms._problem import check_columns, check_level
+from devrl.forms.fitting import CI_METHODS, fit
 from devrl.forms.registry import Form, get_form
 
 
@@ -45,7 +47,15 @@ def fit_per_run(
         ci_high, status``; failed fits are kept with their reason in ``status``.
     """
     form = get_form(form)
-    by, keep = list(by), list(keep)
+    if ci not in CI_METHODS:  # checked here: fit's errors become per-run statuses below
+        raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}.")
+    by = [by] if isinstance(by, str) else list(by)
+    keep = [keep] if isinstance(keep, str) else list(keep)
+    check_columns(table, [x], "fit_per_run (x)")
+    check_columns(table, [y], "fit_per_run (y)")
+    check_columns(
+        table, by + keep + ([] if sigma is None else [sigma]), "fit_per_run (by/keep/sigma)"
+    )
     rows = []
     for key, g in table.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -77,6 +87,18 @@ def fit_per_run(
     return pd.DataFrame(rows)
 
 
+def _formula_model(make, formula: str, data: pd.DataFrame, variables, **kwargs):
+    """``make(formula, data)``; a term patsy cannot evaluate is an error naming ``variables``."""
+    try:
+        return make(formula, data, **kwargs)
+    except PatsyError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f"effects: variables {variables} are not columns or terms of the table "
+            f"{list(data.columns)} ({first})."
+        ) from None
+
+
 def effects(
     table: pd.DataFrame,
     response: str,
@@ -105,14 +127,16 @@ def effects(
     """
     if method not in ("ols", "mixedlm"):
         raise ValueError(f"method must be 'ols' or 'mixedlm', got {method!r}.")
+    if isinstance(variables, str):
+        raise TypeError(
+            f"variables must be a list of terms, got {variables!r}; write [{variables!r}]."
+        )
     variables = list(variables)
     if not variables:
         raise ValueError("effects needs at least one variable, e.g. variables=['size'].")
-    missing = [c for c in [response, group] if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"effects: columns {missing} not in the table (columns: {list(table.columns)})."
-        )
+    level = check_level(level)
+    check_columns(table, [response], "effects (response)")
+    check_columns(table, [group], "effects (group)")
     data = table.dropna(subset=[response]).copy()
     if data[response].nunique() < 2:
         raise ValueError(f"effects: {response!r} takes fewer than 2 distinct values.")
@@ -123,10 +147,12 @@ def effects(
         if n_groups < 2:
             raise ValueError(f"effects: clustering needs >= 2 values of {group!r}.")
         codes = pd.factorize(data[group])[0]
-        res = smf.ols(formula, data).fit(cov_type="cluster", cov_kwds={"groups": codes})
+        model = _formula_model(smf.ols, formula, data, variables)
+        res = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
         names = list(res.params.index)
     else:
-        res = smf.mixedlm(formula, data, groups=data[group]).fit(reml=True)
+        model = _formula_model(smf.mixedlm, formula, data, variables, groups=data[group])
+        res = model.fit(reml=True)
         names = [nm for nm in res.params.index if nm != "Group Var"]
     ci = res.conf_int(alpha=alpha)
     out = pd.DataFrame(

@@ -17,7 +17,15 @@ import pandas as pd
 from scipy import stats
 
 from devrl.forms import intervals
-from devrl.forms._problem import FitError, Problem, check_curve, check_form_data
+from devrl.forms._problem import (
+    FitError,
+    Problem,
+    check_count,
+    check_curve,
+    check_form_data,
+    check_level,
+)
+from devrl.forms._units import YUnits
 from devrl.forms.registry import Form, get_form
 
 CI_METHODS = ("profile", "bootstrap", "wald", "none")
@@ -39,6 +47,8 @@ class FitResult:
         rss: residual sum of squares (weighted by 1/sigma^2 when sigma was given).
         loglik, aic, aicc, bic: Gaussian log-likelihood and information criteria.
         at_bound: names of parameters that ended on a bound (not identified by the data).
+        units: the map between y and the standard units the fit was done in
+            (:class:`devrl.forms._units.YUnits`); every number above is in y's units.
     """
 
     form: Form
@@ -60,6 +70,7 @@ class FitResult:
     sigma: np.ndarray | None = field(repr=False)
     cov: np.ndarray = field(repr=False)
     draws: np.ndarray | None = field(default=None, repr=False)
+    units: YUnits | None = field(default=None, repr=False)
 
     @property
     def theta(self) -> np.ndarray:
@@ -90,8 +101,13 @@ class FitResult:
             curves = np.array([self.form(t, d) for d in self.draws])
             lo, hi = intervals.percentile(curves, level)
         else:
-            grad = _gradient(self.form, t, self.theta)  # [len(t), n_params]
-            se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", grad, self.cov, grad), 0.0))
+            # Delta method in the fitter's standard units, so the band is unit-free too.
+            units = self.units or YUnits.of(self.form, self.y)
+            theta_z = units.params_to_z(self.theta)
+            cov_z = self.cov / np.outer(units.factors, units.factors)
+            grad = _gradient(self.form, t, theta_z)  # [len(t), n_params]
+            var_z = np.einsum("ij,jk,ik->i", grad, cov_z, grad)
+            se = units.scale * np.sqrt(np.maximum(var_z, 0.0))
             q = stats.norm.ppf(0.5 + level / 2)
             lo, hi = yhat - q * se, yhat + q * se
         return pd.DataFrame({"t": t, "yhat": yhat, "lower": lo, "upper": hi})
@@ -217,8 +233,16 @@ def fit(
     if ci not in CI_METHODS:
         raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}.")
     t, y, sigma, groups = check_curve(t, y, sigma, groups, what=f"fit({form.name!r})")
+    level = check_level(level)
+    n_boot = check_count("n_boot", n_boot, minimum=1)
+    n_random_starts = check_count("n_random_starts", n_random_starts, minimum=0)
+    seed = check_count("seed", seed, minimum=0)
     check_form_data(form, t, known_sigma=sigma is not None)
-    prob = Problem(form, t, y, sigma)
+    # Everything below runs in standard units of y (see _units.py); only the
+    # reported numbers are mapped back, so no result depends on y's units.
+    units = YUnits.of(form, y)
+    sigma_z = None if sigma is None else sigma / units.scale
+    prob = Problem(form, t, units.y_to_z(y), sigma_z)
     starts = [np.asarray(s, dtype=float) for s in form.guess(*prob.guess_data)]
     rng = np.random.default_rng(seed)
     finite = np.isfinite(prob.lo) & np.isfinite(prob.hi)
@@ -227,33 +251,35 @@ def fit(
         s[finite] = rng.uniform(prob.lo[finite], prob.hi[finite])
         starts.append(s)
     res = prob.fit(starts)
-    theta = res.x
+    theta_z = res.x
     if form.canonicalize is not None:
-        theta = form.canonicalize(theta)
-    n, p = y.size, theta.size
-    rss = prob.cost(theta)
+        theta_z = form.canonicalize(theta_z)
+    n, p = y.size, theta_z.size
+    rss_z = prob.cost(theta_z)
     jac = res.jac
-    if form.canonicalize is not None and not np.allclose(theta, res.x):
-        jac = _gradient(form, t, theta) * prob.w[:, None]
-    scale = rss / (n - p) if sigma is None else 1.0
-    cov = np.linalg.pinv(jac.T @ jac) * scale
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    if not np.all(np.isfinite(se)):
+    if form.canonicalize is not None and not np.allclose(theta_z, res.x):
+        jac = _gradient(form, t, theta_z) * prob.w[:, None]
+    scale = rss_z / (n - p) if sigma is None else 1.0
+    cov_z = np.linalg.pinv(jac.T @ jac) * scale
+    se_z = np.sqrt(np.clip(np.diag(cov_z), 0.0, None))
+    if not np.all(np.isfinite(se_z)):
         raise FitError(f"form {form.name!r}: the fit gave non-finite standard errors.")
+    # Weighted residuals are unit-free; unweighted ones carry the units squared.
+    rss = rss_z * units.scale**2 if sigma is None else rss_z
     k, loglik, aic, aicc, bic = information(rss, n, p, sigma)
     span = np.where(np.isfinite(prob.hi - prob.lo), prob.hi - prob.lo, 0.0)
     at_bound = tuple(
         name
-        for name, v, lo, hi, s in zip(form.param_names, theta, prob.lo, prob.hi, span)
+        for name, v, lo, hi, s in zip(form.param_names, theta_z, prob.lo, prob.hi, span)
         if s > 0 and min(v - lo, hi - v) <= 1e-6 * s
     )
     dof = None if sigma is not None else n - p
     draws = None
     if ci == "profile":
-        lo, hi = intervals.profile(prob, theta, se, known_sigma=sigma is not None, level=level)
+        lo, hi = intervals.profile(prob, theta_z, se_z, known_sigma=sigma is not None, level=level)
     elif ci == "bootstrap":
         draws = intervals.bootstrap(
-            prob, theta, groups=groups, sigma=sigma, n_boot=n_boot, seed=seed
+            prob, theta_z, groups=groups, sigma=sigma_z, n_boot=n_boot, seed=seed
         )
         if len(draws) < 0.5 * n_boot:
             raise FitError(
@@ -261,12 +287,16 @@ def fit(
                 "converged; the intervals would be unreliable. Try ci='profile'."
             )
         lo, hi = intervals.percentile(draws, level)
+        draws = units.params_from_z(draws)
         if groups is not None:
             ci = "cluster-bootstrap"
     elif ci == "wald":
-        lo, hi = intervals.wald(theta, se, dof, level)
+        lo, hi = intervals.wald(theta_z, se_z, dof, level)
     else:
         lo, hi = np.full(p, np.nan), np.full(p, np.nan)
+    theta = units.params_from_z(theta_z)
+    lo, hi = units.params_from_z(lo), units.params_from_z(hi)
+    se, cov = se_z * units.factors, units.cov_from_z(cov_z)
     names = form.param_names
     return FitResult(
         form=form,
@@ -288,6 +318,7 @@ def fit(
         sigma=sigma,
         cov=cov,
         draws=draws,
+        units=units,
     )
 
 

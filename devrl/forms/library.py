@@ -18,6 +18,7 @@ import itertools
 import numpy as np
 from scipy.special import expit
 
+from devrl.forms._problem import check_count
 from devrl.forms.registry import Form, register_form
 
 _INF = np.inf
@@ -54,6 +55,7 @@ CONSTANT = register_form(
         func=_constant,
         param_names=("a",),
         formula="a",
+        y_roles=("level",),
         bounds=lambda t, y: (np.array([-_INF]), np.array([_INF])),
         guess=lambda t, y: [np.array([np.mean(y)])],
         description="no change over training",
@@ -72,6 +74,7 @@ LINEAR = register_form(
         func=_linear,
         param_names=("a", "b"),
         formula="a + b*t",
+        y_roles=("level", "scale"),
         bounds=lambda t, y: (np.array([-_INF, -_INF]), np.array([_INF, _INF])),
         guess=lambda t, y: [np.polyfit(t, y, 1)[::-1]],
         description="steady drift at a constant rate",
@@ -104,6 +107,7 @@ EXP = register_form(
         func=_exp,
         param_names=("a", "b", "tau"),
         formula="a + (b - a)*(1 - exp(-t/tau))",
+        y_roles=("level", "level", "shape"),
         bounds=_exp_bounds,
         guess=_exp_guess,
         description="relaxation into a locally quadratic basin with one timescale tau",
@@ -141,6 +145,7 @@ LOGISTIC = register_form(
         func=_logistic,
         param_names=("a", "b", "t0", "w"),
         formula="a + (b - a)*sigmoid((t - t0)/w)",
+        y_roles=("level", "level", "shape", "shape"),
         bounds=_logistic_bounds,
         guess=_logistic_guess,
         description="one stage transition at step t0 with width w (in steps)",
@@ -184,6 +189,7 @@ LOGISTIC_LOG = register_form(
         func=_logistic_log,
         param_names=("a", "b", "log_t0", "w"),
         formula="a + (b - a)*sigmoid((log t - log_t0)/w)",
+        y_roles=("level", "level", "shape", "shape"),
         bounds=_logistic_log_bounds,
         guess=_logistic_log_guess,
         needs_positive_t=True,
@@ -233,6 +239,7 @@ DOUBLE_LOGISTIC = register_form(
         func=_double_logistic,
         param_names=("a", "b", "c", "log_t1", "w1", "log_t2", "w2"),
         formula="a + (b-a)*sigmoid((log t - log_t1)/w1) + (c-b)*sigmoid((log t - log_t2)/w2)",
+        y_roles=("level", "level", "level", "shape", "shape", "shape", "shape"),
         bounds=_double_bounds,
         guess=_double_guess,
         canonicalize=_double_canon,
@@ -270,6 +277,7 @@ POWER = register_form(
         func=_power,
         param_names=("a", "b", "alpha"),
         formula="a + b*t^(-alpha)",
+        y_roles=("level", "scale", "shape"),
         bounds=_power_bounds,
         guess=_power_guess,
         needs_positive_t=True,
@@ -294,8 +302,7 @@ def piecewise_linear(k: int, name: str | None = None) -> Form:
     Returns:
         The (unregistered) form; pass it to ``register_form`` to use it by name.
     """
-    if k < 1:
-        raise ValueError(f"piecewise_linear needs k >= 1 breakpoints, got {k}.")
+    k = check_count("k (breakpoints)", k, minimum=1)
     names = ("a", "b") + tuple(
         itertools.chain.from_iterable((f"c{i + 1}", f"log_t{i + 1}") for i in range(k))
     )
@@ -345,6 +352,7 @@ def piecewise_linear(k: int, name: str | None = None) -> Form:
         func=func,
         param_names=names,
         formula="a + b*log t + sum_i c_i*max(0, log t - log_t_i)",
+        y_roles=("level", "scale") + ("scale", "shape") * k,
         bounds=bounds,
         guess=guess,
         canonicalize=canon,

@@ -39,6 +39,12 @@ class Form:
             logistic); ``None`` when there are none.
         needs_positive_t: the form uses ``log t``, so every ``t`` must be > 0.
         description: one line on what the form means.
+        y_roles: how each parameter moves when y changes units (y -> m + s*y):
+            ``"level"`` (p -> m + s*p), ``"scale"`` (p -> s*p) or ``"shape"``
+            (unchanged: times, widths, exponents). With roles declared, ``fit``
+            works in standard units of y, so rankings and fitted curves do not depend
+            on the units; ``bounds`` and ``guess`` must then be equivariant too (computed
+            from the data). ``None`` fits in the caller's units.
     """
 
     name: str
@@ -50,6 +56,7 @@ class Form:
     canonicalize: Callable[[np.ndarray], np.ndarray] | None = None
     needs_positive_t: bool = False
     description: str = field(default="")
+    y_roles: tuple[str, ...] | None = None
 
     @property
     def n_params(self) -> int:
@@ -91,8 +98,24 @@ def register_form(form: Form, *, overwrite: bool = False) -> Form:
             f"a form named {form.name!r} is already registered; pick another name or pass "
             "overwrite=True."
         )
+    check_roles(form)
     _REGISTRY[form.name] = form
     return form
+
+
+Y_ROLES = ("level", "scale", "shape")
+
+
+def check_roles(form: Form) -> None:
+    """Raise ValueError unless ``form.y_roles`` is None or one known role per parameter."""
+    roles = form.y_roles
+    if roles is None:
+        return
+    if len(roles) != form.n_params or any(r not in Y_ROLES for r in roles):
+        raise ValueError(
+            f"form {form.name!r}: y_roles must give one of {Y_ROLES} per parameter "
+            f"{form.param_names}, got {roles!r}."
+        )
 
 
 def get_form(form: str | Form) -> Form:
@@ -103,6 +126,8 @@ def get_form(form: str | Form) -> Form:
     """
     if isinstance(form, Form):
         return form
+    if not isinstance(form, str):
+        raise TypeError(f"form must be a registered form name or a devrl.forms.Form, got {form!r}.")
     try:
         return _REGISTRY[form]
     except KeyError:

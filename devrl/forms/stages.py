@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-from devrl.forms._problem import check_curve
+from devrl.forms._problem import check_count, check_curve, check_number
 from devrl.forms.changes import level_shifts
 from devrl.forms.fitting import fit, information
 from devrl.forms.library import piecewise_linear
@@ -46,8 +46,9 @@ def smooth_log_time(t, y, *, bandwidth: float | None = None, grid_size: int = 40
     x = np.log(t)
     span = x[-1] - x[0]
     h = 0.05 * span if bandwidth is None else float(bandwidth)
-    if h <= 0:
+    if not h > 0:  # NaN fails too
         raise ValueError(f"bandwidth must be > 0 (in log-time units), got {bandwidth}.")
+    grid_size = check_count("grid_size", grid_size, minimum=2)
     g = np.linspace(x[0], x[-1], grid_size)
     d = x[None, :] - g[:, None]  # [grid, n]
     w = np.exp(-0.5 * (d / h) ** 2)
@@ -97,6 +98,8 @@ def detect_stages(
         )
     if t.size < 8:
         raise ValueError(f"detect_stages needs at least 8 points, got {t.size}.")
+    check_number("min_change", min_change, 0.0, 1.0)
+    max_breakpoints = check_count("max_breakpoints", max_breakpoints, minimum=1)
     if method == "critical":
         return _critical(t, y, bandwidth, min_change)
     if method == "changepoint":

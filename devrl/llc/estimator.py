@@ -67,6 +67,7 @@ def estimate(
     Raises:
         ChainDivergedError: A loss became NaN/inf or ran away; lower ``lr``.
     """
+    _check_progress(progress)
     return _estimate_many([model], data, make_settings(settings, fields), progress)[0]
 
 
@@ -104,7 +105,13 @@ def estimate_many(
         ChainDivergedError: A chain's loss became NaN/inf or ran away; the message names
             the checkpoint; lower ``lr``.
     """
+    _check_progress(progress)
     return _estimate_many(models, data, make_settings(settings, fields), progress)
+
+
+def _check_progress(progress: Any) -> None:
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}.")
 
 
 def _check_data(data: Any) -> LLCData:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,44 +61,18 @@ class SamplerSettings:
             raise ValueError(f"vectorize must be 'auto', 'vmap' or 'loop'; got {self.vectorize!r}.")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}; got {self.sampler!r}.")
-        for name in ("lr", "nbeta"):
-            value = getattr(self, name)
-            if name == "nbeta" and value is None:
-                continue
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-        if not (math.isfinite(self.localization) and self.localization >= 0):
-            raise ValueError(
-                f"localization must be a finite number >= 0; got {self.localization!r}."
-            )
-        for name in ("chains", "draws"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if int(self.burnin) != self.burnin or self.burnin < 0:
-            raise ValueError(f"burnin must be an integer >= 0; got {self.burnin!r}.")
-        if self.batch_size is not None and (
-            int(self.batch_size) != self.batch_size or self.batch_size < 1
-        ):
-            raise ValueError(
-                "batch_size must be a positive integer (or None for full batch); "
-                f"got {self.batch_size!r}."
-            )
-        if not self.divergence_factor > 0:  # math.inf: only a NaN/inf loss counts
-            raise ValueError(
-                f"divergence_factor must be a positive number (or math.inf); "
-                f"got {self.divergence_factor!r}."
-            )
-        # Normalize types once, so the sampling loop and the result's config see plain values.
-        set_ = object.__setattr__
-        set_(self, "lr", float(self.lr))
-        set_(self, "nbeta", None if self.nbeta is None else float(self.nbeta))
-        set_(self, "localization", float(self.localization))
-        for name in ("chains", "draws", "burnin", "seed"):
-            set_(self, name, int(getattr(self, name)))
-        set_(self, "batch_size", None if self.batch_size is None else int(self.batch_size))
-        set_(self, "sampler_kwargs", dict(self.sampler_kwargs or {}))
-        set_(self, "divergence_factor", float(self.divergence_factor))
+        set_ = object.__setattr__  # normalize types once, for the sampling loop and the config
+        set_(self, "lr", _number("lr", self.lr, "a positive finite number", positive=True))
+        if self.nbeta is not None:
+            set_(self, "nbeta", _number("nbeta", self.nbeta, "a positive finite number", True))
+        loc = _number("localization", self.localization, "a finite number >= 0", positive=False)
+        set_(self, "localization", loc)
+        for name, low in (("chains", 1), ("draws", 1), ("burnin", 0), ("seed", 0)):
+            set_(self, name, _integer(name, getattr(self, name), low))
+        if self.batch_size is not None:
+            set_(self, "batch_size", _integer("batch_size", self.batch_size, 1, " (or None)"))
+        set_(self, "divergence_factor", _divergence_factor(self.divergence_factor))
+        set_(self, "sampler_kwargs", _sampler_kwargs(self.sampler, self.sampler_kwargs))
 
     def resolve(self, n: int) -> SamplerSettings:
         """These settings for a dataset of ``n`` samples: concrete batch size and nβ.
@@ -111,6 +88,59 @@ class SamplerSettings:
             )
         nbeta = default_nbeta(batch_size) if self.nbeta is None else self.nbeta
         return dataclasses.replace(self, batch_size=batch_size, nbeta=nbeta)
+
+
+def _number(name: str, value: Any, expected: str, positive: bool) -> float:
+    """``value`` as a float, if it is a real number (not a bool), finite, and > 0 or >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {expected}; got {value!r} ({type(value).__name__}).")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be {expected}; got {value!r}.")
+    return v
+
+
+def _integer(name: str, value: Any, low: int, extra: str = "") -> int:
+    """``value`` as an int, if it is an integer (not a bool or a float) and ``>= low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {low}{extra}; got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}{extra}; got {value!r}.")
+    return int(value)
+
+
+def _divergence_factor(value: Any) -> float:
+    """A positive number or ``math.inf``; NaN would silently switch the check off."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"divergence_factor must be a positive number (or math.inf); got {value!r}."
+        )
+    if not float(value) > 0:  # also refuses NaN
+        raise ValueError(
+            f"divergence_factor must be a positive number (or math.inf); got {value!r}."
+        )
+    return float(value)
+
+
+def _sampler_kwargs(sampler: str, kwargs: Any) -> dict[str, Any]:
+    """Extra arguments the sampler's factory takes, other than those the settings set."""
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"sampler_kwargs must be a dict; got {type(kwargs).__name__}.")
+    accepted = set(inspect.signature(SAMPLERS[sampler]).parameters) - _SET_BY_SETTINGS
+    unknown = sorted(map(str, set(kwargs) - accepted))
+    if unknown:
+        owned = sorted(set(map(str, kwargs)) & _SET_BY_SETTINGS)
+        hint = f" ({', '.join(owned)}: set the field itself)" if owned else ""
+        raise ValueError(
+            f"sampler_kwargs has {unknown}, which {sampler} does not take{hint}; "
+            f"it takes {sorted(accepted)}."
+        )
+    return dict(kwargs)
+
+
+_SET_BY_SETTINGS = {"params", "lr", "nbeta", "localization"}
 
 
 def make_settings(settings: SamplerSettings | None, fields: dict[str, Any]) -> SamplerSettings:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -138,6 +139,8 @@ class Measure:
                 f"measure {self.name!r} has no parameter(s) {unknown}; "
                 f"its parameters are {sorted(self.params)}."
             )
+        for name, value in changes.items():
+            _check_like_default(f"{self.name}.{name}", value, self.params[name])
         return replace(self, params={**self.params, **changes})
 
     def key(self, measure_seed: int) -> str:
@@ -165,14 +168,42 @@ class Measure:
         return rows
 
 
+def _check_like_default(name: str, value: Any, default: Any) -> None:
+    """Raise TypeError/ValueError unless ``value`` has the kind of its default.
+
+    Why: parameters arrive from the command line as JSON or bare words, so ``greedy=maybe``
+    or ``episodes=2.5`` would otherwise reach the measure and be quietly coerced (``bool``,
+    ``int``). Other defaults (None, strings such as ``state_policy="final"``, which also
+    takes a step) accept anything; the measure checks those values when it runs.
+    """
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "True or False"
+    elif isinstance(default, numbers.Integral):
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        kind = "an integer"
+    elif isinstance(default, numbers.Real):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        kind = "a number"
+        if ok and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    else:
+        return
+    if not ok:
+        raise TypeError(f"{name} must be {kind} (like its default {default!r}), got {value!r}.")
+
+
 MEASURES: dict[str, Measure] = {}
 """The registry of named measures (the built-in ones are registered by ``devrl.measures``)."""
 
 
 def register_measure(name: str, fn: MeasureFn, help: str = "", **defaults: Any) -> Measure:
     """Add a named measure with default parameters to :data:`MEASURES` and return it."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}.")
     if not name or "/" in name:
-        raise ValueError(f"measure names must be non-empty without '/'; got {name!r}.")
+        raise ValueError(f"measure name must be non-empty without '/'; got {name!r}.")
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable (policy, context, **params), got {fn!r}.")
     MEASURES[name] = Measure(name, fn, dict(defaults), help)
     return MEASURES[name]
 

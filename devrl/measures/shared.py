@@ -11,6 +11,7 @@ exact solver, and uniform states are the free cells of its levels.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,9 @@ def evaluation_episodes(
     """
     overrides = dict(overrides or {})
     env_kwargs = {**context.env_kwargs, **overrides}
+
+    if isinstance(episodes, bool) or not isinstance(episodes, numbers.Integral) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}.")
 
     def compute():
         from devrl.envs.external import vector_env
