@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from devrl.theory.kgon_free_energy import prior_constant
 from devrl.theory.tms import (
     KGON_NAMES,
     REFERENCE_LOSSES,
@@ -84,9 +85,13 @@ def test_critical_sample_size_solves_free_energy_balance(points):
     n = critical_sample_size(l5, 7.0, l6, 8.5)
     assert n * (l5 - l6) == pytest.approx(1.5 * np.log(n), rel=1e-9)
     assert 440 < n < 450  # with the theoretical LLCs and no O(1) term
-    # The O(1) term moves it: Delta C = 601 Delta L - 1.5 ln 601 puts the crossing at 601.
-    dc = 601 * (l5 - l6) - 1.5 * np.log(601)
-    assert critical_sample_size(l5, 7.0, l6, 8.5, const_diff=dc) == pytest.approx(601, rel=1e-6)
+    # The O(1) term computed from the k-gon geometry (Chen et al.'s prior term 1/2|w*|^2,
+    # devrl/theory/kgon_free_energy.py) puts the crossing at their 601.
+    dc = prior_constant(points["6"]) - prior_constant(points["5"])
+    assert dc == pytest.approx(2.7535, abs=1e-3)
+    n = critical_sample_size(l5, 7.0, l6, 8.5, const_diff=dc)
+    assert n == pytest.approx(601, abs=0.5)
+    assert n * (l5 - l6) == pytest.approx(1.5 * np.log(n) + dc, rel=1e-9)
     with pytest.raises(ValueError, match="Swap"):
         critical_sample_size(l6, 8.5, l5, 7.0)
 
