@@ -218,6 +218,10 @@ def make_figures(args) -> None:
         macros |= tms_paper.geometry_macros(geo)
     if (args.out / "kgon_llc.csv").exists():
         macros |= tms_paper.kgon_macros(pd.read_csv(args.out / "kgon_llc.csv"))
+    if "ladder_feedback" in runs:
+        fb = runs["ladder_feedback"]
+        W, b = np.asarray(fb.W)[:, -1], np.asarray(fb.b)[:, -1]
+        macros |= tms_paper.feedback_macros(W, b, fb.config.sigma, fb.config.feedback)
     macros |= tms_paper.transition_macros(stats, WORDS)
     write_macros(args.tables / f"{NAME}_macros.tex", tms_paper.with_missing(macros, WORDS.values()))
     print(stats.to_string(index=False))

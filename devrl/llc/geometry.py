@@ -3,8 +3,14 @@
 The action loss of a Gaussian policy, ‖a − f_w(x)‖²/(2σ²) with a ~ N(f_ref(x), σ²), has the
 population Hessian E[JᵀJ]/σ² at w = w_ref (J = ∂f_w(x)/∂w): the Gauss–Newton part only. The
 TMS loss E‖x − f_w(x)‖² adds the residual curvature −2E[Σ_k r_k ∇²f_k] (theory/tms_rl.md §5).
-At a saddle such as the 4⁺-gon the Hessian has negative directions the Gauss–Newton matrix
-cannot have, so an LLC estimated on the action loss cannot see them.
+At a saddle the Hessian has negative directions the Gauss–Newton matrix cannot have, so an
+LLC estimated on the action loss cannot see them.
+
+The 4-gon family sits on ReLU kinks (b = 0, WᵢᵀWⱼ = 0), where the loss has no Hessian: autograd
+returns the Hessian of one smooth piece (ReLU'(0) = 0), whose eigenvalues there (two negative
+ones at the 4⁺-gon) are not the loss's curvature. :func:`kgon_curvature` therefore also reports
+the one-sided second derivatives (:mod:`devrl.llc.one_sided`): along the piece's lowest
+eigenvector on both sides, and their minimum over all directions except the exactly flat ones.
 
 SGLD at inverse temperature nβ with localization γ sees of a direction of curvature h about
 ½ · nβh/(nβh + γ) (:func:`visible_llc`): ½ for stiff directions, nothing for flat ones.
@@ -22,7 +28,9 @@ import torch
 from torch.func import jacrev, vmap
 
 from devrl.agents.tms_model import tms_forward
+from devrl.llc.one_sided import min_one_sided_curvature, one_sided_curvatures
 from devrl.llc.tms_datasets import tms_llc_batched
+from devrl.theory.kgon_free_energy import kgon_flat_directions
 from devrl.theory.tms import kgon, population_loss_torch
 
 __all__ = ["kgon_curvature", "kgon_llc", "tms_gauss_newton", "tms_hessian", "visible_llc"]
@@ -61,14 +69,20 @@ def tms_hessian(W, b) -> torch.Tensor:
     )
 
 
+def _population_loss_flat(theta: torch.Tensor, m: int, c: int) -> torch.Tensor:
+    return population_loss_torch(theta[: m * c].reshape(m, c), theta[m * c :])
+
+
 def kgon_curvature(
     names: Sequence[str],
     x: torch.Tensor,
     nbeta: float,
     localization: float,
     zero_bias: float = -0.5,
+    restarts: int = 32,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Eigenvalue counts of the Hessian and the Gauss–Newton matrix at the named k-gons.
+    """Curvature of the TMS loss and of the action loss's Gauss–Newton matrix at the k-gons.
 
     Args:
         names: k-gon names of :func:`devrl.theory.tms.kgon` ('4', '4+', '5', ...).
@@ -76,29 +90,54 @@ def kgon_curvature(
         nbeta, localization: the SGLD settings of :func:`visible_llc`.
         zero_bias: bias of the zero columns (deep in their flat region, where the exact
             k-gon has them at the edge).
+        restarts, seed: random starts of the minimum one-sided curvature.
 
     Returns:
         Two rows per k-gon (loss 'TMS loss (Hessian)', 'action loss (Gauss-Newton)'): phase,
-        loss, positive and negative eigenvalue counts (|h| > 1e-6), min eigenvalue, visible
-        LLC, theory LLC.
+        loss, kink (the point sits on a ReLU kink: some one-sided second derivative differs
+        from the autograd Hessian's), positive eigenvalue count (|h| > 1e-6), min eigenvalue
+        (autograd), the one-sided second derivatives of the TMS loss on the two sides along the
+        eigenvector of that min eigenvalue ('curvature +v', 'curvature -v'), 'min one-sided'
+        (their minimum over unit directions orthogonal to the rotation and the flat unused
+        columns), visible LLC, theory LLC. At kinks the eigenvalue counts and the visible LLC are
+        of one smooth piece and left out (NaN); the action loss's one-sided second derivatives
+        are sums of squares (≥ 0) and not computed.
     """
     rows = []
     for name in names:
         k = kgon(name)
         b = k.b.copy()
         b[k.k + k.n_plus :] = zero_bias
-        gn = tms_gauss_newton(k.W, b, x)
-        H = tms_hessian(k.W, b)
+        m, c = k.W.shape
+        theta0 = _theta(k.W, b)
+
+        def loss(t: torch.Tensor, m=m, c=c) -> torch.Tensor:
+            return _population_loss_flat(t, m, c)
+
+        H = tms_hessian(k.W, b).numpy()
+        ev, vecs = np.linalg.eigh(H)
+        probe = np.concatenate([vecs.T, np.eye(len(ev))])
+        sides = one_sided_curvatures(loss, theta0, probe)
+        quad = np.einsum("id,de,ie->i", probe, H, probe)
+        kink = bool(np.abs(sides - quad[:, None]).max() > 1e-6)
+        q_min, _ = min_one_sided_curvature(
+            loss, theta0, kgon_flat_directions(k), restarts=restarts, seed=seed
+        )
+        gn = tms_gauss_newton(k.W, b, x).numpy()
         for which, M in (("TMS loss (Hessian)", H), ("action loss (Gauss-Newton)", gn)):
-            ev = np.linalg.eigvalsh(M.numpy())
+            e = np.linalg.eigvalsh(M)
+            tms = which.startswith("TMS")
             rows.append(
                 {
                     "phase": name,
                     "loss": which,
-                    "positive": int((ev > 1e-6).sum()),
-                    "negative": int((ev < -1e-6).sum()),
-                    "min eigenvalue": float(ev.min()),
-                    "visible LLC": visible_llc(ev, nbeta, localization),
+                    "kink": "yes" if kink else "no",
+                    "positive": float("nan") if kink else int((e > 1e-6).sum()),
+                    "min eigenvalue": float(e.min()),
+                    "curvature +v": float(sides[0, 0]) if tms else float("nan"),
+                    "curvature -v": float(sides[0, 1]) if tms else float("nan"),
+                    "min one-sided": q_min if tms else float("nan"),
+                    "visible LLC": float("nan") if kink else visible_llc(e, nbeta, localization),
                     "theory LLC": k.llc,
                 }
             )

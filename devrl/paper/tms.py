@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from devrl.theory.tms_feedback import unrepresented_share
+
 __all__ = [
     "DETECTION_CURVES",
     "DETECTION_SCORES",
@@ -20,6 +22,7 @@ __all__ = [
     "detection_macros",
     "draw_polygon",
     "epochs",
+    "feedback_macros",
     "final_llc_macros",
     "geometry_macros",
     "kgon_macros",
@@ -195,14 +198,31 @@ def final_llc_macros(llc: pd.DataFrame, words: Mapping[str, str], prefix: str = 
 
 
 def geometry_macros(geo: pd.DataFrame, prefix: str = "tmsRl") -> dict:
-    """The 4⁺-gon's negative Hessian directions, its smallest eigenvalue, and the negative
-    directions of the Gauss–Newton matrix there (geometry.csv)."""
+    """The 4⁺-gon's autograd min eigenvalue (one smooth piece at a ReLU kink), the one-sided
+    second derivatives along its eigenvector on both sides, the minimum one-sided curvature
+    there, and the smallest such minimum over every k-gon (geometry.csv)."""
     g = geo.set_index(["phase", "loss"])
-    hess, gn = ("4+", "TMS loss (Hessian)"), ("4+", "action loss (Gauss-Newton)")
+    hess = ("4+", "TMS loss (Hessian)")
+    tms = geo[geo["loss"] == "TMS loss (Hessian)"]
     return {
-        f"{prefix}FourPlusNegative": int(g.loc[hess, "negative"]),
         f"{prefix}FourPlusMinEig": f"{g.loc[hess, 'min eigenvalue']:.4f}",
-        f"{prefix}FourPlusGnNegative": int(g.loc[gn, "negative"]),
+        f"{prefix}FourPlusCurvPlus": f"{g.loc[hess, 'curvature +v']:.3f}",
+        f"{prefix}FourPlusCurvMinus": f"{g.loc[hess, 'curvature -v']:.3f}",
+        f"{prefix}FourPlusMinOneSided": f"{g.loc[hess, 'min one-sided']:.4f}",
+        f"{prefix}KgonMinOneSided": f"{tms['min one-sided'].min():.4f}",
+    }
+
+
+def feedback_macros(W, b, sigma: float, kappa: float, prefix: str = "tmsRl") -> dict:
+    """Share of contexts the feedback map settles at for the two features each seed's final
+    policy leaves unrepresented: mean and range over seeds (W [seeds, 2, c], b [seeds, c])."""
+    shares = np.array(
+        [unrepresented_share(w, bb, sigma, kappa, 2, seed=s) for s, (w, bb) in enumerate(zip(W, b))]
+    )
+    return {
+        f"{prefix}FeedbackShare": f"{shares.mean():.2f}",
+        f"{prefix}FeedbackShareLo": f"{shares.min():.2f}",
+        f"{prefix}FeedbackShareHi": f"{shares.max():.2f}",
     }
 
 
@@ -238,7 +258,8 @@ DETECTION_CURVES = [
     for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""))
 ] + ["LossControl", "LlcOracleAttributed", "LlcOracleAttributedCorrected", "LlcOraclePolished"]
 _CONSTANTS = ["KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN"]
-_CONSTANTS += ["FourPlusNegative", "FourPlusMinEig", "FourPlusGnNegative"]
+_CONSTANTS += ["FourPlusMinEig", "FourPlusCurvPlus", "FourPlusCurvMinus", "FourPlusMinOneSided"]
+_CONSTANTS += ["KgonMinOneSided", "FeedbackShare", "FeedbackShareLo", "FeedbackShareHi"]
 
 
 def with_missing(macros: Mapping, words: Iterable[str], prefix: str = "tmsRl") -> dict:

@@ -57,9 +57,12 @@ def geometry_for_table(geo: pd.DataFrame) -> pd.DataFrame:
         {"TMS loss (Hessian)": "TMS Hessian", "action loss (Gauss-Newton)": "action GN"}
     ).rename(
         columns={
+            "loss": "matrix",
             "positive": "pos.",
-            "negative": "neg.",
             "min eigenvalue": "min eig.",
+            "curvature +v": "Q(+v)",
+            "curvature -v": "Q(-v)",
+            "min one-sided": "min Q",
             "theory LLC": "theory",
         }
     )
@@ -136,14 +139,20 @@ def write_detection_tables(
 
 
 def write_geometry_table(geo: pd.DataFrame, path: Path) -> None:
-    """Hessian against Gauss–Newton eigenvalue counts at the k-gons (geometry.csv)."""
+    """Hessian against Gauss–Newton eigenvalues, and one-sided curvatures, at the k-gons."""
     write_table(
         path,
         geometry_for_table(geo),
         caption="Curvature at the k-gons: the TMS loss's Hessian against the action "
-        "loss's Gauss--Newton matrix (TMS-loss units). 'visible LLC': "
+        "loss's Gauss--Newton matrix (TMS-loss units). The 4-gon family sits on ReLU kinks, "
+        "where the loss has no Hessian: 'min eig.' there is autograd's, the Hessian of one "
+        "smooth piece. Q($\\pm v$): the one-sided second derivative "
+        "$\\partial_t^2 L(w^*\\pm tv)|_{t\\to0^+}$ along the eigenvector $v$ of 'min eig.'; "
+        "min Q: its minimum over all unit directions except the rotation and the flat unused "
+        "columns (positive: a minimum modulo those). 'visible LLC': "
         "$\\tfrac12\\sum_i n\\beta h_i/(n\\beta h_i+\\gamma)$ at the trajectory "
-        "settings, negative $h_i$ dropped.",
+        "settings, negative $h_i$ dropped; not defined at kinks.",
         label="tab:tms-rl-geometry",
         float_format="%.3g",
+        fit_width=True,
     )

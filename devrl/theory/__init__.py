@@ -1,5 +1,10 @@
 """Analytic results used by tests and the paper (learning coefficients, k-gon losses, ...)."""
 
+from devrl.theory.kgon_free_energy import (
+    laplace_constant,
+    prior_constant,
+    transition_sample_size,
+)
 from devrl.theory.learning_coefficients import (
     dln_lambda,
     regular_lambda,
@@ -24,10 +29,13 @@ __all__ = [
     "dln_lambda",
     "kgon",
     "kgon_critical_points",
+    "laplace_constant",
     "population_loss",
+    "prior_constant",
     "regular_lambda",
     "rrr_case",
     "rrr_lambda",
     "tabular_policy_lambda",
     "tabular_value_lambda",
+    "transition_sample_size",
 ]

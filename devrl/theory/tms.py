@@ -295,7 +295,8 @@ def critical_sample_size(
     Args:
         loss_a, llc_a: loss and LLC of the simpler phase.
         loss_b, llc_b: loss and LLC of the more accurate phase.
-        const_diff: ΔC, the difference of the O(1) terms (0 if unknown).
+        const_diff: ΔC, the difference of the O(1) terms (0 if unknown); computed from the
+            k-gon geometry by :mod:`devrl.theory.kgon_free_energy`.
 
     Returns:
         n_cr as a float.

@@ -12,6 +12,7 @@ from devrl.llc.geometry import (
     tms_hessian,
     visible_llc,
 )
+from devrl.theory.tms import kgon
 
 
 def test_visible_llc_counts_half_per_stiff_direction_and_nothing_for_flat_ones():
@@ -32,15 +33,24 @@ def test_at_zero_weights_both_matrices_are_twice_the_identity_on_the_bias():
     torch.testing.assert_close(tms_hessian(W, b)[12:, 12:], 2 * torch.eye(6, dtype=torch.float64))
 
 
-def test_the_four_plus_saddle_is_visible_to_the_hessian_only():
-    x = torch.from_numpy(sample_contexts(4000, np.random.default_rng(1)))
-    geo = kgon_curvature(["4+", "6"], x, nbeta=2000.0, localization=30.0).set_index(
-        ["phase", "loss"]
-    )
-    assert geo.loc[("4+", "TMS loss (Hessian)"), "negative"] >= 1
-    assert (geo.xs("action loss (Gauss-Newton)", level="loss").negative == 0).all()
-    assert geo.loc[("6", "TMS loss (Hessian)"), "negative"] == 0
-    assert geo.loc[("6", "TMS loss (Hessian)"), "theory LLC"] == 8.5
+def test_the_four_plus_point_is_a_kink_minimum_not_a_saddle():
+    # Autograd's Hessian at the 4+ (one smooth piece, ReLU'(0) = 0) has a negative eigenvalue;
+    # the one-sided second derivatives along that eigenvector are positive on both sides, and
+    # so is their minimum over every direction but the rotation and the flat bias.
+    x = torch.from_numpy(sample_contexts(2000, np.random.default_rng(1)))
+    geo = kgon_curvature(["4+", "6"], x, nbeta=2000.0, localization=30.0, restarts=4)
+    geo = geo.set_index(["phase", "loss"])
+    four = geo.loc[("4+", "TMS loss (Hessian)")]
+    assert four["kink"] == "yes" and four["min eigenvalue"] < -0.005
+    assert four["curvature +v"] > 0.05 and four["curvature -v"] > 0.05
+    assert 0 < four["min one-sided"] < min(four["curvature +v"], four["curvature -v"])
+    assert np.isnan(four["visible LLC"]) and np.isnan(four["positive"])
+    # at the smooth 6-gon the minimum one-sided curvature is the smallest positive eigenvalue
+    six = geo.loc[("6", "TMS loss (Hessian)")]
+    ev = np.linalg.eigvalsh(tms_hessian(kgon("6").W, kgon("6").b).numpy())
+    assert six["kink"] == "no" and six["positive"] == 17 and six["theory LLC"] == 8.5
+    assert six["min one-sided"] == pytest.approx(ev[ev > 1e-6].min(), rel=1e-4)
+    assert (geo.xs("action loss (Gauss-Newton)", level="loss")["min eigenvalue"] > -1e-9).all()
 
 
 def test_kgon_llc_rows_carry_the_truth_and_settings():

@@ -59,16 +59,20 @@ def test_final_llc_macros_take_the_median_of_the_last_step_and_the_lowest_first_
 def test_geometry_kgon_and_transition_macros():
     geo = pd.DataFrame(
         {
-            "phase": ["4+", "4+"],
-            "loss": ["TMS loss (Hessian)", "action loss (Gauss-Newton)"],
-            "negative": [2, 0],
-            "min eigenvalue": [-0.00712, 0.0],
+            "phase": ["4+", "4+", "6"],
+            "loss": ["TMS loss (Hessian)", "action loss (Gauss-Newton)", "TMS loss (Hessian)"],
+            "min eigenvalue": [-0.00712, 0.0, 0.02],
+            "curvature +v": [0.12405, float("nan"), 0.02],
+            "curvature -v": [0.08429, float("nan"), 0.02],
+            "min one-sided": [0.005476, float("nan"), 0.0206],
         }
     )
     assert tms_paper.geometry_macros(geo) == {
-        "tmsRlFourPlusNegative": 2,
         "tmsRlFourPlusMinEig": "-0.0071",
-        "tmsRlFourPlusGnNegative": 0,
+        "tmsRlFourPlusCurvPlus": "0.124",
+        "tmsRlFourPlusCurvMinus": "0.084",
+        "tmsRlFourPlusMinOneSided": "0.0055",
+        "tmsRlKgonMinOneSided": "0.0055",
     }
     kg = pd.DataFrame({"phase": [5, 6], "llc": [6.987, 8.4], "std": [0.5, 0.25], "n": [100, 100]})
     assert tms_paper.kgon_macros(kg) == {
@@ -85,13 +89,22 @@ def test_geometry_kgon_and_transition_macros():
     assert got["tmsRlPpoJumped"] == 1 and got["tmsRlPpoPlateaus"] == "4, 5"
 
 
+def test_feedback_macros_of_a_policy_that_always_names_one_feature():
+    # argmax always feature 0: the two shortest columns' features keep (1 - k)/c each
+    W = np.zeros((3, 2, 6))
+    W[:, 0, 0] = 0.1
+    b = np.tile([5.0, 0, 0, 0, 0, 0], (3, 1))
+    got = tms_paper.feedback_macros(W, b, sigma=0.1, kappa=0.4)
+    assert got == {f"tmsRlFeedbackShare{k}": "0.20" for k in ("", "Lo", "Hi")}
+
+
 def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed():
     got = tms_paper.with_missing({"tmsRlKgonN": 7}, ["Ppo"])
     assert got["tmsRlKgonN"] == 7 and next(iter(got)) == "tmsRlKgonN"
     assert got["tmsRlPpoJumped"] == "n/a" and got["tmsRlDetPpoLlcOraclePolished"] == "n/a"
     assert got["tmsRlFourPlusMinEig"] == "n/a"
     n_curves = len(tms_paper.DETECTION_CURVES)
-    assert len(got) == 1 + 5 + len(tms_paper.DETECTION_SCORES) * n_curves + 7
+    assert len(got) == 1 + 5 + len(tms_paper.DETECTION_SCORES) * n_curves + 12
 
 
 def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():

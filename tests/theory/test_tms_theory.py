@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from devrl.theory.kgon_free_energy import prior_constant
 from devrl.theory.tms import (
     KGON_NAMES,
     REFERENCE_LOSSES,
@@ -84,9 +85,13 @@ def test_critical_sample_size_solves_free_energy_balance(points):
     n = critical_sample_size(l5, 7.0, l6, 8.5)
     assert n * (l5 - l6) == pytest.approx(1.5 * np.log(n), rel=1e-9)
     assert 440 < n < 450  # with the theoretical LLCs and no O(1) term
-    # The O(1) term moves it: Delta C = 601 Delta L - 1.5 ln 601 puts the crossing at 601.
-    dc = 601 * (l5 - l6) - 1.5 * np.log(601)
-    assert critical_sample_size(l5, 7.0, l6, 8.5, const_diff=dc) == pytest.approx(601, rel=1e-6)
+    # The O(1) term computed from the k-gon geometry (Chen et al.'s prior term 1/2|w*|^2,
+    # devrl/theory/kgon_free_energy.py) puts the crossing at their 601.
+    dc = prior_constant(points["6"]) - prior_constant(points["5"])
+    assert dc == pytest.approx(2.7535, abs=1e-3)
+    n = critical_sample_size(l5, 7.0, l6, 8.5, const_diff=dc)
+    assert n == pytest.approx(601, abs=0.5)
+    assert n * (l5 - l6) == pytest.approx(1.5 * np.log(n) + dc, rel=1e-9)
     with pytest.raises(ValueError, match="Swap"):
         critical_sample_size(l6, 8.5, l5, 7.0)
 
@@ -138,3 +143,31 @@ def test_policy_gradient_covariance_formula_by_monte_carlo(baseline):
     cov = np.cov(g.T)
     want = policy_gradient_output_covariance(r, sigma, baseline, mean_sq_residual=a_bar)
     assert np.allclose(cov, want, atol=0.05 * np.abs(want).max())
+
+
+def test_four_plus_is_a_local_minimum_not_a_saddle(points):
+    # The autograd Hessian at the 4+ has two negative eigenvalues (a ReLU-kink artefact,
+    # theory/tms_rl.md section 2). Direct checks: no random direction (the flat bias b_6 < 0
+    # kept) lowers the loss, and gradient descent from a perturbation returns to L(4+).
+    p = points["4+"]
+    b = p.b.copy()
+    b[5] = -0.5
+    w0 = torch.tensor(np.concatenate([p.W.ravel(), b]))
+
+    def loss(w):
+        return population_loss_torch(w[..., :12].reshape(*w.shape[:-1], 2, 6), w[..., 12:])
+
+    rng = np.random.default_rng(4)
+    U = rng.normal(size=(20_000, 18))
+    U[:, 17] = 0
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    for eps in (1e-3, 1e-2):
+        dL = (loss(w0 + eps * torch.from_numpy(U)) - p.loss).numpy()
+        assert dL.min() > 0.01 * eps**2  # 2 dL / eps^2 >= 0.02 in every direction
+    w = (w0 + 0.01 * torch.from_numpy(rng.normal(size=18))).requires_grad_(True)
+    opt = torch.optim.SGD([w], lr=0.5)
+    for _ in range(3000):
+        opt.zero_grad()
+        loss(w).backward()
+        opt.step()
+    assert float(loss(w).detach()) == pytest.approx(p.loss, abs=1e-9)
