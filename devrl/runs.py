@@ -81,10 +81,13 @@ class Run:
 
         Raises:
             FileNotFoundError: if ``path`` has no ``config.json``.
+            NotADirectoryError: if ``path`` is a file.
             ValueError: if ``config.json`` is not valid JSON.
         """
         path = Path(path)
         config_file = path / "config.json"
+        if path.is_file():
+            raise NotADirectoryError(f"{path} is a file; expected a devrl run directory")
         if not config_file.is_file():
             raise FileNotFoundError(
                 f"{path} is not a devrl run directory (no config.json); "
@@ -119,6 +122,8 @@ class Run:
                 (the message lists the differing fields), or any run when ``resume`` is False.
         """
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"run directory {path} is a file; expected a directory")
         config = json.loads(json.dumps(dict(config)))  # normalise tuples etc.
         config_file = path / "config.json"
         if config_file.is_file():

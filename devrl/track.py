@@ -83,20 +83,7 @@ def track(
             f"it has {len(available)}: {available[0]}..{available[-1]}."
         )
 
-    folders = {}
-    for m in measures:
-        folder = run.tracks_dir / m.key(measure_seed)
-        folders[m.name] = folder
-        if not (folder / "params.json").is_file():
-            atomic_write_json(
-                folder / "params.json",
-                {
-                    "measure": m.name,
-                    "help": m.help,
-                    "params": jsonable(dict(m.params)),
-                    "measure_seed": measure_seed,
-                },
-            )
+    folders = {m.name: run.tracks_dir / m.key(measure_seed) for m in measures}
 
     records = []
     bar = tqdm(
@@ -114,6 +101,17 @@ def track(
                 bar.set_postfix_str(m.name)
                 start = time.perf_counter()
                 rows = m.rows(m(policy, context))
+                # the folder is made with its first result: a measure that fails leaves none
+                if not (folders[m.name] / "params.json").is_file():
+                    atomic_write_json(
+                        folders[m.name] / "params.json",
+                        {
+                            "measure": m.name,
+                            "help": m.help,
+                            "params": jsonable(dict(m.params)),
+                            "measure_seed": measure_seed,
+                        },
+                    )
                 atomic_write_json(
                     _step_file(folders[m.name], step),
                     {

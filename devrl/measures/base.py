@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -89,6 +91,8 @@ class Context:
             step = steps[-1]
         elif step == "initial":
             step = steps[0]
+        elif isinstance(step, str):
+            raise ValueError(f"a checkpoint is an env step, 'final' or 'initial'; got {step!r}.")
         return self.shared(("policy", int(step)), lambda: self.run.policy(int(step)))
 
     def require_env(self, env_id: str, measure: str) -> None:
@@ -138,6 +142,13 @@ class Measure:
                 f"measure {self.name!r} has no parameter(s) {unknown}; "
                 f"its parameters are {sorted(self.params)}."
             )
+        hints = _param_types(self.fn)
+        for param, value in changes.items():
+            if param in hints and not _is_instance(value, hints[param]):
+                raise TypeError(
+                    f"measure {self.name!r} parameter {param!r} must be "
+                    f"{_type_text(hints[param])}, got {value!r} ({type(value).__name__})."
+                )
         return replace(self, params={**self.params, **changes})
 
     def key(self, measure_seed: int) -> str:
@@ -163,6 +174,38 @@ class Measure:
                 }
             )
         return rows
+
+
+def _param_types(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The annotated types of ``fn``'s parameters ({} if they cannot be resolved)."""
+    try:
+        return typing.get_type_hints(fn)
+    except (NameError, TypeError, AttributeError, SyntaxError):  # unresolvable: no check
+        return {}
+
+
+def _is_instance(value: Any, tp: Any) -> bool:
+    """Whether ``value`` fits the annotation ``tp`` (bools are not numbers; ints are floats)."""
+    if tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_instance(value, arg) for arg in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    cls = origin or tp
+    return not isinstance(cls, type) or isinstance(value, cls)
+
+
+def _type_text(tp: Any) -> str:
+    """``int | str`` as text: the annotation's type names joined by 'or'."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    parts = args or (tp,)
+    return " or ".join("None" if a is type(None) else getattr(a, "__name__", str(a)) for a in parts)
 
 
 MEASURES: dict[str, Measure] = {}

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from devrl._config import check_range
 from devrl._registration import MAZE_ID
 from devrl.measures.base import Context
 
@@ -29,6 +30,7 @@ def evaluation_episodes(
     table (return, reached_cheese, reached_corner, regret, length, ...), elsewhere
     :func:`devrl.rollouts.episode_returns`' (return, discounted_return, length).
     """
+    check_range("episodes", episodes, 1, integer=True)
 
     def compute():
         from devrl.envs.external import vector_env
