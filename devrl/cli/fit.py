@@ -2,7 +2,8 @@
 
 Fits functional forms to y against x from a CSV or Parquet table and prints the
 forms ranked by AICc (Akaike weights, BIC, extrapolation error). Rows with a
-missing x, y, or sigma are dropped first, and the count is reported on stderr.
+missing or non-numeric x, y, or sigma are dropped first, and the count is reported
+on stderr; the command fails if no row is left or no form can be fit.
 
 Examples::
 
