@@ -43,6 +43,7 @@ CASES: list[tuple[str, str, int, str]] = [
     ("train-run-dir-missing", f"train {TINY}", 2, "--run-dir"),
     ("train-resume-bad-json", "train --run-dir {badjson} --resume", 1, "{badjson}/config.json"),
     ("train-resume-foreign-config", "train --run-dir {foreign} --resume", 1, "config.json"),
+    ("train-resume-parent-gone", "train --run-dir {orphan} --resume", 1, "{tmp}/gone"),
     ("train-other-run-in-dir", f"train --run-dir {{run}} {TINY}", 1, "{run}"),
     (
         "train-init-from-missing",
@@ -77,12 +78,14 @@ CASES: list[tuple[str, str, int, str]] = [
     ("eval-episodes-0", "eval {run} --episodes 0", 2, "--episodes"),
     ("eval-episodes-text", "eval {run} --episodes abc", 2, "--episodes"),
     ("eval-corner-text", "eval {run} --corner abc", 2, "--corner"),
+    ("eval-step-text", "eval {run} --step abc", 2, "--step"),
     ("eval-size-mismatch", "eval {run} --episodes 2 --size 7", 1, "size"),
     ("eval-size-even", "eval {run} --episodes 2 --size 4", 1, "size"),
     # --- track
     ("track-run-missing", "track {tmp}/nothere -m success", 1, "{tmp}/nothere"),
     ("track-run-is-file", "track {file} -m success", 1, "{file} is a file"),
     ("track-bad-json", "track {badjson} -m success", 1, "{badjson}/config.json"),
+    ("track-no-checkpoints", "track {empty_run} -m success", 1, "{empty_run}"),
     ("track-no-measure", "track {run}", 2, "--measure"),
     ("track-no-run", "track -m success", 2, "RUN"),
     ("track-measure-unknown", "track {run} -m nope", 2, "nope"),
@@ -183,6 +186,28 @@ CASES: list[tuple[str, str, int, str]] = [
     ("sb3-env-missing", "import-sb3 {tmp}/r {file}", 2, "--env"),
     ("sb3-run-dir-empty", "import-sb3 '' {file} --env CartPole-v1", 2, "RUN_DIR"),
     ("sb3-steps-text", "import-sb3 {tmp}/r {file} --env CartPole-v1 --steps abc", 2, "--steps"),
+    ("sb3-env-unknown", "import-sb3 {tmp}/r {zip} --env NoSuch-v0", 1, "NoSuch-v0"),
+    (
+        "sb3-env-kwargs-unknown",
+        'import-sb3 {tmp}/r {zip} --env CartPole-v1 --env-kwargs {{"bogus":1}}',
+        1,
+        "bogus",
+    ),
+    (
+        "sb3-wrapper-no-colon",
+        "import-sb3 {tmp}/r {zip} --env CartPole-v1 --wrapper nocolon",
+        1,
+        "nocolon",
+    ),
+    (
+        "sb3-wrapper-no-module",
+        "import-sb3 {tmp}/r {zip} --env CartPole-v1 --wrapper nomod:Cls",
+        1,
+        "nomod",
+    ),
+    ("sb3-steps-count", "import-sb3 {tmp}/r {zip} --env CartPole-v1 --steps 1 2", 1, "steps"),
+    ("sb3-run-dir-is-file", "import-sb3 {file} {zip} --env CartPole-v1", 1, "{file} is a file"),
+    ("sb3-actions-mismatch", "import-sb3 {tmp}/r {zip} --env MountainCar-v0", 1, "actions"),
     # --- paper
     ("paper-only-unknown", "paper --only nope --figures-only", 2, "--only"),
     ("paper-typo-flag", "paper --quik", 2, "--quik"),
@@ -191,9 +216,19 @@ CASES: list[tuple[str, str, int, str]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def sb3_zip(tmp_path_factory) -> str:
+    """A real (untrained) Stable-Baselines3 PPO zip on CartPole-v1: 2 actions."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    path = tmp_path_factory.mktemp("sb3") / "cartpole.zip"
+    sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, n_epochs=1).save(path)
+    return str(path)
+
+
 @pytest.fixture
-def paths(run_dir, tmp_path) -> dict[str, str]:
+def paths(run_dir, tmp_path, request) -> dict[str, str]:
     """Bad and good files for the table, next to the hand-made run ``run``."""
+    import json
     import shutil
 
     def write(name: str, content: bytes | str) -> str:
@@ -215,6 +250,13 @@ def paths(run_dir, tmp_path) -> dict[str, str]:
     shutil.copytree(run_dir, corrupt)
     for ckpt in (corrupt / "checkpoints").iterdir():
         ckpt.write_bytes(b"not a checkpoint")
+    orphan = tmp_path / "orphan"  # a fine-tuned run whose parent run was deleted
+    orphan.mkdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    config["init_from"] = {"run": str(tmp_path / "gone"), "step": 0}
+    (orphan / "config.json").write_text(json.dumps(config))
+    line = request.node.callspec.params.get("line", "")
+    zip_path = request.getfixturevalue("sb3_zip") if "{zip}" in line else ""  # only if needed
     rows = "".join(f"{t},{t / 10},x\n" for t in range(1, 7))
     return {
         "tmp": str(tmp_path),
@@ -231,6 +273,8 @@ def paths(run_dir, tmp_path) -> dict[str, str]:
         "csv": write("good.csv", "step,value,name\n" + rows),
         "nan_csv": write("nan.csv", "step,value\n1,\n2,\n3,\n"),
         "header_only": write("header.csv", "step,value\n"),
+        "orphan": str(orphan),
+        "zip": zip_path,
     }
 
 
@@ -289,8 +333,13 @@ def test_bad_input_gives_one_clear_line(line, code, names, paths, capsys, monkey
 )
 def test_console_prints_no_traceback(argv, paths):
     """End to end through ``python -m devrl.cli``: stderr is usage and one line, exit non-zero."""
+    import devrl
+
+    root = str(Path(devrl.__file__).resolve().parents[1])  # this checkout, from any cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [sys.executable, "-m", "devrl.cli", *[a.format(**paths) for a in argv]],
+        env=env,
         capture_output=True,
         text=True,
         cwd=paths["tmp"],
