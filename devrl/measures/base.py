@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -193,10 +194,9 @@ def _is_instance(value: Any, tp: Any) -> bool:
         return any(_is_instance(value, arg) for arg in typing.get_args(tp))
     if tp is type(None):
         return value is None
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+    if tp in (int, float):  # numpy scalars count: np.int64 is an Integral, np.float32 a Real
+        kind = numbers.Integral if tp is int else numbers.Real
+        return isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
     cls = origin or tp
     return not isinstance(cls, type) or isinstance(value, cls)
 

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 from devrl.measures import get_measure, register_measure
@@ -24,6 +25,7 @@ def test_unions_none_and_ints_for_floats_are_accepted():
     m = get_measure("llc-value", lr=1, nbeta=None, state_policy=100, batch_size=None)
     assert m.params["lr"] == 1 and m.params["state_policy"] == 100
     get_measure("llc-value", state_policy="initial", nbeta=2.5)
+    get_measure("llc-value", draws=np.int64(8), lr=np.float32(1e-3))  # e.g. from a table
     with pytest.raises(TypeError, match="'state_policy' must be int or str, got 1.5"):
         get_measure("llc-value", state_policy=1.5)
     with pytest.raises(TypeError, match="'nbeta' must be float or None, got 'auto'"):
