@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devrl._config import check_choice, check_numeric_fields, check_range, check_type, from_dict
+from devrl._device import check_device
 from devrl.agents.presets import PRESETS
 
 __all__ = ["PPOConfig"]
@@ -120,8 +121,7 @@ class PPOConfig:
         check_range("checkpoints", self.checkpoints, 2, 100_000, integer=True)
         for name in ("anneal_lr", "norm_adv", "clip_vloss", "separate_trunks", "downsample"):
             check_type(name, getattr(self, name), bool)
-        check_type("device", self.device, str)
-        check_choice("device", self.device.split(":")[0], ("cpu", "cuda"))
+        check_device("device", self.device)
         if self.batch_size % self.num_minibatches:
             raise ValueError(
                 f"num_minibatches must divide the batch size num_envs*num_steps={self.batch_size}, "

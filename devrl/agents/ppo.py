@@ -35,6 +35,7 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 from torch import nn
 
+from devrl._device import torch_device
 from devrl.agents.config import PPOConfig
 from devrl.agents.network import ActorCritic, MLPActorCritic
 from devrl.runs import Run
@@ -207,7 +208,7 @@ def train(
 
     cfg = config if isinstance(config, PPOConfig) else PPOConfig.from_dict(config)
     torch.set_num_threads(cfg.torch_threads)
-    device = torch.device(cfg.device)
+    device = torch_device(cfg.device)
 
     # --- setup: env, network, optimizer, and the two RNGs the loop consumes
     env_record = None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 
+from devrl.cli._args import nonempty_path, positive_int
+
 
 def _corner_arg(text: str) -> int | str | None:
     if text == "run":  # argparse passes the string default through ``type``
@@ -32,9 +34,11 @@ def _corner_arg(text: str) -> int | str | None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``devrl eval``'s arguments."""
-    parser.add_argument("run", metavar="RUN", help="run directory (written by `devrl train`)")
+    parser.add_argument(
+        "run", metavar="RUN", type=nonempty_path, help="run directory (written by `devrl train`)"
+    )
     parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
-    parser.add_argument("--episodes", type=int, default=200, help="episodes per condition")
+    parser.add_argument("--episodes", type=positive_int, default=200, help="episodes per condition")
     parser.add_argument(
         "--corner",
         type=_corner_arg,
@@ -68,28 +72,25 @@ def _format(summary) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``devrl eval``."""
+    from devrl.cli._args import check_output, write_csv
     from devrl.evaluation import evaluate_run, summarize
 
-    if args.episodes < 1:
-        raise SystemExit("devrl eval: --episodes must be >= 1")
-    try:
-        table = evaluate_run(
-            args.run,
-            step=args.step,
-            episodes=args.episodes,
-            corner=args.corner,
-            size=args.size,
-            seed=args.seed,
-            greedy=args.greedy,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        raise SystemExit(f"devrl eval: {exc}") from exc
+    check_output(args.out)
+    table = evaluate_run(
+        args.run,
+        step=args.step,
+        episodes=args.episodes,
+        corner=args.corner,
+        size=args.size,
+        seed=args.seed,
+        greedy=args.greedy,
+    )
     step = int(table["step"].iloc[0])
     mode = "greedy" if args.greedy else "sampled"
     gamma = float(table["gamma"].iloc[0])
     print(f"{args.run} @ step {step} ({mode} actions, seed {args.seed}, regret at gamma={gamma})")
     print(_format(summarize(table)))
     if args.out:
-        table.to_csv(args.out, index=False)
+        write_csv(table, args.out)
         print(f"per-episode table -> {args.out}")
     return 0

@@ -16,19 +16,22 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
+
+from devrl.cli._args import json_object, nonempty_path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``devrl import-sb3``'s arguments."""
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory to write")
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", type=nonempty_path, help="run directory to write"
+    )
     parser.add_argument("zips", metavar="ZIP", nargs="+", help="SB3 model zips of one run")
     parser.add_argument(
         "--env", required=True, help="gymnasium id the agent was trained on (pkg:Id imports pkg)"
     )
     parser.add_argument(
         "--env-kwargs",
-        type=json.loads,
+        type=json_object,
         default=None,
         help="environment constructor arguments as JSON, e.g. '{\"max_steps\": 50}'",
     )

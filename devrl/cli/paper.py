@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from devrl.cli import UsageError
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``devrl paper``'s arguments."""
@@ -24,16 +26,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``devrl paper``."""
-    from devrl.paper.build import build_paper
+    from devrl.paper.build import SECTIONS, build_paper
 
-    try:
-        build_paper(
-            quick=args.quick,
-            figures_only=args.figures_only,
-            only=args.only.split(",") if args.only else None,
-            seed=args.seed,
-        )
-    except (RuntimeError, ValueError, FileNotFoundError) as exc:
-        print(f"devrl paper: {exc}")
-        return 1
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    if only is not None:
+        known = [section.name for section in SECTIONS]
+        unknown = [name for name in only if name not in known]
+        if unknown or not only:
+            raise UsageError(
+                f"--only: unknown section(s) {unknown or args.only!r}; choose from {', '.join(known)}"
+            )
+    build_paper(quick=args.quick, figures_only=args.figures_only, only=only, seed=args.seed)
     return 0

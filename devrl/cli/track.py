@@ -17,6 +17,9 @@ import argparse
 import json
 from typing import Any
 
+from devrl.cli import UsageError
+from devrl.cli._args import nonempty_path
+
 
 def _setting(text: str) -> tuple[str, str, Any]:
     """Parse ``measure.param=value`` (value as JSON when it parses, else a string)."""
@@ -36,7 +39,11 @@ def _setting(text: str) -> tuple[str, str, Any]:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``devrl track``'s arguments."""
     parser.add_argument(
-        "run", metavar="RUN", nargs="?", help="run directory (written by `devrl train`)"
+        "run",
+        metavar="RUN",
+        nargs="?",
+        type=nonempty_path,
+        help="run directory (written by `devrl train`)",
     )
     parser.add_argument(
         "--measure",
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``devrl track``."""
     import torch
 
+    from devrl.cli._args import check_output, write_csv
     from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
     from devrl.track import track
 
@@ -92,31 +100,34 @@ def run(args: argparse.Namespace) -> int:
         print(_list_measures())
         return 0
     if args.run is None or not args.measure:
-        print("devrl track: give a RUN directory and at least one --measure (see --list)")
-        return 2
+        raise UsageError("give a RUN directory and at least one --measure NAME (see --list)")
+    repeated = sorted({m for m in args.measure if args.measure.count(m) > 1})
+    if repeated:
+        raise UsageError(f"--measure {', '.join(repeated)} given more than once")
     overrides: dict[str, dict[str, Any]] = {}
     for name, param, value in args.settings:
         if name not in args.measure:
-            print(f"devrl track: --set {name}.{param} names a measure not requested with --measure")
-            return 2
+            raise UsageError(
+                f"--set {name}.{param}: measure {name!r} is not requested with --measure"
+            )
         overrides.setdefault(name, {})[param] = value
-    try:
+    try:  # every measure and parameter is checked before any work (or cache folder)
         measures = [get_measure(name, **overrides.get(name, {})) for name in args.measure]
-        frame = track(
-            args.run,
-            measures,
-            steps=args.steps,
-            recompute=args.recompute,
-            measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
-            cache_dir=args.cache_dir,
-        )
-    except (ValueError, TypeError, OSError) as err:  # bad input, named in the message
-        print(f"devrl track: {err}")
-        return 2
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from exc
+    check_output(args.out)
+    frame = track(
+        args.run,
+        measures,
+        steps=args.steps,
+        recompute=args.recompute,
+        measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
+        cache_dir=args.cache_dir,
+    )
     main_rows = frame[frame["measure"].isin(args.measure)]
     wide = main_rows.pivot_table(index="step", columns="measure", values="value", sort=True)
     print(wide[[m for m in args.measure if m in wide.columns]].to_string(float_format="%.4g"))
     if args.out:
-        frame.to_csv(args.out, index=False)
+        write_csv(frame, args.out)
         print(f"wrote {len(frame)} rows to {args.out}")
     return 0

@@ -331,14 +331,14 @@ def import_sb3(
             "policy_class": first.policy_class,
         },
     }
+    for checkpoint in checkpoints:  # before the run directory is made: no half-made run
+        if checkpoint.n_actions != n_actions:
+            raise ValueError(
+                f"{checkpoint.path} has {checkpoint.n_actions} actions; {env_id} has {n_actions}."
+            )
     run = Run.create(run_dir, config, resume=True, purpose="import into")
     with run.lock("import into"):  # one writer per run
         for checkpoint, step in sorted(zip(checkpoints, steps), key=lambda cs: cs[1]):
-            if checkpoint.n_actions != n_actions:
-                raise ValueError(
-                    f"{checkpoint.path} has {checkpoint.n_actions} actions; "
-                    f"{env_id} has {n_actions}."
-                )
             run.save_checkpoint(step, checkpoint.model(obs_shape))
     return run
 

@@ -90,6 +90,8 @@ class Context:
             step = steps[-1]
         elif step == "initial":
             step = steps[0]
+        elif isinstance(step, str):
+            raise ValueError(f"a checkpoint is an env step, 'final' or 'initial'; got {step!r}.")
         return self.shared(("policy", int(step)), lambda: self.run.policy(int(step)))
 
     def require_env(self, env_id: str, measure: str) -> None:

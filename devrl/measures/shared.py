@@ -11,13 +11,13 @@ exact solver, and uniform states are the free cells of its levels.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 from torch import nn
 
+from devrl._config import check_range
 from devrl._registration import MAZE_ID
 from devrl.measures.base import Context
 
@@ -39,9 +39,7 @@ def evaluation_episodes(
     """
     overrides = dict(overrides or {})
     env_kwargs = {**context.env_kwargs, **overrides}
-
-    if isinstance(episodes, bool) or not isinstance(episodes, numbers.Integral) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}.")
+    check_range("episodes", episodes, 1, integer=True)
 
     def compute():
         from devrl.envs.external import vector_env

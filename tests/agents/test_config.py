@@ -101,7 +101,7 @@ def test_from_dict_rejects_unknown_keys_naming_them():
         ({"seed": -1}, "seed"),
         ({"num_envs": 2.5}, "num_envs must be int"),
         ({"anneal_lr": 1}, "anneal_lr must be bool"),
-        ({"device": "tpu"}, "device must be one of"),
+        ({"device": "tpu"}, "device must be .cpu., .cuda. or .cuda:N."),
         ({"reward": {"type": "gold"}}, "unknown reward spec"),
     ],
 )

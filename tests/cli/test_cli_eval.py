@@ -1,7 +1,5 @@
 """``devrl eval`` prints the summary of :func:`devrl.evaluation.evaluate_run` and its errors."""
 
-import pytest
-
 from devrl.cli import main
 
 
@@ -11,9 +9,10 @@ def test_eval_prints_summary_and_rejects_bad_size(run_dir, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "corner=2" in text and "anywhere" in text and "success" in text
     assert out.is_file()
-    with pytest.raises(SystemExit, match="does not fit this network"):
-        main(["eval", str(run_dir), "--size", "7"])
-    with pytest.raises(SystemExit, match="no config.json"):
-        main(["eval", str(tmp_path / "missing")])
-    with pytest.raises(SystemExit, match="--episodes must be >= 1"):
-        main(["eval", str(run_dir), "--episodes", "0"])
+    assert main(["eval", str(run_dir), "--size", "7"]) == 1
+    assert "does not fit this network" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "missing")]) == 1
+    assert "no config.json" in capsys.readouterr().err
+    assert main(["eval", str(run_dir), "--episodes", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "usage: devrl eval" in err and "--episodes: expected an integer >= 1, got 0" in err

@@ -38,6 +38,6 @@ def test_track_prints_and_saves_measures(run_dir, tmp_path, capsys):
 
 def test_track_refuses_incomplete_requests(run_dir, capsys):
     assert main(["track", "--measure", "success"]) == 2
-    assert "give a RUN directory" in capsys.readouterr().out
+    assert "give a RUN directory" in capsys.readouterr().err
     assert main(["track", str(run_dir), "-m", "success", "--set", "return.episodes=4"]) == 2
-    assert "not requested with --measure" in capsys.readouterr().out
+    assert "not requested with --measure" in capsys.readouterr().err

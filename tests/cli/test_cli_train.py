@@ -30,7 +30,7 @@ def test_cli_train_resume_and_refusal(tmp_path, capsys):
     # resume with no flags reads the recorded config; a finished run is left as is
     assert main(["train", "--run-dir", run_dir, "--resume"]) == 0
     # a different config into the same directory is refused, naming the field
-    assert main(["train", "--run-dir", run_dir, *flags, "--resume", "--lr", "0.1"]) == 2
+    assert main(["train", "--run-dir", run_dir, *flags, "--resume", "--lr", "0.1"]) == 1
     assert "lr: 0.001 -> 0.1" in capsys.readouterr().err
     assert main(["train", "--run-dir", str(tmp_path / "x"), "--size", "8"]) == 2
     assert "size must be odd" in capsys.readouterr().err

@@ -21,6 +21,6 @@ def test_flags_parse_and_run_writes_the_run(tmp_path, capsys):
     assert "imported 2 SB3 checkpoint(s)" in capsys.readouterr().out
 
 
-def test_env_is_required():
-    with pytest.raises(SystemExit):
-        main(["import-sb3", "run", "a.zip"])
+def test_env_is_required(capsys):
+    assert main(["import-sb3", "run", "a.zip"]) == 2
+    assert "the following arguments are required: --env" in capsys.readouterr().err
