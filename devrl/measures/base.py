@@ -14,6 +14,8 @@ import hashlib
 import json
 import math
 import numbers
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -141,8 +143,17 @@ class Measure:
                 f"measure {self.name!r} has no parameter(s) {unknown}; "
                 f"its parameters are {sorted(self.params)}."
             )
-        for name, value in changes.items():
-            _check_like_default(f"{self.name}.{name}", value, self.params[name])
+        hints = _param_types(self.fn)
+        for param, value in changes.items():
+            if param in hints and not _is_instance(value, hints[param]):
+                raise TypeError(
+                    f"measure {self.name!r} parameter {param!r} must be "
+                    f"{_type_text(hints[param])}, got {value!r} ({type(value).__name__})."
+                )
+            if isinstance(value, numbers.Real) and not math.isfinite(value):
+                raise ValueError(
+                    f"measure {self.name!r} parameter {param!r} must be finite, got {value!r}."
+                )
         return replace(self, params={**self.params, **changes})
 
     def key(self, measure_seed: int) -> str:
@@ -170,28 +181,35 @@ class Measure:
         return rows
 
 
-def _check_like_default(name: str, value: Any, default: Any) -> None:
-    """Raise TypeError/ValueError unless ``value`` has the kind of its default.
+def _param_types(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The annotated types of ``fn``'s parameters ({} if they cannot be resolved)."""
+    try:
+        return typing.get_type_hints(fn)
+    except (NameError, TypeError, AttributeError, SyntaxError):  # unresolvable: no check
+        return {}
 
-    Why: parameters arrive from the command line as JSON or bare words, so ``greedy=maybe``
-    or ``episodes=2.5`` would otherwise reach the measure and be quietly coerced (``bool``,
-    ``int``). Other defaults (None, strings such as ``state_policy="final"``, which also
-    takes a step) accept anything; the measure checks those values when it runs.
-    """
-    if isinstance(default, bool):
-        ok, kind = isinstance(value, bool), "True or False"
-    elif isinstance(default, numbers.Integral):
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        kind = "an integer"
-    elif isinstance(default, numbers.Real):
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        kind = "a number"
-        if ok and not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    else:
-        return
-    if not ok:
-        raise TypeError(f"{name} must be {kind} (like its default {default!r}), got {value!r}.")
+
+def _is_instance(value: Any, tp: Any) -> bool:
+    """Whether ``value`` fits the annotation ``tp`` (bools are not numbers; ints are floats)."""
+    if tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_instance(value, arg) for arg in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp in (int, float):  # numpy scalars count: np.int64 is an Integral, np.float32 a Real
+        kind = numbers.Integral if tp is int else numbers.Real
+        return isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
+    cls = origin or tp
+    return not isinstance(cls, type) or isinstance(value, cls)
+
+
+def _type_text(tp: Any) -> str:
+    """``int | str`` as text: the annotation's type names joined by 'or'."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    parts = args or (tp,)
+    return " or ".join("None" if a is type(None) else getattr(a, "__name__", str(a)) for a in parts)
 
 
 MEASURES: dict[str, Measure] = {}

@@ -43,7 +43,7 @@ CASES: list[tuple[str, str, int, str]] = [
     ("train-run-dir-missing", f"train {TINY}", 2, "--run-dir"),
     ("train-resume-bad-json", "train --run-dir {badjson} --resume", 1, "{badjson}/config.json"),
     ("train-resume-foreign-config", "train --run-dir {foreign} --resume", 1, "config.json"),
-    ("train-resume-parent-gone", "train --run-dir {orphan} --resume", 1, "{tmp}/gone"),
+    ("train-resume-parent-gone", "train --run-dir {orphan} --resume", 1, "{orphan}"),
     ("train-other-run-in-dir", f"train --run-dir {{run}} {TINY}", 1, "{run}"),
     (
         "train-init-from-missing",
