@@ -31,6 +31,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -194,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     prog = f"devrl {args.command}"
+    _one_line_warnings(prog)
     if extra:  # a typo'd flag: the subcommand's usage, not the top level's
         return _usage_error(sub, prog, f"unrecognized arguments: {' '.join(extra)}")
     try:
@@ -208,6 +210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{prog}: error: {error_message(exc)}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _one_line_warnings(prog: str) -> None:
+    """Print warnings as ``devrl CMD: warning: ...`` on one line (no file:line, no source).
+
+    Why: a user of the command reads the warning, not the library line that raised it.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        print(f"{prog}: warning: {text} [{category.__name__}]", file=file or sys.stderr)
+
+    warnings.showwarning = show
 
 
 def _usage_error(parser: argparse.ArgumentParser, prog: str, message: str) -> int:

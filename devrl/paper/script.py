@@ -23,7 +23,7 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
         A parser with ``--out``, ``--figures``, ``--tables``, ``--quick``,
         ``--figures-only`` and ``--seed``; scripts may add their own flags.
     """
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     parser.add_argument(
         "--out",
         type=Path,

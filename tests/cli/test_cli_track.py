@@ -41,3 +41,29 @@ def test_track_refuses_incomplete_requests(run_dir, capsys):
     assert "give a RUN directory" in capsys.readouterr().err
     assert main(["track", str(run_dir), "-m", "success", "--set", "return.episodes=4"]) == 2
     assert "not requested with --measure" in capsys.readouterr().err
+
+
+def test_warnings_print_as_one_line_naming_the_command(run_dir, capsys):
+    import warnings
+
+    import torch
+
+    from devrl.runs import Run
+
+    run = Run.load(run_dir)
+    net = run.policy(100)
+    with torch.no_grad():
+        next(net.parameters()).view(-1)[0] = float("nan")
+    run.save_checkpoint(200, net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code = main(
+            ["track", str(run_dir), "--measure", "success", "--set", "success.episodes=4"]
+            + ["--steps", "200"]
+        )
+    assert code == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "warning:" in ln]
+    assert len(lines) == 1 and lines[0].startswith("devrl track: warning: ")
+    assert "NaN" in lines[0] and "NonFiniteWeightsWarning" in lines[0]
+    assert "warnings.warn(" not in err  # no source line
