@@ -15,8 +15,23 @@ Public API:
     goal_summary, goal_table, seeker_table, interval_text, GOAL_QUANTITIES
                                          (:mod:`devrl.mechanisms.summary`: all of
                                          it per seed and over seeds, as tables)
+    level_features, choice_regression, vif, FEATURES, RegressionResult
+                                         (:mod:`devrl.mechanisms.regression`: which
+                                         geometry predicts going to the cheese)
+    cheese_vectors, steering_effects, steering_summary, same_norm_random
+                                         (:mod:`devrl.mechanisms.steering`: the
+                                         cheese vector and its controls)
+    channel_correlations, resampling_ablation, cheese_channels, cheese_indicator
+                                         (:mod:`devrl.mechanisms.channels`: channels
+                                         that track the cheese and matter)
 """
 
+from devrl.mechanisms.channels import (
+    channel_correlations,
+    cheese_channels,
+    cheese_indicator,
+    resampling_ablation,
+)
 from devrl.mechanisms.decision import (
     DecisionSquare,
     DecisionStats,
@@ -27,12 +42,25 @@ from devrl.mechanisms.decision import (
 )
 from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
+from devrl.mechanisms.regression import (
+    FEATURES,
+    RegressionResult,
+    choice_regression,
+    level_features,
+    vif,
+)
 from devrl.mechanisms.seekers import (
     QUANTITIES,
     SeekerPolicy,
     level_outcomes,
     maze_rates,
     seeker_baselines,
+)
+from devrl.mechanisms.steering import (
+    cheese_vectors,
+    same_norm_random,
+    steering_effects,
+    steering_summary,
 )
 from devrl.mechanisms.summary import (
     GOAL_QUANTITIES,
@@ -43,26 +71,39 @@ from devrl.mechanisms.summary import (
 )
 
 __all__ = [
+    "FEATURES",
     "GOAL_QUANTITIES",
     "QUANTITIES",
     "DecisionSquare",
     "DecisionStats",
+    "RegressionResult",
     "SeekerPolicy",
+    "channel_correlations",
+    "cheese_channels",
+    "cheese_indicator",
+    "cheese_vectors",
+    "choice_regression",
     "decision_choices",
     "decision_square",
     "decision_stats",
     "goal_summary",
     "goal_table",
     "interval_text",
+    "level_features",
     "level_outcomes",
     "maze_rates",
     "mean_interval",
     "pursuit_episodes",
     "pursuit_stats",
     "pursuit_table",
+    "resampling_ablation",
+    "same_norm_random",
     "sample_decision_levels",
     "seed_level_interval",
     "seeker_baselines",
     "seeker_table",
+    "steering_effects",
+    "steering_summary",
+    "vif",
     "wilson",
 ]
