@@ -18,6 +18,7 @@ coefficient intervals widen. Read the coefficients of a correlated group togethe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -115,13 +116,16 @@ def vif(X: np.ndarray) -> np.ndarray:
     """Variance inflation factor of each column of ``X [N, k]`` (with an intercept), statsmodels.
 
     ``1 / (1 - R_j^2)`` where ``R_j^2`` is from regressing column ``j`` on the others: 1 for
-    an uncorrelated feature, ``1 / (1 - r^2)`` for each of two features correlated ``r``.
+    an uncorrelated feature, ``1 / (1 - r^2)`` for each of two features correlated ``r``;
+    huge or infinite for a feature that is an exact linear function of others (small mazes).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] < 2 or X.shape[0] <= X.shape[1]:
         raise ValueError(f"X must be [N, k] with k >= 2 and N > k, got shape {X.shape}.")
     design = np.column_stack([np.ones(len(X)), X])
-    return np.array([variance_inflation_factor(design, j + 1) for j in range(X.shape[1])])
+    with warnings.catch_warnings():  # exact collinearity is reported by the value itself
+        warnings.simplefilter("ignore")
+        return np.array([variance_inflation_factor(design, j + 1) for j in range(X.shape[1])])
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ def _towards(walls: np.ndarray, mouse: tuple[int, int], goal: tuple[int, int]) -
 
 
 class OracleNet(nn.Module):
-    def __init__(self, a: float = 2.0, b: float = 1.0):
+    def __init__(self, a: float = 2.0, b: float = 1.0, sign_col: int | None = None):
+        """``sign_col``: if set, the cheese term's sign is -1 for cheese left of that column."""
         super().__init__()
+        self.sign_col = sign_col
         self.hook_planes = HookPoint()
         self.a, self.b = a, b
         self.dummy = nn.Parameter(torch.zeros(()))
@@ -51,5 +53,7 @@ class OracleNet(nn.Module):
                 cheese = (c // S, c % S)
                 if mouse != cheese:
                     g = h[i, 2, cheese[0], cheese[1]]
+                    if self.sign_col is not None and cheese[1] < self.sign_col:
+                        g = -g
                     logits[i, _towards(walls, mouse, cheese)] += self.a * g
         return logits, torch.zeros(len(x))
