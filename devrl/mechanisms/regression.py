@@ -13,7 +13,15 @@ distances from the cheese to the corner and to the decision square, are strongly
 correlated. With large VIFs the fit can move weight between correlated features
 without changing its predictions: the L1 penalty then keeps one of a correlated group
 and zeroes the others, the choice can flip between bootstrap resamples, and the
-coefficient intervals widen. Read the coefficients of a correlated group together.
+coefficient intervals widen. Read the coefficients of a correlated group together. In a perfect maze the decision
+square lies on the one path from the cheese to the corner, so with ``region=1`` the path
+features are *exactly* dependent (``path_cheese_corner = path_cheese_ds +
+path_ds_region``, infinite VIFs): only two of the three coefficients are identified, and
+L1 picks which.
+
+**Rare choices.** When the agent almost never goes to the cheese, a regression that
+always predicts the corner has the majority baseline's accuracy; the ROC AUC over the
+same splits says whether the features still rank the levels by the agent's choice.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -141,6 +150,9 @@ class RegressionResult:
         baseline, baseline_low, baseline_high: The same for the majority class of each
             split's training set.
         gain_low, gain_high: Percentiles over splits of accuracy minus baseline (paired).
+        auc, auc_low, auc_high: ROC AUC of the predicted probabilities on the test sets
+            (0.5 = no better than chance), mean and percentiles over splits with both
+            choices in the test set.
         levels: Levels fitted; positives: how many went to the cheese.
     """
 
@@ -153,6 +165,9 @@ class RegressionResult:
     baseline_high: float
     gain_low: float
     gain_high: float
+    auc: float
+    auc_low: float
+    auc_high: float
     levels: int
     positives: int
 
@@ -210,12 +225,19 @@ def choice_regression(
     if not np.isfinite(X).all() or (X.std(axis=0) == 0).any():
         raise ValueError("features must be finite and no column may be constant.")
     model = make_pipeline(StandardScaler(), _l1_logistic(C))
-    acc, base = [], []
+    acc, base, auc = [], [], []
     for train, test in ShuffleSplit(splits, test_size=test_size, random_state=seed).split(X):
         model.fit(X[train], y[train])
         acc.append(float((model.predict(X[test]) == y[test]).mean()))
         base.append(float((y[test] == (y[train].mean() >= 0.5)).mean()))
-    acc, base = np.array(acc), np.array(base)
+        if y[test].any() and not y[test].all():
+            auc.append(float(roc_auc_score(y[test], model.predict_proba(X[test])[:, 1])))
+    acc, base, auc = np.array(acc), np.array(base), np.array(auc)
+    auc_stats = (
+        (float(auc.mean()), float(np.percentile(auc, 2.5)), float(np.percentile(auc, 97.5)))
+        if auc.size
+        else (np.nan,) * 3
+    )
     coef = model.fit(X, y)[-1].coef_.ravel().copy()
     rng = np.random.default_rng(seed)
     boot = []
@@ -246,6 +268,7 @@ def choice_regression(
         float(np.percentile(base, 97.5)),
         float(np.percentile(gain, 2.5)),
         float(np.percentile(gain, 97.5)),
+        *auc_stats,
         len(y),
         int(y.sum()),
     )

@@ -76,6 +76,17 @@ def test_choice_regression_recovers_planted_coefficient():
     assert res.accuracy > res.baseline + 0.05 and res.gain_low > 0
     assert res.baseline == pytest.approx(1 - y.mean(), abs=0.03)
     assert res.levels == n and res.positives == int(y.sum())
+    assert res.auc_low < 0.816 < res.auc_high  # the true score's AUC (Monte Carlo, 4e5 draws)
+    noise = choice_regression(rng.standard_normal((600, 2)), rng.random(600) < 0.3, splits=20)
+    assert noise.auc_low < 0.5 < noise.auc_high
+
+
+def test_path_features_are_exactly_dependent_in_perfect_mazes():
+    from devrl.mechanisms import sample_decision_levels
+
+    levels, _ = sample_decision_levels(9, 40, seed=0)
+    f = level_features(levels)
+    assert (f["path_cheese_corner"] == f["path_cheese_ds"] + f["path_ds_region"]).all()
 
 
 def test_choice_regression_rejects_one_class_and_constant_features():
