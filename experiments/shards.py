@@ -5,8 +5,9 @@ trained 9x9 agent of ``experiments/maze_baseline.py`` (read-only), on cheese-any
 levels with a decision square (the same levels for every agent):
 
 * ``regression_*.csv``: L1 logistic regression of "the greedy action at the decision
-  square goes to the cheese" on z-scored geometry, accuracy over 50 random 80/20 splits
-  against the majority class, bootstrap coefficients, VIFs.
+  square goes to the cheese" on z-scored geometry, accuracy and ROC AUC over 50 random
+  80/20 splits against the majority class, bootstrap coefficients, VIFs; ``_reduced``
+  without ``path_cheese_corner`` (the sum of two other path features in a perfect maze).
 * ``steering_*.csv``: the cheese vector subtracted (−1) and added (+1) at every hook
   point, with a same-norm random vector and another level's vector as controls.
 * ``channels_*.csv``: per channel, correlation of its map with the cheese and the
@@ -60,9 +61,11 @@ def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int) -> Non
     choices = decision_choices(policy, levels).set_index("level")
     feats = level_features(levels).set_index("level")
     y = (choices.loc[feats.index, "branch"] == "cheese").to_numpy()
-    res = choice_regression(feats, y, splits=50, resamples=200, seed=0)
-    _write(res.coefficients, out / "regression_coefficients.csv")
-    _write(pd.DataFrame([res.summary()]), out / "regression_summary.csv")
+    # all features, then without the one that is the sum of two others in a perfect maze
+    for label, frame in (("", feats), ("_reduced", feats.drop(columns="path_cheese_corner"))):
+        res = choice_regression(frame, y, splits=50, resamples=200, seed=0)
+        _write(res.coefficients, out / f"regression{label}_coefficients.csv")
+        _write(pd.DataFrame([res.summary()]), out / f"regression{label}_summary.csv")
     _write(
         choices.reset_index()[["level", "p_cheese", "p_corner", "branch"]],
         out / "choices.csv",

@@ -10,7 +10,8 @@ name                value (stderr)
 choice-regression   mean test accuracy over 50 random 80/20 splits of an L1 logistic
                     regression of "greedy action at the decision square goes to the
                     cheese" on z-scored geometry; ``/baseline`` the majority class,
-                    ``/gain`` their difference, ``/coef-<feature>`` the coefficient
+                    ``/gain`` their difference, ``/auc`` the ROC AUC over the
+                    splits, ``/coef-<feature>`` the coefficient
                     fitted on all levels (NaN when every level has the same choice)
 cheese-vector       mean change of P(cheese action) at the decision square when each
                     level's cheese vector at ``layer`` is subtracted (se over levels);
@@ -68,7 +69,7 @@ def choice_regression_measure(
     y = (choices.loc[features.index, "branch"] == "cheese").to_numpy()
     nan = (np.nan, np.nan)
     if y.all() or not y.any():
-        return {"": nan, "baseline": (1.0, np.nan), "gain": nan} | {
+        return {"": nan, "baseline": (1.0, np.nan), "gain": nan, "auc": nan} | {
             f"coef-{f}": nan for f in FEATURES
         }
     res = choice_regression(features, y, C=C, resamples=1, seed=context.measure_seed)
@@ -77,6 +78,7 @@ def choice_regression_measure(
         "": (res.accuracy, np.nan),
         "baseline": (res.baseline, np.nan),
         "gain": (res.accuracy - res.baseline, np.nan),
+        "auc": (res.auc, np.nan),
     } | {f"coef-{f}": (float(coef[f]), np.nan) for f in FEATURES}
 
 

@@ -24,6 +24,9 @@ Public API:
     channel_correlations, resampling_ablation, cheese_channels, cheese_indicator
                                          (:mod:`devrl.mechanisms.channels`: channels
                                          that track the cheese and matter)
+    retarget_scores, clamp_hook, touched_fraction, CONDITIONS
+                                         (:mod:`devrl.mechanisms.retarget`: clamp
+                                         channels at a target cell)
 """
 
 from devrl.mechanisms.channels import (
@@ -49,6 +52,7 @@ from devrl.mechanisms.regression import (
     level_features,
     vif,
 )
+from devrl.mechanisms.retarget import CONDITIONS, clamp_hook, retarget_scores, touched_fraction
 from devrl.mechanisms.seekers import (
     QUANTITIES,
     SeekerPolicy,
@@ -71,6 +75,7 @@ from devrl.mechanisms.summary import (
 )
 
 __all__ = [
+    "CONDITIONS",
     "FEATURES",
     "GOAL_QUANTITIES",
     "QUANTITIES",
@@ -83,6 +88,7 @@ __all__ = [
     "cheese_indicator",
     "cheese_vectors",
     "choice_regression",
+    "clamp_hook",
     "decision_choices",
     "decision_square",
     "decision_stats",
@@ -97,6 +103,7 @@ __all__ = [
     "pursuit_stats",
     "pursuit_table",
     "resampling_ablation",
+    "retarget_scores",
     "same_norm_random",
     "sample_decision_levels",
     "seed_level_interval",
@@ -104,6 +111,7 @@ __all__ = [
     "seeker_table",
     "steering_effects",
     "steering_summary",
+    "touched_fraction",
     "vif",
     "wilson",
 ]

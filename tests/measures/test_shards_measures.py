@@ -43,7 +43,7 @@ def test_choice_regression_on_a_planted_rule(run_dir):
     # goes to the cheese exactly when it lies in column >= 2: the cheese column decides
     r = _rows("choice-regression", OracleNet(sign_col=2), context, levels=200)
     assert r["choice-regression"] > 0.95
-    assert r["choice-regression/gain"] > 0.1
+    assert r["choice-regression/gain"] > 0.1 and r["choice-regression/auc"] > 0.95
     assert r["choice-regression/coef-cheese_col"] > 1.0
     flat = _rows("choice-regression", SeekerPolicy("cheese"), context, levels=50)
     assert np.isnan(flat["choice-regression"]) and flat["choice-regression/baseline"] == 1.0

@@ -57,3 +57,32 @@ class OracleNet(nn.Module):
                         g = -g
                     logits[i, _towards(walls, mouse, cheese)] += self.a * g
         return logits, torch.zeros(len(x))
+
+
+class FollowNet(nn.Module):
+    """Heads for the argmax of the cheese channel of ``hook_planes`` (logit ``a``), and the corner (``b``).
+
+    Clamping channel 2 above 1 at a cell retargets it there, exactly.
+    """
+
+    def __init__(self, a: float = 20.0, b: float = 0.0):
+        super().__init__()
+        self.hook_planes = HookPoint()
+        self.a, self.b = a, b
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = obs.float()
+        h = self.hook_planes(x)  # [B, 3, S, S]
+        logits = torch.zeros(len(x), 4) + 0 * self.dummy
+        S = x.shape[-1]
+        for i, planes in enumerate(x.numpy()):
+            walls = planes[0] > 0.5
+            m = int(planes[1].argmax())
+            mouse = (m // S, m % S)
+            if mouse != corner_cell(S):
+                logits[i, _towards(walls, mouse, corner_cell(S))] += self.b
+            g = int(h[i, 2].argmax())
+            if (g // S, g % S) != mouse:
+                logits[i, _towards(walls, mouse, (g // S, g % S))] += self.a
+        return logits, torch.zeros(len(x))
