@@ -12,6 +12,11 @@ levels with a decision square (the same levels for every agent):
   point, with a same-norm random vector and another level's vector as controls.
 * ``channels_*.csv``: per channel, correlation of its map with the cheese and the
   change in the policy when it is resampled from the maze with the cheese elsewhere.
+* ``retarget.csv``: the 3 most cheese-correlated channels of two layers clamped at a
+  random target cell off the ways to the cheese and the corner
+  (at 1x and 5x their largest activation); path geometric mean and reach within the agent's in-distribution
+  mean episode length (``<agents>/evaluations.csv``), against no intervention, the
+  cheese moved there, and 3 random channels.
 
 Each seed's tables are written once under ``<out>/<mode>/seed<k>/`` (resumable); the
 over-seed summaries are rebuilt from them.
@@ -23,30 +28,42 @@ over-seed summaries are rebuilt from them.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from devrl._io import atomic_write_text
+from devrl.envs import mouse_start, observation
+from devrl.hooks import run_with_cache
 from devrl.mechanisms import (
     channel_correlations,
     cheese_channels,
+    cheese_indicator,
     choice_regression,
     decision_choices,
     level_features,
     mean_interval,
     resampling_ablation,
+    retarget_scores,
     sample_decision_levels,
     seed_level_interval,
     steering_effects,
     steering_summary,
+    touched_fraction,
 )
+from devrl.mechanisms.retarget import shortest_path
 from devrl.runs import Run
 
 NAME = "shards"
 LEVEL_SEED = 2024
 """Seeds the levels (the maze baseline's decision-square levels, extended)."""
+RETARGET_LAYERS = ("trunk.conv2.hook_out", "trunk.res1.hook_out")
+"""Where channels are clamped: the first half-resolution layer and the first block's output."""
+VALUE_SCALES = (1.0, 5.0)
+"""Clamp values, in units of the largest activation of the clamped channels on the levels."""
 SIZES = {"quick": (1000, 100), "full": (5000, 1000)}
 """(regression levels, steering / channel levels) per mode."""
 
@@ -55,7 +72,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
 
 
-def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int) -> None:
+def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int, max_steps: int) -> None:
     """Every table of one agent, written under ``out``."""
     levels, _ = sample_decision_levels(9, n_reg, seed=LEVEL_SEED)
     choices = decision_choices(policy, levels).set_index("level")
@@ -91,6 +108,53 @@ def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int) -> Non
     _write(corr, out / "channels_correlation.csv")
     _write(ablation, out / "channels_ablation.csv")
     _write(cheese_channels(corr, abl), out / "channels_count.csv")
+    _write(retarget(policy, mech, corr, max_steps), out / "retarget.csv")
+
+
+def retarget(
+    policy: torch.nn.Module, levels: list, corr: pd.DataFrame, max_steps: int
+) -> pd.DataFrame:
+    """Clamp the 3 most cheese-correlated channels of each retarget layer at a random cell.
+
+    The value is each of ``VALUE_SCALES`` times the largest activation of those channels on the
+    levels (mouse at the start), so it is comparable across agents and layers.
+    """
+    rng = np.random.default_rng(LEVEL_SEED)
+    targets = []
+    for walls, cheese in levels:  # off the ways to the cheese and to the corner
+        on_way = {
+            (r, c)
+            for goal in (tuple(cheese), (0, 8))
+            for r, c, _ in shortest_path(walls, (8, 0), goal)
+        }
+        banned = on_way | {tuple(cheese), (0, 8)}
+        free = [tuple(c) for c in np.argwhere(~walls) if tuple(c) not in banned]
+        targets.append(free[rng.integers(len(free))])
+    obs = torch.as_tensor(
+        np.stack([observation(w, mouse_start(9), tuple(c)) for w, c in levels])
+    ).float()
+    frames = []
+    for layer, scale in itertools.product(RETARGET_LAYERS, VALUE_SCALES):
+        top = corr[corr["layer"] == layer].nlargest(3, "r")["channel"].astype(int).tolist()
+        _, cache = run_with_cache(policy, obs, [layer])
+        value = scale * float(cache[layer][:, top].max())
+        units = float(
+            cheese_indicator(np.array(targets), 9, cache[layer].shape[2:]).sum(1).sum(1).mean()
+        )
+        scores = retarget_scores(
+            policy, levels, targets, layer, top, value=value, max_steps=max_steps, seed=0
+        )
+        frames.append(
+            scores.assign(
+                layer=layer,
+                scale=scale,
+                channels=" ".join(map(str, top)),
+                value=value,
+                touched=touched_fraction(policy, layer, top, 9, units=units),
+                max_steps=max_steps,
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
@@ -109,6 +173,26 @@ def over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
         rows,
         columns=["layer", "vector", "coeff", "n", "mean_change", "low", "high"]
         + ["fell", "fell_low", "fell_high"],
+    )
+
+
+def retarget_over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
+    """Reach rate and path geometric mean per layer and condition, over seeds and levels."""
+    scores = pd.concat(
+        pd.read_csv(root / f"seed{s}" / "retarget.csv").assign(run_seed=s) for s in seeds
+    )
+    rows = []
+    for (layer, scale, condition), grp in scores.groupby(
+        ["layer", "scale", "condition"], sort=False
+    ):
+        g = grp["run_seed"].to_numpy()
+        r = seed_level_interval(grp["reached"].to_numpy(float), g)
+        p = seed_level_interval(grp["path_gmean"].to_numpy(), g)
+        rows.append([layer, scale, condition, len(grp), *r, *p, grp["touched"].mean()])
+    return pd.DataFrame(
+        rows,
+        columns=["layer", "scale", "condition", "n", "reached", "reached_low", "reached_high"]
+        + ["path_gmean", "gmean_low", "gmean_high", "touched"],
     )
 
 
@@ -137,8 +221,12 @@ def main() -> None:
             print(f"seed {s}: done already")
             continue
         print(f"seed {s}: final checkpoint, step {steps[-1]}")
-        run_seed(run.policy(steps[-1]), out, n_reg, n_mech)
+        evals = pd.read_csv(args.agents / "evaluations.csv")
+        in_dist = evals[(evals["run_seed"] == s) & (evals["condition"] == "in-distribution")]
+        max_steps = round(float(in_dist["length"].mean()))
+        run_seed(run.policy(steps[-1]), out, n_reg, n_mech, max_steps)
     _write(over_seeds(root, args.seeds), root / "steering_over_seeds.csv")
+    _write(retarget_over_seeds(root, args.seeds), root / "retarget_over_seeds.csv")
     print(f"wrote {root}")
 
 

@@ -71,7 +71,7 @@ def touched_fraction(
     return len(list(channels)) * units / total
 
 
-def _path(
+def shortest_path(
     walls: np.ndarray, start: tuple[int, int], target: tuple[int, int]
 ) -> list[tuple[int, int, int]]:
     """``(row, col, action)`` of each step of the shortest path from ``start`` to ``target``."""
@@ -143,7 +143,7 @@ def retarget_scores(
         # path score: every cell of each level's path in one batch
         cells, owner, actions = [], [], []
         for i, ((walls, _), t) in enumerate(zip(levels, targets, strict=True)):
-            for r, c, a in _path(walls, mouse_start(size), t):
+            for r, c, a in shortest_path(walls, mouse_start(size), t):
                 cells.append(observation(walls, (r, c), cheeses[i]))
                 owner.append(i)
                 actions.append(a)
@@ -184,4 +184,4 @@ def retarget_scores(
     return pd.DataFrame(rows, columns=["level", "condition", "path_gmean", "reached", "steps"])
 
 
-__all__ = ["CONDITIONS", "clamp_hook", "retarget_scores", "touched_fraction"]
+__all__ = ["CONDITIONS", "clamp_hook", "retarget_scores", "shortest_path", "touched_fraction"]

@@ -7,11 +7,11 @@ from _shard_nets import FollowNet
 
 from devrl.envs.levels import mouse_start
 from devrl.mechanisms import sample_decision_levels
-from devrl.mechanisms.retarget import _path, clamp_hook, retarget_scores, touched_fraction
+from devrl.mechanisms.retarget import clamp_hook, retarget_scores, shortest_path, touched_fraction
 
 
 def _on_path(walls, goal, cell):
-    return cell in [(r, c) for r, c, _ in _path(walls, mouse_start(walls.shape[0]), goal)]
+    return cell in [(r, c) for r, c, _ in shortest_path(walls, mouse_start(walls.shape[0]), goal)]
 
 
 def test_clamp_hook_sets_only_the_masked_channels():
@@ -42,8 +42,13 @@ def test_retargeting_follow_net():
     assert (by["none"]["reached"].to_numpy() == passes).all()
     hit, miss = np.exp(20) / (np.exp(20) + 3), 1 / (np.exp(20) + 3)
     for i, ((walls, cheese), t) in enumerate(zip(levels, targets, strict=True)):
-        steps = _path(walls, mouse_start(7), t)  # without intervention it heads for the cheese
-        ps = [hit if a == _path(walls, (r, c), tuple(cheese))[0][2] else miss for r, c, a in steps]
+        steps = shortest_path(
+            walls, mouse_start(7), t
+        )  # without intervention it heads for the cheese
+        ps = [
+            hit if a == shortest_path(walls, (r, c), tuple(cheese))[0][2] else miss
+            for r, c, a in steps
+        ]
         assert by["none"].loc[i, "path_gmean"] == pytest.approx(np.exp(np.mean(np.log(ps))))
     assert by["random-channels"]["reached"].equals(by["none"]["reached"])
     assert touched_fraction(FollowNet(), "hook_planes", [2], 7) == pytest.approx(1 / (3 * 49))
