@@ -9,7 +9,9 @@ levels with a decision square (the same levels for every agent):
   80/20 splits against the majority class, bootstrap coefficients, VIFs; ``_reduced``
   without ``path_cheese_corner`` (the sum of two other path features in a perfect maze).
 * ``steering_*.csv``: the cheese vector subtracted (−1) and added (+1) at every hook
-  point, with a same-norm random vector and another level's vector as controls.
+  point, with a same-norm random vector and another level's vector as controls;
+  ``corner_*.csv`` the same for the corner vector (top-right cell walled off), added
+  (+1) and subtracted, measured on the corner action.
 * ``channels_*.csv``: per channel, correlation of its map with the cheese and the
   change in the policy when it is resampled from the maze with the cheese elsewhere.
 * ``retarget.csv``: the 3 most cheese-correlated channels of two layers clamped at a
@@ -92,6 +94,9 @@ def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int, max_st
     effects = steering_effects(policy, mech, coeffs=(-1.0, 1.0), seed=0)
     _write(effects, out / "steering_effects.csv")
     _write(steering_summary(effects), out / "steering_summary.csv")
+    corner = steering_effects(policy, mech, coeffs=(1.0, -1.0), seed=0, goal="corner")
+    _write(corner, out / "corner_effects.csv")
+    _write(steering_summary(corner), out / "corner_summary.csv")
 
     corr = channel_correlations(policy, mech, seed=0)
     abl = resampling_ablation(policy, mech, [str(x) for x in corr["layer"].unique()], seed=0)
@@ -109,6 +114,7 @@ def run_seed(policy: torch.nn.Module, out: Path, n_reg: int, n_mech: int, max_st
     _write(ablation, out / "channels_ablation.csv")
     _write(cheese_channels(corr, abl), out / "channels_count.csv")
     _write(retarget(policy, mech, corr, max_steps), out / "retarget.csv")
+    atomic_write_text(out / "done.txt", "all tables of this agent are written\n")
 
 
 def retarget(
@@ -157,10 +163,10 @@ def retarget(
     return pd.concat(frames, ignore_index=True)
 
 
-def over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
-    """Mean change of P(cheese action) per layer, vector and coefficient, seeds and levels."""
+def over_seeds(root: Path, seeds: list[int], table: str) -> pd.DataFrame:
+    """Mean change of P(goal action) per layer, vector and coefficient, seeds and levels."""
     effects = pd.concat(
-        pd.read_csv(root / f"seed{s}" / "steering_effects.csv").assign(run_seed=s) for s in seeds
+        pd.read_csv(root / f"seed{s}" / f"{table}.csv").assign(run_seed=s) for s in seeds
     )
     rows = []
     for (layer, vector, coeff), grp in effects.groupby(["layer", "vector", "coeff"], sort=False):
@@ -217,7 +223,7 @@ def main() -> None:
         if not steps:
             raise SystemExit(f"error: {run_dir} has no checkpoints (train maze_baseline first).")
         out = root / f"seed{s}"
-        if (out / "channels_count.csv").is_file():
+        if (out / "done.txt").is_file():
             print(f"seed {s}: done already")
             continue
         print(f"seed {s}: final checkpoint, step {steps[-1]}")
@@ -225,7 +231,8 @@ def main() -> None:
         in_dist = evals[(evals["run_seed"] == s) & (evals["condition"] == "in-distribution")]
         max_steps = round(float(in_dist["length"].mean()))
         run_seed(run.policy(steps[-1]), out, n_reg, n_mech, max_steps)
-    _write(over_seeds(root, args.seeds), root / "steering_over_seeds.csv")
+    _write(over_seeds(root, args.seeds, "steering_effects"), root / "steering_over_seeds.csv")
+    _write(over_seeds(root, args.seeds, "corner_effects"), root / "corner_over_seeds.csv")
     _write(retarget_over_seeds(root, args.seeds), root / "retarget_over_seeds.csv")
     print(f"wrote {root}")
 

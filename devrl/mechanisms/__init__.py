@@ -18,7 +18,7 @@ Public API:
     level_features, choice_regression, vif, FEATURES, RegressionResult
                                          (:mod:`devrl.mechanisms.regression`: which
                                          geometry predicts going to the cheese)
-    cheese_vectors, steering_effects, steering_summary, same_norm_random
+    cheese_vectors, corner_vectors, steering_effects, steering_summary, same_norm_random
                                          (:mod:`devrl.mechanisms.steering`: the
                                          cheese vector and its controls)
     channel_correlations, resampling_ablation, cheese_channels, cheese_indicator
@@ -62,6 +62,7 @@ from devrl.mechanisms.seekers import (
 )
 from devrl.mechanisms.steering import (
     cheese_vectors,
+    corner_vectors,
     same_norm_random,
     steering_effects,
     steering_summary,
@@ -89,6 +90,7 @@ __all__ = [
     "cheese_vectors",
     "choice_regression",
     "clamp_hook",
+    "corner_vectors",
     "decision_choices",
     "decision_square",
     "decision_stats",

@@ -5,7 +5,9 @@ same level without the cheese (the mouse at its start): the *cheese vector*. Sub
 it (coefficient −1) in every forward pass made their agent go for the cheese less often
 at the decision square; adding it (+1) did little. Here the same experiment runs at every
 hook point of any maze agent, with two controls: a random vector of the same norm, and
-the cheese vector of a different level (the next one in the list). Each level is steered
+the cheese vector of a different level (the next one in the list). The corner vector
+(the top-right region walled off instead of the cheese removed) asks the same of the
+corner: does adding it send the mouse there? Each level is steered
 with its own vector; the policy is evaluated with the mouse on the decision square, which
 for these feed-forward agents is the one forward pass that decides.
 """
@@ -56,6 +58,36 @@ def cheese_vectors(
     return {name: on[name] - off[name] for name in layers}
 
 
+@torch.no_grad()
+def corner_vectors(
+    policy: nn.Module,
+    levels: Iterable[Level],
+    layers: Sequence[str] | None = None,
+    *,
+    region: int = 1,
+) -> dict[str, torch.Tensor]:
+    """The corner vector of each level with a decision square, at each layer.
+
+    Built like the cheese vector, with the top-right ``region x region`` cells changed
+    instead of the cheese: activations on the level (mouse at the start) minus those on
+    the same level with those cells walled off (the corner gone from the observation).
+
+    Returns:
+        ``{layer: [N, ...]}``.
+    """
+    batch = decision_batch(levels)
+    size = batch.at_start.shape[-1]
+    if isinstance(region, bool) or not isinstance(region, int) or not 1 <= region < size:
+        raise ValueError(f"region must be an int in [1, size={size}), got {region!r}.")
+    layers = default_layers(policy) if layers is None else list(layers)
+    walled = batch.at_start.clone()
+    walled[:, 0, :region, size - region :] = 1
+    walled[:, 1:, :region, size - region :] = 0  # a wall holds neither mouse nor cheese
+    _, on = run_with_cache(policy, batch.at_start.float(), layers)
+    _, off = run_with_cache(policy, walled.float(), layers)
+    return {name: on[name] - off[name] for name in layers}
+
+
 def same_norm_random(vectors: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Gaussian directions with the norm of each row of ``vectors [N, ...]`` (the control)."""
     gen = torch.Generator().manual_seed(int(seed))
@@ -72,8 +104,12 @@ def steering_effects(
     *,
     coeffs: Sequence[float] = (-1.0, 1.0),
     seed: int = 0,
+    goal: str = "cheese",
 ) -> pd.DataFrame:
     """P(cheese action) at the decision square with each level's cheese vector added.
+
+    With ``goal="corner"`` the corner vector (:func:`corner_vectors`) is applied instead
+    and ``p_before``/``p_after``/``change`` are about the corner action.
 
     Args:
         policy: A maze agent with hook points.
@@ -81,27 +117,37 @@ def steering_effects(
         layers: Hook names (default: every hook point between input and heads).
         coeffs: Multipliers of the vector (−1 removes the cheese, +1 adds it again).
         seed: Seeds the random control.
+        goal: ``"cheese"`` or ``"corner"``: which vector, and which action's probability.
 
     Returns:
-        One row per level, layer, vector (:data:`VECTORS`) and coefficient: ``level``,
+        One row per level, layer, vector (:data:`VECTORS`, the first named after
+        ``goal``) and coefficient: ``level``,
         ``layer``, ``vector``, ``coeff``, ``norm`` (of the vector), ``p_before`` and
         ``p_after`` (probability of the cheese action), ``change`` (after − before),
-        ``p_corner_after``.
+        ``p_other_after`` (probability of the other goal's action).
     """
+    if goal not in ("cheese", "corner"):
+        raise ValueError(f"goal must be 'cheese' or 'corner', got {goal!r}.")
     levels = list(levels)
     batch = decision_batch(levels)
     if len(batch) < 2:
         raise ValueError("levels must hold at least two levels with a decision square.")
     layers = default_layers(policy) if layers is None else list(layers)
-    vectors = cheese_vectors(policy, levels, layers)
+    make = cheese_vectors if goal == "cheese" else corner_vectors
+    vectors = make(policy, levels, layers)
+    mine, other = (
+        (batch.cheese_actions, batch.corner_actions)
+        if goal == "cheese"
+        else (batch.corner_actions, batch.cheese_actions)
+    )
     obs = batch.at_ds.float()
     before = hooked_probs(policy, obs)
-    p_before = (before * batch.cheese_actions).sum(1)
+    p_before = (before * mine).sum(1)
     frames = []
     for k, name in enumerate(layers):
         own = vectors[name]
         candidates = {
-            "cheese": own,
+            goal: own,
             "random": same_norm_random(own, seed + k),
             "other-level": torch.roll(own, -1, dims=0),
         }
@@ -109,7 +155,7 @@ def steering_effects(
             norm = vec.flatten(1).norm(dim=1).double().numpy()
             for coeff in coeffs:
                 after = hooked_probs(policy, obs, [(name, steering_hook(vec, coeff))])
-                p_after = (after * batch.cheese_actions).sum(1)
+                p_after = (after * mine).sum(1)
                 frames.append(
                     pd.DataFrame(
                         {
@@ -121,7 +167,7 @@ def steering_effects(
                             "p_before": p_before,
                             "p_after": p_after,
                             "change": p_after - p_before,
-                            "p_corner_after": (after * batch.corner_actions).sum(1),
+                            "p_other_after": (after * other).sum(1),
                         }
                     )
                 )
@@ -184,4 +230,11 @@ def steering_summary(
     return pd.DataFrame(rows)
 
 
-__all__ = ["VECTORS", "cheese_vectors", "same_norm_random", "steering_effects", "steering_summary"]
+__all__ = [
+    "VECTORS",
+    "cheese_vectors",
+    "corner_vectors",
+    "same_norm_random",
+    "steering_effects",
+    "steering_summary",
+]

@@ -4,7 +4,9 @@
 mouse, 2 cheese). Its logits put ``b`` on the action towards the top-right corner and
 ``a * g`` on the action towards the cheese, where ``g`` is the cheese channel of
 ``hook_planes`` read at the true cheese cell: 1 untouched, 0 when the cheese's activation
-is removed. So at a decision square ``P(cheese) = e^{a g} / (e^{a g} + e^b + 2)``.
+is removed. So at a decision square ``P(cheese) = e^{a g} / (e^{a g} + e^b + 2)``. The
+corner term is ``b`` times ``1 -`` the wall channel at the top-right cell, so the corner
+vector (the corner walled off) doubles it when added and removes it when subtracted.
 """
 
 import numpy as np
@@ -19,6 +21,11 @@ from devrl.hooks import HookPoint
 def p_cheese(g: float, a: float = 2.0, b: float = 1.0) -> float:
     """The oracle's probability of the cheese action at a decision square."""
     return float(np.exp(a * g) / (np.exp(a * g) + np.exp(b) + 2))
+
+
+def p_corner(k: float, a: float = 2.0, b: float = 1.0) -> float:
+    """The oracle's probability of the corner action at a decision square, corner gain ``k``."""
+    return float(np.exp(b * k) / (np.exp(a) + np.exp(b * k) + 2))
 
 
 def _towards(walls: np.ndarray, mouse: tuple[int, int], goal: tuple[int, int]) -> int:
@@ -46,8 +53,9 @@ class OracleNet(nn.Module):
             walls = planes[0] > 0.5
             m = int(planes[1].argmax())
             mouse = (m // S, m % S)
-            if mouse != corner_cell(S):
-                logits[i, _towards(walls, mouse, corner_cell(S))] += self.b
+            if mouse != corner_cell(S) and not walls[corner_cell(S)]:
+                free = 1 - h[i, 0, 0, S - 1]  # the corner's evidence: its cell is free
+                logits[i, _towards(walls, mouse, corner_cell(S))] += self.b * free
             if planes[2].sum() == 1:
                 c = int(planes[2].argmax())
                 cheese = (c // S, c % S)

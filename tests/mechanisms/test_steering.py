@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import torch
-from _shard_nets import OracleNet, p_cheese
+from _shard_nets import OracleNet, p_cheese, p_corner
 
 from devrl.agents.network import ActorCritic
 from devrl.mechanisms import sample_decision_levels
 from devrl.mechanisms.steering import (
     cheese_vectors,
+    corner_vectors,
     same_norm_random,
     steering_effects,
     steering_summary,
@@ -73,3 +74,18 @@ def test_steering_on_actor_critic_covers_every_layer(levels):
     assert len(effects) == 6 * 3 * len(levels)
     with pytest.raises(ValueError, match="missing"):
         steering_summary(effects.drop(columns="change"))
+
+
+def test_corner_vector_matches_the_formula(levels):
+    vec = corner_vectors(OracleNet(), levels)["hook_planes"]  # [N, 3, 7, 7]
+    assert (vec[:, 0, 0, 6] == -1).all() and vec.abs().sum() == len(levels)
+    effects = steering_effects(OracleNet(), levels, coeffs=(-1.0, 1.0), goal="corner")
+    own = effects[effects["vector"] == "corner"]
+    assert np.allclose(own["p_before"], p_corner(1.0))
+    assert np.allclose(own.loc[own["coeff"] == 1, "p_after"], p_corner(2.0))
+    assert np.allclose(own.loc[own["coeff"] == -1, "p_after"], p_corner(0.0))
+    assert set(effects["vector"]) == {"corner", "random", "other-level"}
+    with pytest.raises(ValueError, match="goal"):
+        steering_effects(OracleNet(), levels, goal="wall")
+    with pytest.raises(ValueError, match="region"):
+        corner_vectors(OracleNet(), levels, region=7)
