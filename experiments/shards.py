@@ -24,12 +24,14 @@ Each seed's tables are written once under ``<out>/<mode>/seed<k>/`` (resumable);
 over-seed summaries are rebuilt from them.
 
     python experiments/shards.py --quick --agents /path/to/maze_baseline   # ~1 CPU-minute
-    python experiments/shards.py --agents /path/to/maze_baseline           # full
+    python experiments/shards.py --agents /path/to/maze_baseline           # full (not run yet)
+    python experiments/shards.py --quick --figures-only   # rebuild the over-seed summaries
+
+No figures or paper section yet: the tables are the result.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from pathlib import Path
 
@@ -57,6 +59,7 @@ from devrl.mechanisms import (
     touched_fraction,
 )
 from devrl.mechanisms.retarget import shortest_path
+from devrl.paper import experiment_parser
 from devrl.runs import Run
 
 NAME = "shards"
@@ -203,17 +206,20 @@ def retarget_over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=Path, default=Path("paper/data/maze_baseline"))
-    parser.add_argument("--out", type=Path, default=Path("paper/data") / NAME)
-    parser.add_argument("--quick", action="store_true", help="fewer levels (about a minute)")
+    parser = experiment_parser(__doc__.splitlines()[0], NAME)
+    parser.add_argument(
+        "--agents",
+        type=Path,
+        default=Path("paper/data/maze_baseline"),
+        help="maze_baseline's data folder: run_seed<k>/ with checkpoints, evaluations.csv",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(1)
     mode = "quick" if args.quick else "full"
     n_reg, n_mech = SIZES[mode]
     root = args.out / mode
-    for s in args.seeds:
+    for s in [] if args.figures_only else args.seeds:  # --figures-only: summaries only
         run_dir = args.agents / f"run_seed{s}"
         try:
             run = Run.load(run_dir)
