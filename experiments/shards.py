@@ -125,6 +125,8 @@ def retarget(
 ) -> pd.DataFrame:
     """Clamp the 3 most cheese-correlated channels of each retarget layer at a random cell.
 
+    Only channels whose map varies on at least half the levels are candidates.
+
     The value is each of ``VALUE_SCALES`` times the largest activation of those channels on the
     levels (mouse at the start), so it is comparable across agents and layers.
     """
@@ -144,7 +146,8 @@ def retarget(
     ).float()
     frames = []
     for layer, scale in itertools.product(RETARGET_LAYERS, VALUE_SCALES):
-        top = corr[corr["layer"] == layer].nlargest(3, "r")["channel"].astype(int).tolist()
+        live = corr[(corr["layer"] == layer) & (corr["defined"] >= 0.5)]
+        top = live.nlargest(3, "r")["channel"].astype(int).tolist()
         _, cache = run_with_cache(policy, obs, [layer])
         value = scale * float(cache[layer][:, top].max())
         units = float(

@@ -14,7 +14,8 @@ channel, on any maze agent:
   and in the probability of the cheese action.
 
 A channel *tracks the cheese* when the lower end of its correlation interval exceeds
-``min_r``, and *matters* when its mean total-variation change is at least ``min_tv``.
+``min_r`` on at least ``min_defined`` of the levels (a channel silent on most levels has
+no map to correlate, and one level's correlation says little), and *matters* when its mean total-variation change is at least ``min_tv``.
 """
 
 from __future__ import annotations
@@ -195,6 +196,7 @@ def cheese_channels(
     *,
     min_r: float = 0.2,
     min_tv: float = 0.01,
+    min_defined: float = 0.5,
 ) -> pd.DataFrame:
     """Per layer: how many channels track the cheese, matter, or both, and their share.
 
@@ -203,13 +205,14 @@ def cheese_channels(
         ablation: From :func:`resampling_ablation`.
         min_r: A channel tracks the cheese when its ``r_low`` exceeds this.
         min_tv: A channel matters when its mean total-variation change is at least this.
+        min_defined: ...and tracks only if its map varies on at least this share of levels.
 
     Returns:
         ``layer, channels, tracking, mattering, both, share`` (``both / channels``),
         ``which`` (the channels counted in ``both``), ``layer_tv`` (mean total variation
         when the whole layer is resampled).
     """
-    if missing := {"layer", "channel", "r_low"} - set(correlations.columns):
+    if missing := {"layer", "channel", "r_low", "defined"} - set(correlations.columns):
         raise ValueError(f"correlations must come from channel_correlations; missing {missing}.")
     if missing := {"layer", "channel", "tv"} - set(ablation.columns):
         raise ValueError(f"ablation must come from resampling_ablation; missing {missing}.")
@@ -218,7 +221,8 @@ def cheese_channels(
     for name, grp in correlations.groupby("layer", sort=False):
         if name not in tv.index.get_level_values(0):
             continue
-        track = set(grp.loc[grp["r_low"] > min_r, "channel"].astype(int))
+        ok = (grp["r_low"] > min_r) & (grp["defined"] >= min_defined)
+        track = set(grp.loc[ok, "channel"].astype(int))
         matter = {int(c) for c in grp["channel"] if tv.get((name, int(c)), 0.0) >= min_tv}
         both = sorted(track & matter)
         rows.append(

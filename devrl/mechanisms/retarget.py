@@ -107,7 +107,8 @@ def retarget_scores(
         channels: The channels to clamp.
         value: The value they are clamped to at the target.
         max_steps: Episode length limit for ``reached``.
-        seed: Seeds the sampled actions and the random channels.
+        seed: Seeds the random channels and the sampled actions (each condition draws the
+            same uniforms, so conditions are compared on common random numbers).
 
     Returns:
         One row per level and condition: ``level, condition, path_gmean, reached, steps``
@@ -132,6 +133,7 @@ def retarget_scores(
     masks = cheese_indicator(np.array(targets), size, shape).bool()  # [N, H, W]
     rows = []
     for condition in CONDITIONS:
+        draws = np.random.default_rng([seed, 1])
         chans = {"clamp": list(channels), "random-channels": random_channels}.get(condition)
         cheeses = [
             t if condition == "move-cheese" else tuple(c) for (_, c), t in zip(levels, targets)
@@ -170,7 +172,8 @@ def retarget_scores(
                 ]
             )
             p = hooked_probs(policy, torch.as_tensor(obs), hooks(idx))
-            acts = (p.cumsum(1) > rng.random((len(idx), 1))).argmax(1)
+            u = draws.random(len(levels))[idx, None]  # one uniform per level and step
+            acts = (p.cumsum(1) > u).argmax(1)
             for i, a in zip(idx, acts, strict=True):
                 pos[i] = tables[i][pos[i], a]
                 cell = (pos[i] // size, pos[i] % size)

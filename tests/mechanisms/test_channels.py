@@ -46,6 +46,8 @@ def test_planted_cheese_channel_is_found(levels):
     table = cheese_channels(channel_correlations(net, levels), abl).iloc[0]
     assert (table["channels"], table["tracking"], table["mattering"], table["both"]) == (3, 1, 1, 1)
     assert table["share"] == pytest.approx(1 / 3) and table["which"] == "2"
+    rare = channel_correlations(net, levels).assign(defined=0.1)  # a channel silent on 90%
+    assert cheese_channels(rare, abl).iloc[0]["tracking"] == 0
 
 
 def test_actor_critic_layers_and_errors(levels):
