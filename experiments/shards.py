@@ -20,6 +20,10 @@ levels with a decision square (the same levels for every agent):
   mean episode length (``<agents>/evaluations.csv``), against no intervention, the
   cheese moved there, and 3 random channels.
 
+``tracks.csv``: ``decision-cheese``, ``choice-regression``, ``cheese-vector`` and
+``cheese-channels`` (at ``trunk.res1.hook_out``) at about 8 (quick) or 32 checkpoints of
+each agent, tracked on copies of those checkpoints under ``<out>/<mode>/runs/``.
+
 Each seed's tables are written once under ``<out>/<mode>/seed<k>/`` (resumable); the
 over-seed summaries are rebuilt from them.
 
@@ -33,6 +37,7 @@ No figures or paper section yet: the tables are the result.
 from __future__ import annotations
 
 import itertools
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +45,10 @@ import pandas as pd
 import torch
 
 from devrl._io import atomic_write_text
+from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import mouse_start, observation
 from devrl.hooks import run_with_cache
+from devrl.measures import get_measure
 from devrl.mechanisms import (
     channel_correlations,
     cheese_channels,
@@ -61,6 +68,7 @@ from devrl.mechanisms import (
 from devrl.mechanisms.retarget import shortest_path
 from devrl.paper import experiment_parser
 from devrl.runs import Run
+from devrl.track import track
 
 NAME = "shards"
 LEVEL_SEED = 2024
@@ -69,6 +77,8 @@ RETARGET_LAYERS = ("trunk.conv2.hook_out", "trunk.res1.hook_out")
 """Where channels are clamped: the first half-resolution layer and the first block's output."""
 VALUE_SCALES = (1.0, 5.0)
 """Clamp values, in units of the largest activation of the clamped channels on the levels."""
+SIZES_TRACK = (300, 100)
+"""(regression / decision levels, vector / channel levels) of the measures over training."""
 SIZES = {"quick": (1000, 100), "full": (5000, 1000)}
 """(regression levels, steering / channel levels) per mode."""
 
@@ -208,6 +218,33 @@ def retarget_over_seeds(root: Path, seeds: list[int]) -> pd.DataFrame:
     )
 
 
+def over_training(agents: Path, root: Path, seeds: list[int], k: int) -> pd.DataFrame:
+    """The shard measures at ~``k`` checkpoints of each agent, tracked on local copies.
+
+    The checkpoints are copied (config and the chosen ``.pt`` files) under
+    ``<root>/runs/`` (git-ignored), so the agents' folder is only read and track()'s
+    cache lives here: a rerun resumes from it.
+    """
+    measures = [
+        get_measure("decision-cheese", levels=SIZES_TRACK[0]),
+        get_measure("choice-regression", levels=SIZES_TRACK[0]),
+        get_measure("cheese-vector", levels=SIZES_TRACK[1]),
+        get_measure("cheese-channels", levels=SIZES_TRACK[1]),
+    ]
+    frames = []
+    for s in seeds:
+        src, dst = Run.load(agents / f"run_seed{s}"), root / "runs" / f"run_seed{s}"
+        (dst / "checkpoints").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src.path / "config.json", dst / "config.json")
+        for i in nearest_checkpoints(src.steps, k):
+            target = dst / "checkpoints" / src.checkpoint_path(src.steps[i]).name
+            if not target.is_file():
+                shutil.copyfile(src.checkpoint_path(src.steps[i]), target)
+        frame = track(dst, measures, progress=False)
+        frames.append(frame[["step", "measure", "value", "stderr"]].assign(run_seed=s))
+    return pd.concat(frames, ignore_index=True)
+
+
 def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
     parser.add_argument(
@@ -217,6 +254,9 @@ def main() -> None:
         help="maze_baseline's data folder: run_seed<k>/ with checkpoints, evaluations.csv",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--checkpoints", type=int, default=None, help="checkpoints tracked per agent"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     mode = "quick" if args.quick else "full"
@@ -243,6 +283,9 @@ def main() -> None:
     _write(over_seeds(root, args.seeds, "steering_effects"), root / "steering_over_seeds.csv")
     _write(over_seeds(root, args.seeds, "corner_effects"), root / "corner_over_seeds.csv")
     _write(retarget_over_seeds(root, args.seeds), root / "retarget_over_seeds.csv")
+    k = args.checkpoints or (8 if args.quick else 32)
+    if not args.figures_only:
+        _write(over_training(args.agents, root, args.seeds, k), root / "tracks.csv")
     print(f"wrote {root}")
 
 
