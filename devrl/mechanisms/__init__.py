@@ -24,6 +24,8 @@ Public API:
     channel_correlations, resampling_ablation, cheese_channels, cheese_indicator
                                          (:mod:`devrl.mechanisms.channels`: channels
                                          that track the cheese and matter)
+    cheese_probe                         (:mod:`devrl.mechanisms.probe`: a linear
+                                         probe for the cheese's exact cell)
     retarget_scores, clamp_hook, touched_fraction, CONDITIONS
                                          (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
@@ -44,6 +46,7 @@ from devrl.mechanisms.decision import (
     sample_decision_levels,
 )
 from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
+from devrl.mechanisms.probe import cheese_probe
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
 from devrl.mechanisms.regression import (
     FEATURES,
@@ -87,6 +90,7 @@ __all__ = [
     "channel_correlations",
     "cheese_channels",
     "cheese_indicator",
+    "cheese_probe",
     "cheese_vectors",
     "choice_regression",
     "clamp_hook",
