@@ -20,6 +20,9 @@ levels with a decision square (the same levels for every agent):
   mean episode length (``<agents>/evaluations.csv``), against no intervention, the
   cheese moved there, and 3 random channels.
 
+``probe.csv``: held-out accuracy of a linear probe for the cheese's exact cell at every
+layer (mouse at the start, cheese anywhere).
+
 ``tracks.csv``: ``decision-cheese``, ``choice-regression``, ``cheese-vector`` and
 ``cheese-channels`` (at ``trunk.res1.hook_out``) at about 8 (quick) or 32 checkpoints of
 each agent, tracked on copies of those checkpoints under ``<out>/<mode>/runs/``.
@@ -46,13 +49,14 @@ import torch
 
 from devrl._io import atomic_write_text
 from devrl.checkpoints import nearest_checkpoints
-from devrl.envs import mouse_start, observation
+from devrl.envs import mouse_start, observation, sample_level
 from devrl.hooks import run_with_cache
 from devrl.measures import get_measure
 from devrl.mechanisms import (
     channel_correlations,
     cheese_channels,
     cheese_indicator,
+    cheese_probe,
     choice_regression,
     decision_choices,
     level_features,
@@ -77,6 +81,8 @@ RETARGET_LAYERS = ("trunk.conv2.hook_out", "trunk.res1.hook_out")
 """Where channels are clamped: the first half-resolution layer and the first block's output."""
 VALUE_SCALES = (1.0, 5.0)
 """Clamp values, in units of the largest activation of the clamped channels on the levels."""
+PROBE_LEVELS = {"quick": 2000, "full": 10000}
+"""Cheese-anywhere levels for the linear probe of the cheese's cell (80% train)."""
 SIZES_TRACK = (300, 100)
 """(regression / decision levels, vector / channel levels) of the measures over training."""
 SIZES = {"quick": (1000, 100), "full": (5000, 1000)}
@@ -272,6 +278,10 @@ def main() -> None:
         if not steps:
             raise SystemExit(f"error: {run_dir} has no checkpoints (train maze_baseline first).")
         out = root / f"seed{s}"
+        if not (out / "probe.csv").is_file():
+            rng = np.random.default_rng(LEVEL_SEED)
+            anywhere = [sample_level(9, None, rng) for _ in range(PROBE_LEVELS[mode])]
+            _write(cheese_probe(run.policy(steps[-1]), anywhere, seed=0), out / "probe.csv")
         if (out / "done.txt").is_file():
             print(f"seed {s}: done already")
             continue
