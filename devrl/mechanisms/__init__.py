@@ -15,8 +15,28 @@ Public API:
     goal_summary, goal_table, seeker_table, interval_text, GOAL_QUANTITIES
                                          (:mod:`devrl.mechanisms.summary`: all of
                                          it per seed and over seeds, as tables)
+    level_features, choice_regression, vif, FEATURES, RegressionResult
+                                         (:mod:`devrl.mechanisms.regression`: which
+                                         geometry predicts going to the cheese)
+    cheese_vectors, corner_vectors, steering_effects, steering_summary, same_norm_random
+                                         (:mod:`devrl.mechanisms.steering`: the
+                                         cheese vector and its controls)
+    channel_correlations, resampling_ablation, cheese_channels, cheese_indicator
+                                         (:mod:`devrl.mechanisms.channels`: channels
+                                         that track the cheese and matter)
+    cheese_probe                         (:mod:`devrl.mechanisms.probe`: a linear
+                                         probe for the cheese's exact cell)
+    retarget_scores, clamp_hook, touched_fraction, CONDITIONS
+                                         (:mod:`devrl.mechanisms.retarget`: clamp
+                                         channels at a target cell)
 """
 
+from devrl.mechanisms.channels import (
+    channel_correlations,
+    cheese_channels,
+    cheese_indicator,
+    resampling_ablation,
+)
 from devrl.mechanisms.decision import (
     DecisionSquare,
     DecisionStats,
@@ -26,13 +46,29 @@ from devrl.mechanisms.decision import (
     sample_decision_levels,
 )
 from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
+from devrl.mechanisms.probe import cheese_probe
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
+from devrl.mechanisms.regression import (
+    FEATURES,
+    RegressionResult,
+    choice_regression,
+    level_features,
+    vif,
+)
+from devrl.mechanisms.retarget import CONDITIONS, clamp_hook, retarget_scores, touched_fraction
 from devrl.mechanisms.seekers import (
     QUANTITIES,
     SeekerPolicy,
     level_outcomes,
     maze_rates,
     seeker_baselines,
+)
+from devrl.mechanisms.steering import (
+    cheese_vectors,
+    corner_vectors,
+    same_norm_random,
+    steering_effects,
+    steering_summary,
 )
 from devrl.mechanisms.summary import (
     GOAL_QUANTITIES,
@@ -43,26 +79,45 @@ from devrl.mechanisms.summary import (
 )
 
 __all__ = [
+    "CONDITIONS",
+    "FEATURES",
     "GOAL_QUANTITIES",
     "QUANTITIES",
     "DecisionSquare",
     "DecisionStats",
+    "RegressionResult",
     "SeekerPolicy",
+    "channel_correlations",
+    "cheese_channels",
+    "cheese_indicator",
+    "cheese_probe",
+    "cheese_vectors",
+    "choice_regression",
+    "clamp_hook",
+    "corner_vectors",
     "decision_choices",
     "decision_square",
     "decision_stats",
     "goal_summary",
     "goal_table",
     "interval_text",
+    "level_features",
     "level_outcomes",
     "maze_rates",
     "mean_interval",
     "pursuit_episodes",
     "pursuit_stats",
     "pursuit_table",
+    "resampling_ablation",
+    "retarget_scores",
+    "same_norm_random",
     "sample_decision_levels",
     "seed_level_interval",
     "seeker_baselines",
     "seeker_table",
+    "steering_effects",
+    "steering_summary",
+    "touched_fraction",
+    "vif",
     "wilson",
 ]
