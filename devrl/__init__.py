@@ -1,6 +1,6 @@
 """devrl: developmental interpretability of values in reinforcement learning.
 
-Stations of the pipeline (see DESIGN.md): ``devrl.envs`` -> ``devrl.agents`` ->
+Stations of the pipeline (see docs/architecture.md): ``devrl.envs`` -> ``devrl.agents`` ->
 ``devrl.runs`` -> measures (``devrl.llc``, ...) -> ``devrl.track`` -> ``devrl.forms``.
 Import the subpackage you need; this top level stays light so ``import devrl`` is fast.
 It only registers the environments with gymnasium (string entry points, no

@@ -2,7 +2,7 @@
 
 :func:`track` evaluates measures (:mod:`devrl.measures`: functions ``(policy, context)
 -> value(s)``, the LLC among them) at each checkpoint of a run of any model kind and
-returns the tidy frame of DESIGN.md: columns ``run, seed, step, measure, value,
+returns the tidy frame of docs/architecture.md: columns ``run, seed, step, measure, value,
 stderr`` plus the run's environment variables.
 
 Caching: each (measure, step) result is one small JSON file,
