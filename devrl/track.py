@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from devrl._io import atomic_write_json
+from devrl._progress import progress as _progress
 from devrl.measures import DEFAULT_MEASURE_SEED, Context, Measure, MeasureFn, as_measure
 from devrl.measures.base import jsonable
 from devrl.runs import Run
@@ -57,7 +57,8 @@ def track(
         steps: Checkpoint steps to evaluate (default: all).
         measure_seed: Seeds the measurements; part of the cache key.
         recompute: Ignore and overwrite cached results.
-        progress: tqdm bar over checkpoints (None: only on a terminal).
+        progress: Progress over checkpoints (:func:`devrl._progress.progress`: a bar on a
+            terminal, a line every 30 s elsewhere); False silences it.
 
     Returns:
         Columns ``run, seed, step, measure, value, stderr`` plus the run's env
@@ -99,12 +100,7 @@ def track(
             )
 
     records = []
-    bar = tqdm(
-        steps,
-        desc=f"track {run.path.name}",
-        unit="ckpt",
-        disable=None if progress is None else not progress,
-    )
+    bar = _progress(steps, f"track {run.path.name}", unit="ckpt", enabled=progress)
     for step in bar:
         todo = [m for m in measures if recompute or not _step_file(folders[m.name], step).is_file()]
         if todo:

@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from devrl import progress
 from devrl.forms.synthetic import TRUTH, summarize, validate_form
 from devrl.paper import experiment_parser, write_macros, write_table
 
@@ -66,11 +67,12 @@ def run_experiment(args) -> None:
         (f, s, n, args.reps, args.seed, args.ci)
         for f, s, n in itertools.product(args.forms, args.snr, args.n)
     ]
+    shown = {"desc": "forms_validation fits", "total": len(jobs), "unit": "cell"}
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
-            parts = list(ex.map(_one, jobs))
+            parts = list(progress(ex.map(_one, jobs), **shown))
     else:
-        parts = [_one(j) for j in jobs]
+        parts = list(progress(map(_one, jobs), **shown))
     runs = pd.concat(parts, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)
     runs.to_csv(args.out / "runs.csv", index=False)

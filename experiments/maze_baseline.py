@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from devrl import progress
 from devrl.agents import PPOConfig, train
 from devrl.agents.registry import build_model
 from devrl.envs import plot_policy, sample_level
@@ -38,7 +39,7 @@ def run_experiment(args) -> None:
     seeds = [args.seed] if args.quick else [args.seed + i for i in range(3)]
     episodes = 200 if args.quick else 1000
     evals, maps = [], {}
-    for seed in seeds:
+    for seed in progress(seeds, "maze_baseline seeds", unit="seed"):
         overrides = {"total_timesteps": args.timesteps} if args.timesteps else {}
         config = PPOConfig.preset(
             "quick", seed=seed, checkpoints=32 if args.quick else 100, **overrides

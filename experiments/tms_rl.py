@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from devrl import progress
 from devrl.agents.tms_presets import TMS_LADDER, TMS_LEARNERS, TMS_SIGMA
 from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
 from devrl.agents.tms_runs import ensure_snapshots, is_tms_batch, load_tms_runs
@@ -134,7 +135,8 @@ def compute_llc(args) -> None:
     runs = {"tms_sgd": load_tms_runs(args.sgd_dir)} if is_tms_batch(args.sgd_dir) else {}
     runs |= {name: load_tms_runs(args.out / name) for name in run_specs(args.quick)}
     kinds = {name: LLC_KINDS.get(name, LLC_KINDS["rl"]) for name in runs}
-    llc = [trajectory_llc(r, kinds[k], n_points, args.seed, **kw) for k, r in runs.items()]
+    todo = progress(runs.items(), "tms_rl LLC", unit="learner")
+    llc = [trajectory_llc(r, kinds[k], n_points, args.seed, **kw) for k, r in todo]
     llc = pd.concat(llc)
     drift = runs["ladder_drift"]
     polished = polished_llc(drift, n_points, args.seed, steps=POLISH_STEPS, lr=POLISH_LR, **kw)

@@ -100,3 +100,19 @@ def test_bad_inputs(tiny_run):
         track(tiny_run, [], progress=False)
     with pytest.raises(TypeError):
         track(tiny_run, [42], progress=False)
+
+
+def test_progress_lines_off_a_terminal(tiny_run, caplog, monkeypatch):
+    """Off a terminal track reports how far it is (here every checkpoint: interval 0)."""
+    import logging
+
+    monkeypatch.setenv("DEVRL_PROGRESS", "lines")
+    monkeypatch.setenv("DEVRL_PROGRESS_INTERVAL", "0")
+    probe, _ = _counting()
+    n = len(tiny_run.steps)
+    with caplog.at_level(logging.INFO, logger="devrl.progress"):
+        track(tiny_run, [probe], measure_seed=99)
+    lines = [r.getMessage() for r in caplog.records if r.name == "devrl.progress"]
+    assert len(lines) == n + 1  # one per checkpoint, then "done"
+    assert lines[0].startswith(f"track {tiny_run.path.name}: 1/{n} ckpt (")
+    assert lines[-1].startswith(f"track {tiny_run.path.name}: done, {n} ckpt in ")

@@ -50,7 +50,8 @@ def estimate(
         data: An ``LLCData`` (per-sample loss), e.g. ``regression_data(x, y)``.
         settings: A ``SamplerSettings``; or give its fields as keywords instead
             (``lr`` is required), or both (the keywords override the settings).
-        progress: Show a tqdm bar over steps (None: only on a terminal).
+        progress: Progress over steps (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
         **fields: Fields of ``SamplerSettings``: ``lr``, ``nbeta`` (default
             batch/ln(batch)), ``localization`` (γ, 1.0), ``chains`` (4), ``draws`` (200),
             ``burnin`` (50), ``batch_size`` (256; None: full batch), ``sampler``
@@ -94,7 +95,8 @@ def estimate_many(
         data: One ``LLCData`` shared by all checkpoints, or K of them (one per model) of
             the same type, size n and loss settings (e.g. the same ``sigma``).
         settings: A ``SamplerSettings``; or its fields as keywords (see ``estimate``).
-        progress: Show a tqdm bar over steps (None: only on a terminal).
+        progress: Progress over steps (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
         **fields: Fields of ``SamplerSettings`` (``lr`` is required without ``settings``).
 
     Returns:
