@@ -20,6 +20,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--only", default=None, help="comma-separated section names")
     parser.add_argument("--seed", type=int, default=0, help="base seed for every experiment")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun sections whose inputs (code, arguments, data read) are unchanged since "
+        "their last run, instead of only redrawing them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             figures_only=args.figures_only,
             only=args.only.split(",") if args.only else None,
             seed=args.seed,
+            force=args.force,
         )
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         print(f"devrl paper: {exc}")
