@@ -75,6 +75,7 @@ def calibrate(
     if not (lrs and nbetas and localizations):
         raise ValueError("lrs, nbetas and localizations must each list at least one value.")
     estimate_kwargs.setdefault("progress", False)
+    estimate_kwargs.setdefault("warn", False)  # the table records every setting's health
     rows, results = [], []
     for lr, nbeta, gamma in itertools.product(lrs, nbetas, localizations):
         setting = {"lr": float(lr), "nbeta": float(nbeta), "localization": float(gamma)}
