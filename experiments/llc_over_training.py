@@ -252,7 +252,13 @@ def make_figures(args) -> None:
     lag = lag.assign(seed=lag["seed"].astype(int))
     lag.to_csv(out / "lags.csv", index=False)
     figure_curves(tracks, lag, args.figures / f"{NAME}_curves")
-    calibration = plot_calibration(pd.read_csv(out / "calibration.csv"), KINDS, chosen["lr"])
+    calibration = plot_calibration(
+        pd.read_csv(out / "calibration.csv"),
+        KINDS,
+        chosen["lr"],
+        chosen["localization"],
+        checked=("action", "value"),  # select_setting's kinds: the regret's w* is no minimum
+    )
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
     macros(tracks, lag, chosen, seeds, args.tables / f"{NAME}_macros.tex")
