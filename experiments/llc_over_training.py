@@ -203,6 +203,8 @@ def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, p
     seconds = tracks[tracks["measure"].str.endswith("/seconds")]["value"]
     m = {
         "llcSeeds": len(seeds),
+        "llcGrid": GRID,
+        "llcMazeSize": int(tracks["size"].iloc[0]),
         "llcCheckpoints": int(tracks.groupby("seed")["step"].nunique().min()),
         "llcSteps": int(tracks["step"].max()),
     }

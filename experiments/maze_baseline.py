@@ -27,7 +27,7 @@ from devrl.agents.registry import build_model
 from devrl.envs import plot_policy, sample_level
 from devrl.forms import compare
 from devrl.maps import policy_map
-from devrl.paper import experiment_parser, save_figure, write_macros, write_table
+from devrl.paper import count_phrase, experiment_parser, save_figure, write_macros, write_table
 from devrl.rollouts import evaluate
 from devrl.runs import Run
 
@@ -205,6 +205,8 @@ def make_figures(args) -> None:
         args.tables / f"{NAME}_macros.tex",
         {
             "mazeSeeds": len(seeds),
+            "mazeSeedsPhrase": count_phrase(len(seeds), "seed"),
+            "mazeSize": int(first.config["size"]),
             "mazeParams": int(build_model(first.config["model"]).num_parameters()),
             "mazeSteps": int(m["step"].iloc[-1]),
             "mazeSuccessIn": float(by.loc["in-distribution", "success"]),

@@ -33,7 +33,14 @@ from devrl.envs.tms import sample_contexts
 from devrl.forms.detection import detection_table, transition_stats
 from devrl.llc.geometry import kgon_curvature, kgon_llc
 from devrl.llc.trajectories import attributed_llc, polished_llc, trajectory_llc
-from devrl.paper import experiment_parser, save_figure, tms_tables, write_macros
+from devrl.paper import (
+    count_phrase,
+    experiment_parser,
+    number_latex,
+    save_figure,
+    tms_tables,
+    write_macros,
+)
 from devrl.paper import tms as tms_paper
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
@@ -221,6 +228,11 @@ def make_figures(args) -> None:
     if (args.out / "kgon_llc.csv").exists():
         macros |= tms_paper.kgon_macros(pd.read_csv(args.out / "kgon_llc.csv"))
     macros |= tms_paper.transition_macros(stats, WORDS)
+    budget = runs["reinforce_4gon"].config.contexts  # every RL run's (run_specs)
+    epochs = int(stats.set_index("learner").loc[LABELS["reinforce_4gon"], "epochs"])
+    macros |= {"tmsRlContexts": number_latex(budget), "tmsRlEpochContexts": budget // epochs}
+    episode = runs["ladder_delayed"].config.episode_length
+    macros["tmsRlDelayedEpisodePhrase"] = count_phrase(episode, "context")
     write_macros(args.tables / f"{NAME}_macros.tex", tms_paper.with_missing(macros, WORDS.values()))
     print(stats.to_string(index=False))
 
