@@ -203,7 +203,10 @@ def build_paper(
                 shown = ", ".join(changed[:4]) + (
                     f" and {len(changed) - 4} more" if len(changed) > 4 else ""
                 )
-                print(f"[devrl paper] {section.name}: running ({shown} changed)", flush=True)
+                why = "forced" if force else f"changed since its last run: {shown}"
+                if changed == ["no earlier run"] and not force:
+                    why = "no record of an earlier run"
+                print(f"[devrl paper] {section.name}: running ({why})", flush=True)
         cmd = [
             sys.executable,
             str(root / section.script),

@@ -98,6 +98,7 @@ def test_stamp_is_fresh_until_code_or_data_change(repo):
 
 
 _SCRIPT = """
+import sys
 from pathlib import Path
 args = sys.argv[1:]
 out = Path(args[args.index("--out") + 1]) / "quick"
