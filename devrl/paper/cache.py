@@ -30,6 +30,9 @@ STAMP = ".section_cache.json"
 
 #: Run caches that are not data: checkpoints and track caches (git-ignored, large).
 _NOT_DATA = {"checkpoints", "tracks", "__pycache__"}
+#: The builder itself: scripts import it through ``devrl.paper`` but it computes no data
+#: (it runs the scripts and decides what to rerun), so editing it reruns nothing.
+_DRIVER = {"devrl/paper/build.py", "devrl/paper/cache.py"}
 #: Libraries whose numbers can change a result bit for bit.
 _LIBRARIES = ("torch", "numpy", "scipy", "devinterp", "gymnasium", "pandas", "statsmodels")
 
@@ -160,7 +163,8 @@ def section_key(
             name = path.relative_to(root.resolve()).as_posix()
         except ValueError:
             name = str(path)
-        sources[name] = _sha256(path)
+        if name not in _DRIVER:
+            sources[name] = _sha256(path)
     inputs = {
         "script": Path(script).name,
         "sources": sources,

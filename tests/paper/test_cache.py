@@ -65,6 +65,15 @@ def test_key_changes_with_imported_code_arguments_and_reads_only(repo):
     assert (
         section_key(repo, script, {"quick": True, "seed": 0}, {"o": "x"})["key"] != (changed["key"])
     )
+    # the builder (imported through devrl.paper, computing nothing) is not an input
+    _write(repo / "devrl" / "paper" / "__init__.py", "from devrl.paper.build import b\n")
+    _write(repo / "devrl" / "paper" / "build.py", "b = 1\n")
+    _write(script, "import numpy\nfrom devrl import a\nimport devrl.paper\n")
+    key = section_key(repo, script, {"quick": True, "seed": 0})
+    assert "devrl/paper/__init__.py" in key["sources"]
+    assert "devrl/paper/build.py" not in key["sources"]
+    _write(repo / "devrl" / "paper" / "build.py", "b = 2\n")
+    assert section_key(repo, script, {"quick": True, "seed": 0})["key"] == key["key"]
 
 
 def test_data_digest_skips_caches_stamps_and_the_other_mode(tmp_path):
