@@ -2,7 +2,7 @@
 
 :func:`track` evaluates measures (:mod:`devrl.measures`: functions ``(policy, context)
 -> value(s)``, the LLC among them) at each checkpoint of a run of any model kind and
-returns the tidy frame of DESIGN.md: columns ``run, seed, step, measure, value,
+returns the tidy frame of docs/architecture.md: columns ``run, seed, step, measure, value,
 stderr`` plus the run's environment variables.
 
 Caching: each (measure, step) result is one small JSON file,
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from devrl._io import atomic_write_json
+from devrl._progress import progress as _progress
 from devrl._track_cache import (
     default_cache_dir,
     read_result,
@@ -99,7 +99,8 @@ def track(
         steps: Checkpoint steps to evaluate (default: all).
         measure_seed: Seeds the measurements; part of the cache key.
         recompute: Ignore and overwrite cached results.
-        progress: tqdm bar over checkpoints (None: only on a terminal).
+        progress: Progress over checkpoints (:func:`devrl._progress.progress`: a bar on a
+            terminal, a line every 30 s elsewhere); False silences it.
         cache_dir: Folder for the cached results instead of ``run/tracks`` (e.g. for a
             read-only run). None: the run's own folder, or, when the run cannot be
             written, a per-run folder under ``$DEVRL_CACHE_DIR`` (default
@@ -150,12 +151,7 @@ def track(
         sources[m.name] = [r / m.key(measure_seed) for r in read_roots]
 
     records = []
-    bar = tqdm(
-        steps,
-        desc=f"track {run.path.name}",
-        unit="ckpt",
-        disable=None if progress is None else not progress,
-    )
+    bar = _progress(steps, f"track {run.path.name}", unit="ckpt", enabled=progress)
     for step in bar:
         found, nonfinite = {}, 0
         for m in [] if recompute else measures:

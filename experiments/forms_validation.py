@@ -24,13 +24,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from devrl import progress
 from devrl.forms.synthetic import TRUTH, summarize, validate_form
 from devrl.paper import experiment_parser, write_macros, write_table
+
+LEVEL = 0.95  # nominal level of the fitted intervals
+TARGET = 0.9  # share of curves on which the true form should win
 
 
 def _one(job):
     form, snr, n, reps, seed, ci = job
-    return validate_form(form, snr=snr, n=n, reps=reps, seed=seed, ci=ci)
+    return validate_form(form, snr=snr, n=n, reps=reps, seed=seed, ci=ci, level=LEVEL)
 
 
 def plot_summary(summary: pd.DataFrame, path: Path) -> None:
@@ -43,8 +47,12 @@ def plot_summary(summary: pd.DataFrame, path: Path) -> None:
             ax.plot(forms, g[col], "o-", label=f"SNR {snr:g}, n={n}")
     for ax, title, ref in zip(
         axes,
-        ["true form wins by AICc", "true form wins by BIC", "95% CI coverage (mean over params)"],
-        [0.9, 0.9, 0.95],
+        [
+            "true form wins by AICc",
+            "true form wins by BIC",
+            f"{LEVEL:.0%} CI coverage (mean over params)",
+        ],
+        [TARGET, TARGET, LEVEL],
     ):
         ax.axhline(ref, color="0.5", ls="--", lw=0.8)
         ax.set_title(title, fontsize="small")
@@ -66,11 +74,12 @@ def run_experiment(args) -> None:
         (f, s, n, args.reps, args.seed, args.ci)
         for f, s, n in itertools.product(args.forms, args.snr, args.n)
     ]
+    shown = {"desc": "forms_validation fits", "total": len(jobs), "unit": "cell"}
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
-            parts = list(ex.map(_one, jobs))
+            parts = list(progress(ex.map(_one, jobs), **shown))
     else:
-        parts = [_one(j) for j in jobs]
+        parts = list(progress(map(_one, jobs), **shown))
     runs = pd.concat(parts, ignore_index=True)
     args.out.mkdir(parents=True, exist_ok=True)
     runs.to_csv(args.out / "runs.csv", index=False)
@@ -102,6 +111,9 @@ def make_figures(args) -> None:
         args.tables / f"{NAME}_macros.tex",
         {
             "formsReps": int(summary["reps"].iloc[0]),
+            "formsPoints": ", ".join(str(n) for n in sorted(summary["n"].unique())),
+            "formsLevel": f"{LEVEL:.0%}".replace("%", "\\%"),
+            "formsTarget": f"{TARGET:.0%}".replace("%", "\\%"),
             "formsAccAiccMin": float(summary["acc_aicc"].min()),
             "formsAccBicMin": float(summary["acc_bic"].min()),
             "formsAccBicMedian": float(summary["acc_bic"].median()),

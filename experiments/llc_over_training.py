@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from devrl import progress
 from devrl.agents import PPOConfig, train
 from devrl.forms import change_lags
 from devrl.llc import (
@@ -119,7 +120,7 @@ def run_experiment(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     seeds = [args.seed + i for i in range(cfg["seeds"])]
     runs = {}
-    for seed in seeds:
+    for seed in progress(seeds, "llc_over_training training", unit="run"):
         config = PPOConfig(**PPO, seed=seed, checkpoints=cfg["checkpoints"])
         runs[seed] = train(config, out / f"run_seed{seed}", resume=True)
     calib_file = out / "calibration.json"
@@ -129,7 +130,8 @@ def run_experiment(args) -> None:
         calib = calibrate_llc(runs[seeds[0]], cfg, out)
     measures = llc_measures(calib)
     measures += [get_measure(name, episodes=cfg["episodes"]) for name in BEHAVIOUR]
-    frames = [track(runs[seed], measures) for seed in seeds]
+    tracking = progress(seeds, "llc_over_training tracking", unit="run")
+    frames = [track(runs[seed], measures) for seed in tracking]
     pd.concat(frames, ignore_index=True).to_csv(out / "tracks.csv", index=False)
     (out / "seeds.json").write_text(json.dumps(seeds))
 
@@ -201,6 +203,8 @@ def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, p
     seconds = tracks[tracks["measure"].str.endswith("/seconds")]["value"]
     m = {
         "llcSeeds": len(seeds),
+        "llcGrid": GRID,
+        "llcMazeSize": int(tracks["size"].iloc[0]),
         "llcCheckpoints": int(tracks.groupby("seed")["step"].nunique().min()),
         "llcSteps": int(tracks["step"].max()),
     }
@@ -250,7 +254,13 @@ def make_figures(args) -> None:
     lag = lag.assign(seed=lag["seed"].astype(int))
     lag.to_csv(out / "lags.csv", index=False)
     figure_curves(tracks, lag, args.figures / f"{NAME}_curves")
-    calibration = plot_calibration(pd.read_csv(out / "calibration.csv"), KINDS, chosen["lr"])
+    calibration = plot_calibration(
+        pd.read_csv(out / "calibration.csv"),
+        KINDS,
+        chosen["lr"],
+        chosen["localization"],
+        checked=("action", "value"),  # select_setting's kinds: the regret's w* is no minimum
+    )
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
     macros(tracks, lag, chosen, seeds, args.tables / f"{NAME}_macros.tex")

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from devrl import progress
 from devrl._io import atomic_write_text
 from devrl.agents import PPOConfig, train
 from devrl.agents.registry import build_model
@@ -43,7 +44,7 @@ from devrl.mechanisms import (
     seeker_baselines,
     seeker_table,
 )
-from devrl.paper import experiment_parser, save_figure, write_macros, write_table
+from devrl.paper import count_phrase, experiment_parser, save_figure, write_macros, write_table
 from devrl.rollouts import evaluate
 from devrl.runs import Run
 from devrl.track import track
@@ -78,7 +79,7 @@ def run_experiment(args) -> None:
         get_measure("corner-first", episodes=128),
         get_measure("success-vs-corner", episodes=128),
     ]
-    for seed in seeds:
+    for seed in progress(seeds, "maze_baseline seeds", unit="seed"):
         overrides = {"total_timesteps": args.timesteps} if args.timesteps else {}
         config = PPOConfig.preset(
             "quick", seed=seed, checkpoints=32 if args.quick else 100, **overrides
@@ -386,6 +387,8 @@ def make_figures(args) -> None:
         args.tables / f"{NAME}_macros.tex",
         {
             "mazeSeeds": len(seeds),
+            "mazeSeedsPhrase": count_phrase(len(seeds), "seed"),
+            "mazeSize": int(first.config["size"]),
             "mazeParams": int(build_model(first.config["model"]).num_parameters()),
             "mazeSteps": int(m["step"].iloc[-1]),
             "mazeSuccessIn": float(by.loc["in-distribution", "success"]),

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from devrl import progress
 from devrl.agents.tms_presets import TMS_LADDER, TMS_LEARNERS, TMS_SIGMA
 from devrl.agents.tms_rl import TMSRLConfig, train_tms_rl
 from devrl.agents.tms_runs import ensure_snapshots, is_tms_batch, load_tms_runs
@@ -32,7 +33,14 @@ from devrl.envs.tms import sample_contexts
 from devrl.forms.detection import detection_table, transition_stats
 from devrl.llc.geometry import kgon_curvature, kgon_llc
 from devrl.llc.trajectories import attributed_llc, polished_llc, trajectory_llc
-from devrl.paper import experiment_parser, save_figure, tms_tables, write_macros
+from devrl.paper import (
+    count_phrase,
+    experiment_parser,
+    number_latex,
+    save_figure,
+    tms_tables,
+    write_macros,
+)
 from devrl.paper import tms as tms_paper
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
@@ -134,7 +142,8 @@ def compute_llc(args) -> None:
     runs = {"tms_sgd": load_tms_runs(args.sgd_dir)} if is_tms_batch(args.sgd_dir) else {}
     runs |= {name: load_tms_runs(args.out / name) for name in run_specs(args.quick)}
     kinds = {name: LLC_KINDS.get(name, LLC_KINDS["rl"]) for name in runs}
-    llc = [trajectory_llc(r, kinds[k], n_points, args.seed, **kw) for k, r in runs.items()]
+    todo = progress(runs.items(), "tms_rl LLC", unit="learner")
+    llc = [trajectory_llc(r, kinds[k], n_points, args.seed, **kw) for k, r in todo]
     llc = pd.concat(llc)
     drift = runs["ladder_drift"]
     polished = polished_llc(drift, n_points, args.seed, steps=POLISH_STEPS, lr=POLISH_LR, **kw)
@@ -223,6 +232,11 @@ def make_figures(args) -> None:
         W, b = np.asarray(fb.W)[:, -1], np.asarray(fb.b)[:, -1]
         macros |= tms_paper.feedback_macros(W, b, fb.config.sigma, fb.config.feedback)
     macros |= tms_paper.transition_macros(stats, WORDS)
+    budget = runs["reinforce_4gon"].config.contexts  # every RL run's (run_specs)
+    epochs = int(stats.set_index("learner").loc[LABELS["reinforce_4gon"], "epochs"])
+    macros |= {"tmsRlContexts": number_latex(budget), "tmsRlEpochContexts": budget // epochs}
+    episode = runs["ladder_delayed"].config.episode_length
+    macros["tmsRlDelayedEpisodePhrase"] = count_phrase(episode, "context")
     write_macros(args.tables / f"{NAME}_macros.tex", tms_paper.with_missing(macros, WORDS.values()))
     print(stats.to_string(index=False))
 

@@ -31,6 +31,12 @@ from devrl.paper.tms import draw_polygon
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
 NAME = "tms_sgd"
+_KGON_WORDS = {
+    "4": "Four",
+    "5": "Five",
+    "5+": "FivePlus",
+    "6": "Six",
+}  # macro names of the k-gons the prose quotes
 
 
 def run_experiment(args) -> None:
@@ -114,9 +120,19 @@ def make_figures(args) -> None:
         float_format="%.0f",
     )
     jumps = summary["jump_epoch"].dropna()
+    kgons = kgon_critical_points(cfg.c, KGON_NAMES)
     write_macros(
         args.tables / f"{NAME}_macros.tex",
         {
+            # the model, the protocol and the closed-form k-gons the prose quotes
+            "tmsSgdC": cfg.c,
+            "tmsSgdM": cfg.m,
+            "tmsSgdN": cfg.n_samples,
+            "tmsSgdBatch": cfg.batch_size,
+            "tmsSgdLr": cfg.lr,
+            "tmsSgdInitNoise": cfg.init_noise,
+            **{f"tmsLoss{w}": f"{kgons[k].loss:.4g}" for k, w in _KGON_WORDS.items()},
+            **{f"tmsLlc{w}": f"{kgons[k].llc:g}" for k, w in _KGON_WORDS.items() if kgons[k].llc},
             "tmsSgdSeeds": cfg.n_seeds,
             "tmsSgdEpochs": cfg.epochs,
             "tmsSgdJumped": int(summary["jumped"].sum()),

@@ -1,5 +1,5 @@
-"""Shared test settings (one torch thread per process, as in production: DESIGN.md) and
-fixtures: a hand-made maze run and a tiny trained one."""
+"""Shared test settings (one torch thread per process, as in production: see
+docs/architecture.md) and fixtures: a hand-made maze run and a tiny trained one."""
 
 import matplotlib
 import pytest

@@ -88,4 +88,6 @@ def test_only_the_command_and_the_paper_import_track_cli_or_paper():
         if module.startswith(("devrl.cli", "devrl.paper")):
             continue
         reaching = sorted(t for t in targets if t.startswith(top) and t != module)
-        assert not reaching, f"{module} imports {reaching} (data flows one way: DESIGN.md)"
+        assert not reaching, (
+            f"{module} imports {reaching} (data flows one way: docs/architecture.md)"
+        )

@@ -221,3 +221,19 @@ def test_rejected_parameters_leave_no_cache_folder(tiny_run):
     with pytest.raises(ValueError, match="episodes"):
         track(tiny_run, [get_measure("success", episodes=0)], progress=False)
     assert sorted(p.name for p in tiny_run.tracks_dir.iterdir()) == before
+
+
+def test_progress_lines_off_a_terminal(tiny_run, caplog, monkeypatch):
+    """Off a terminal track reports how far it is (here every checkpoint: interval 0)."""
+    import logging
+
+    monkeypatch.setenv("DEVRL_PROGRESS", "lines")
+    monkeypatch.setenv("DEVRL_PROGRESS_INTERVAL", "0")
+    probe, _ = _counting()
+    n = len(tiny_run.steps)
+    with caplog.at_level(logging.INFO, logger="devrl.progress"):
+        track(tiny_run, [probe], measure_seed=99)
+    lines = [r.getMessage() for r in caplog.records if r.name == "devrl.progress"]
+    assert len(lines) == n + 1  # one per checkpoint, then "done"
+    assert lines[0].startswith(f"track {tiny_run.path.name}: 1/{n} ckpt (")
+    assert lines[-1].startswith(f"track {tiny_run.path.name}: done, {n} ckpt in ")

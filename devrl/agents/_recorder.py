@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import torch
 from gymnasium.vector import VectorEnv, VectorWrapper
-from tqdm.auto import tqdm
 
 from devrl._config import to_dict
+from devrl._progress import progress
 from devrl.agents.registry import split_kind
 from devrl.checkpoints import checkpoint_schedule
 from devrl.runs import NotARunError, Run, RunError, check_columns
@@ -214,7 +214,7 @@ class Recorder:
                 self._episode_charts.append(f"charts/{name}")
         self._recent: list[int] = []  # newest checkpoints, the last two holding training state
         self._last_flush = time.monotonic()
-        self._bar: tqdm | None = None
+        self._bar = None
         self._lock = contextlib.ExitStack()
         self._lock.enter_context(self.run.lock("train"))
 
@@ -303,13 +303,11 @@ class Recorder:
 
     def _open_bar(self, update: int) -> None:
         total = self.cfg.num_updates * self.batch_size
-        self._bar = tqdm(
+        self._bar = progress(
             total=total,
             initial=update * self.batch_size,
             unit="step",
             desc=f"train {self.run.path.name}",
-            disable=None,
-            dynamic_ncols=True,
         )
 
     # ------------------------------------------------------------------ during training

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from devrl._progress import progress as _progress
 from devrl.agents.tms_model import init_tms_params, tms_backward, tms_forward, tms_layers
 from devrl.agents.tms_rl_config import TMSRLConfig
 from devrl.agents.tms_runs import TMSResult, snapshot_metrics
@@ -75,7 +75,8 @@ def train_tms_rl(
     Args:
         config: the learner, policy, environment ladder settings and budget.
         out: if given, write one run per seed there (:func:`~devrl.agents.tms_runs.save_tms_runs`).
-        progress: tqdm bar over steps (None: only on a tty).
+        progress: Progress over steps (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
 
     Returns:
         Snapshots (W, b, σ) at ``config.checkpoint_steps`` and tidy metrics:
@@ -145,11 +146,12 @@ def train_tms_rl(
     record(0)
     t0 = time.perf_counter()
     with torch.no_grad():
-        for step in tqdm(
+        for step in _progress(
             range(1, cfg.total_steps + 1),
-            disable=progress is False if progress is not None else None,
-            desc=f"tms {cfg.algo}",
+            f"tms {cfg.algo}",
+            unit="step",
             leave=False,
+            enabled=progress,
         ):
             if drifting:
                 probs, imp = cfg.distribution((step - 1) / cfg.total_steps)

@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from devrl._config import check_numeric_fields, check_range
+from devrl._progress import progress as _progress
 from devrl.agents.tms_model import init_tms_params, tms_backward, tms_forward, tms_layers
 from devrl.agents.tms_runs import TMSBatchConfig, TMSResult, snapshot_metrics
 from devrl.envs.tms import sample_contexts
@@ -110,7 +110,8 @@ def train_tms_sgd(
     Args:
         config: the protocol.
         out: if given, write one run per seed there (:func:`~devrl.agents.tms_runs.save_tms_runs`).
-        progress: tqdm bar over epochs (None: only on a tty).
+        progress: Progress over epochs (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
 
     Returns:
         Snapshots (W, b) at ``config.checkpoint_steps`` and tidy metrics with measures
@@ -145,11 +146,8 @@ def train_tms_sgd(
     lr, scale = cfg.lr, 2.0 / B
     t0 = time.perf_counter()
     with torch.no_grad():
-        for _ in tqdm(
-            range(cfg.epochs),
-            disable=progress is False if progress is not None else None,
-            desc="tms sgd",
-            leave=False,
+        for _ in _progress(
+            range(cfg.epochs), "tms sgd", unit="epoch", leave=False, enabled=progress
         ):
             perm = torch.stack([torch.randperm(n, generator=g) for g in gens])  # [S, n]
             Xe = X[rows, perm].view(S, nb, B, cfg.c)

@@ -22,6 +22,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--only", default=None, help="comma-separated section names")
     parser.add_argument("--seed", type=int, default=0, help="base seed for every experiment")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun sections whose inputs (code, arguments, data read) are unchanged since "
+        "their last run, instead of only redrawing them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,5 +42,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--only: unknown section(s) {unknown or args.only!r}; choose from {', '.join(known)}"
             )
-    build_paper(quick=args.quick, figures_only=args.figures_only, only=only, seed=args.seed)
+    build_paper(
+        quick=args.quick,
+        figures_only=args.figures_only,
+        only=only,
+        seed=args.seed,
+        force=args.force,
+    )
     return 0

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from devrl.measures import DEFAULT_MEASURE_SEED, get_measure
     from devrl.track import track
 
-    torch.set_num_threads(1)  # tiny nets: one thread per process is fastest (DESIGN.md)
+    torch.set_num_threads(1)  # tiny nets: one thread per process is fastest (docs/architecture.md)
 
     if args.list:
         print(_list_measures())

@@ -75,6 +75,7 @@ def calibrate(
     if not (lrs and nbetas and localizations):
         raise ValueError("lrs, nbetas and localizations must each list at least one value.")
     estimate_kwargs.setdefault("progress", False)
+    estimate_kwargs.setdefault("warn", False)  # the table records every setting's health
     rows, results = [], []
     for lr, nbeta, gamma in itertools.product(lrs, nbetas, localizations):
         setting = {"lr": float(lr), "nbeta": float(nbeta), "localization": float(gamma)}
@@ -180,17 +181,26 @@ def select_setting(
 
 
 def plot_calibration(
-    table: pd.DataFrame, kinds: Sequence[str] | None = None, chosen_lr: float | None = None
+    table: pd.DataFrame,
+    kinds: Sequence[str] | None = None,
+    chosen_lr: float | None = None,
+    chosen_localization: float | None = None,
+    checked: Sequence[str] | None = None,
 ) -> Figure:
     """A calibration sweep at a glance: the estimate against lr, one panel per dataset.
 
     One line per (γ, nβ) with the std over chains as error bars; healthy settings filled,
-    unhealthy hollow; the chosen lr dotted.
+    unhealthy hollow; the chosen lr dotted and the chosen setting ringed. Each panel says
+    whether the chosen setting passed the health checks there, and the title names the
+    datasets where it failed, so a fallback setting is never drawn as if it were good.
 
     Args:
         table: A :func:`calibrate_datasets` table.
         kinds: Panels, in order (default: the table's kinds in order of appearance).
         chosen_lr: The lr picked (e.g. by :func:`select_setting`), marked if given.
+        chosen_localization: The γ picked (default: every γ at ``chosen_lr``).
+        checked: Kinds held to the health checks (default all); others (a dataset whose
+            w* is not a minimum, like the regret) are marked "not checked".
 
     Returns:
         The matplotlib Figure.
@@ -198,8 +208,10 @@ def plot_calibration(
     import matplotlib.pyplot as plt
 
     kinds = list(pd.unique(table["kind"])) if kinds is None else list(kinds)
-    fig, axes = plt.subplots(1, len(kinds), figsize=(10, 2.8), squeeze=False)
+    checked = set(kinds if checked is None else checked)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(10, 3.0), squeeze=False)
     axes = axes[0]
+    failed = []
     for ax, kind in zip(axes, kinds):
         d = table[table["kind"] == kind]
         for (gamma, nbeta), g in d.groupby(["localization", "nbeta"]):
@@ -217,13 +229,34 @@ def plot_calibration(
             ax.plot(g.loc[ok, "lr"], g.loc[ok, "llc"], "o", color=line[0].get_color(), ms=4)
         if chosen_lr is not None:
             ax.axvline(chosen_lr, color="k", ls=":", lw=1)
+            at = d[np.isclose(d["lr"], chosen_lr)]
+            if chosen_localization is not None:
+                at = at[np.isclose(at["localization"], chosen_localization)]
+            ax.plot(at["lr"], at["llc"], "o", ms=10, mfc="none", mec="k", mew=1.2)
+            healthy = len(at) > 0 and bool(at["healthy"].astype(bool).all())
+            if kind not in checked:
+                verdict, colour = "chosen: not checked", "0.4"
+            elif healthy:
+                verdict, colour = "chosen: healthy", "tab:green"
+            else:
+                verdict, colour = "chosen: FAILS health check", "tab:red"
+                failed.append(kind)
+            ax.text(0.03, 0.97, verdict, transform=ax.transAxes, va="top", fontsize=8, color=colour)
         ax.set(xscale="log", xlabel="SGLD lr", title=kind)
     axes[0].set_ylabel("LLC estimate")
     for ax in axes:
-        ax.legend(frameon=False, fontsize=7)
-    fig.suptitle(
-        "calibration on one checkpoint (filled: healthy chains; dotted: chosen lr)", fontsize=9
-    )
+        ax.legend(frameon=False, fontsize=7, loc="best")
+    title = "calibration on one checkpoint (filled: healthy chains; dotted and ringed: chosen)"
+    if chosen_lr is not None:
+        setting = f"lr={chosen_lr:g}" + (
+            f", γ={chosen_localization:g}" if chosen_localization is not None else ""
+        )
+        title += f"\nchosen {setting}: " + (
+            f"fails the health check on {', '.join(failed)}"
+            if failed
+            else "healthy on every checked dataset"
+        )
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 

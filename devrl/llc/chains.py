@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
-from tqdm.auto import tqdm
 
+from devrl._progress import progress as _progress
 from devrl.llc.data import LLCData
 from devrl.llc.result import LLCResult, summarize
 from devrl.llc.settings import SAMPLERS, SamplerSettings
@@ -153,12 +153,7 @@ def sample_chains(
     hparams = f"lr={lr:g}, nbeta={nbeta:g}, localization={s.localization:g}, sampler={s.sampler!r}"
 
     start = time.perf_counter()
-    bar = tqdm(
-        range(steps),
-        desc="LLC steps",
-        leave=False,
-        disable=None if progress is None else not progress,
-    )
+    bar = _progress(range(steps), "LLC steps", unit="step", leave=False, enabled=progress)
     for t in bar:
         idx = next(batches)  # [KC, B]
         if datas is None:

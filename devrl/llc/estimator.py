@@ -14,6 +14,7 @@ loop. This module holds the two public functions and the checks of their inputs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ def estimate(
     settings: SamplerSettings | None = None,
     *,
     progress: bool | None = None,
+    warn: bool = True,
     **fields: Any,
 ) -> LLCResult:
     """Estimate the LLC of ``model`` at its current parameters w* on ``data``.
@@ -50,7 +52,10 @@ def estimate(
         data: An ``LLCData`` (per-sample loss), e.g. ``regression_data(x, y)``.
         settings: A ``SamplerSettings``; or give its fields as keywords instead
             (``lr`` is required), or both (the keywords override the settings).
-        progress: Show a tqdm bar over steps (None: only on a terminal).
+        progress: Progress over steps (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
+        warn: Warn (``UserWarning``) when the chains look unhealthy
+            (:attr:`LLCResult.problems`), naming the problem and a fix.
         **fields: Fields of ``SamplerSettings``: ``lr``, ``nbeta`` (default
             batch/ln(batch)), ``localization`` (γ, 1.0), ``chains`` (4), ``draws`` (200),
             ``burnin`` (50), ``batch_size`` (256; None: full batch), ``sampler``
@@ -67,8 +72,8 @@ def estimate(
     Raises:
         ChainDivergedError: A loss became NaN/inf or ran away; lower ``lr``.
     """
-    _check_progress(progress)
-    return _estimate_many([model], data, make_settings(settings, fields), progress)[0]
+    _check_progress(progress, warn)
+    return _estimate_many([model], data, make_settings(settings, fields), progress, warn)[0]
 
 
 def estimate_many(
@@ -77,6 +82,7 @@ def estimate_many(
     settings: SamplerSettings | None = None,
     *,
     progress: bool | None = None,
+    warn: bool = True,
     **fields: Any,
 ) -> list[LLCResult]:
     """Estimate the LLC of K checkpoints of one architecture in one batched sampler.
@@ -95,7 +101,10 @@ def estimate_many(
         data: One ``LLCData`` shared by all checkpoints, or K of them (one per model) of
             the same type, size n and loss settings (e.g. the same ``sigma``).
         settings: A ``SamplerSettings``; or its fields as keywords (see ``estimate``).
-        progress: Show a tqdm bar over steps (None: only on a terminal).
+        progress: Progress over steps (a bar on a terminal, a line every 30 s elsewhere);
+            False silences it.
+        warn: Warn (``UserWarning``) when the chains look unhealthy
+            (:attr:`LLCResult.problems`), naming the problem and a fix.
         **fields: Fields of ``SamplerSettings`` (``lr`` is required without ``settings``).
 
     Returns:
@@ -105,8 +114,8 @@ def estimate_many(
         ChainDivergedError: A chain's loss became NaN/inf or ran away; the message names
             the checkpoint; lower ``lr``.
     """
-    _check_progress(progress)
-    return _estimate_many(models, data, make_settings(settings, fields), progress)
+    _check_progress(progress, warn)
+    return _estimate_many(models, data, make_settings(settings, fields), progress, warn)
 
 
 def _check_progress(progress: Any) -> None:
@@ -185,6 +194,7 @@ def _estimate_many(
     data: LLCData | Sequence[LLCData],
     settings: SamplerSettings,
     progress: bool | None,
+    warn: bool = True,
 ) -> list[LLCResult]:
     models, datas, loss_data = _check_many(models, data)
     settings = settings.resolve(loss_data.n)
@@ -192,7 +202,28 @@ def _estimate_many(
     for m in models:
         m.eval()
     try:
-        return sample_chains(models, datas, loss_data, settings, progress)
+        results = sample_chains(models, datas, loss_data, settings, progress)
     finally:
         for m, mode in zip(models, was_training, strict=True):
             m.train(mode)
+    if warn:
+        _warn_unhealthy(results)
+    return results
+
+
+def _warn_unhealthy(results: Sequence[LLCResult]) -> None:
+    """One ``UserWarning`` naming the unhealthy estimates, the problem and a fix."""
+    bad = [(i, r.health_warning()) for i, r in enumerate(results)]
+    bad = [(i, text) for i, text in bad if text is not None]
+    if not bad:
+        return
+    if len(results) == 1:
+        message = bad[0][1]
+    else:
+        first, text = bad[0]
+        message = (
+            f"{len(bad)} of {len(results)} LLC estimates are unhealthy (checkpoints "
+            f"{[i for i, _ in bad]}); the first, checkpoint {first}: {text}"
+        )
+    # stacklevel: the user's call of estimate / estimate_many
+    warnings.warn(message + " (warn=False silences this)", UserWarning, stacklevel=4)

@@ -141,6 +141,32 @@ class LLCResult:
     def healthy(self) -> bool:
         return not self.problems
 
+    def health_warning(self) -> str | None:
+        """A message naming what is wrong with the chains and how to fix it (None if healthy).
+
+        What :func:`devrl.llc.estimate` warns with; the fixes are the usual ones for each
+        symptom (theory/llc.md), and :func:`devrl.llc.calibrate` finds a setting that works.
+        """
+        problems = self.problems
+        if not problems:
+            return None
+        fixes = []
+        if np.isfinite(self.rhat) and self.rhat > RHAT_MAX:
+            fixes.append("more draws and burn-in, or a larger lr so the chains mix")
+        if self.frac_below_init > BELOW_INIT_MAX or self.mean < 0:
+            fixes.append("a smaller lr or a larger localization")
+        cfg = self.config
+        fixes.append("devrl.llc.calibrate(model, data, lrs, nbetas) to sweep the settings")
+        return (
+            f"unhealthy LLC estimate {self.mean:.3g} (lr={cfg.get('lr')}, "
+            f"nbeta={cfg.get('nbeta')}, localization={cfg.get('localization')}, "
+            f"chains={len(self.per_chain)}, draws={cfg.get('draws')}): "
+            + "; ".join(problems)
+            + ". Try "
+            + "; ".join(fixes)
+            + "."
+        )
+
     def to_row(self) -> dict[str, Any]:
         """A flat dict: the estimate, its diagnostics, and the hyperparameters."""
         return {

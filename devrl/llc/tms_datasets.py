@@ -238,6 +238,7 @@ def tms_llc_batched(
         seed=seed,
         divergence_factor=divergence_factor,
         progress=False,
+        warn=False,  # hundreds of checkpoints per trajectory, some kinds with w* not a minimum
     )
 
 

@@ -83,6 +83,7 @@ def llc(
         sampler=sampler,
         seed=context.measure_seed,
         progress=False,
+        warn=False,  # health is tracked as its own rows (rhat, healthy)
     )
     return {
         "": (res.mean, res.stderr),

@@ -8,14 +8,24 @@ paper is computed, never typed.
 """
 
 from devrl.paper.build import SECTIONS, Section, build_paper, write_main_tex
-from devrl.paper.script import data_dir, experiment_parser, save_figure, write_macros, write_table
+from devrl.paper.script import (
+    count_phrase,
+    data_dir,
+    experiment_parser,
+    number_latex,
+    save_figure,
+    write_macros,
+    write_table,
+)
 
 __all__ = [
     "SECTIONS",
     "Section",
     "build_paper",
+    "count_phrase",
     "data_dir",
     "experiment_parser",
+    "number_latex",
     "save_figure",
     "write_macros",
     "write_main_tex",

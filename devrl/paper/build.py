@@ -10,6 +10,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devrl._progress import progress
+from devrl.paper.cache import (
+    changed_inputs,
+    data_digest,
+    is_fresh,
+    mode_data_dir,
+    section_key,
+    write_stamp,
+)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -20,11 +30,13 @@ class Section:
             ``paper/data/<name>/``.
         title: Section heading in the paper.
         script: Path of the experiment script, relative to the repository root.
+        reads: Sections whose data the script reads (their data are part of its cache key).
     """
 
     name: str
     title: str
     script: str
+    reads: tuple[str, ...] = ()
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -43,7 +55,9 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("tms_sgd", "The toy model of superposition under SGD", "experiments/tms_sgd.py"),
     # reads paper/data/tms_sgd for its SGD row, so it must run after tms_sgd
-    Section("tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py"),
+    Section(
+        "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
+    ),
 )
 
 
@@ -134,15 +148,24 @@ def _compile_pdf(paper_dir: Path) -> Path | None:
 
 
 def build_paper(
-    quick: bool = False, figures_only: bool = False, only: list[str] | None = None, seed: int = 0
+    quick: bool = False,
+    figures_only: bool = False,
+    only: list[str] | None = None,
+    seed: int = 0,
+    force: bool = False,
 ) -> Path:
     """Rerun the experiments (or only redraw), then rewrite ``paper/main.tex``.
+
+    A section whose inputs (script, the devrl code it imports, arguments, library
+    versions, the data it reads) are unchanged since its last successful run here, and
+    whose data are as that run left them, is only redrawn (:mod:`devrl.paper.cache`).
 
     Args:
         quick: Pass ``--quick`` to every experiment (fewer seeds and steps).
         figures_only: Redraw figures and tables from saved data; train nothing.
         only: Names of sections to run; default all.
         seed: Base seed handed to every experiment.
+        force: Rerun sections even when their inputs are unchanged.
 
     Returns:
         Path of ``paper/main.tex``.
@@ -155,9 +178,35 @@ def build_paper(
     if unknown:
         raise ValueError(f"unknown paper section(s) {sorted(unknown)}; known: {sorted(known)}")
     failed = []
-    for section in SECTIONS:
-        if only and section.name not in only:
-            continue
+    selected = [s for s in SECTIONS if not only or s.name in only]
+    # one line per finished section (with the time left), on a terminal too: the sections'
+    # own bars would overwrite a bar of the builder's
+    sections = progress(selected, "devrl paper", unit="section", bar=False, interval=0)
+    for section in sections:
+        folder = mode_data_dir(paper_dir / "data" / section.name, quick)
+        key, redraw = None, figures_only
+        if not figures_only:
+            reads = {
+                r: data_digest(mode_data_dir(paper_dir / "data" / r, quick), quick)
+                for r in section.reads
+            }
+            key = section_key(root, root / section.script, {"quick": quick, "seed": seed}, reads)
+            if not force and is_fresh(folder, key, quick):
+                redraw = True
+                print(
+                    f"[devrl paper] {section.name}: inputs unchanged since its last run "
+                    f"(key {key['key'][:12]}): redrawing figures and tables only",
+                    flush=True,
+                )
+            else:
+                changed = changed_inputs(folder, key, quick)
+                shown = ", ".join(changed[:4]) + (
+                    f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+                )
+                why = "forced" if force else f"changed since its last run: {shown}"
+                if changed == ["no earlier run"] and not force:
+                    why = "no record of an earlier run"
+                print(f"[devrl paper] {section.name}: running ({why})", flush=True)
         cmd = [
             sys.executable,
             str(root / section.script),
@@ -172,7 +221,7 @@ def build_paper(
         ]
         if quick:
             cmd.append("--quick")
-        if figures_only:
+        if redraw:
             cmd.append("--figures-only")
         print(f"[devrl paper] {section.name}: {' '.join(cmd[1:])}", flush=True)
         start = time.perf_counter()
@@ -185,6 +234,8 @@ def build_paper(
             print(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s", flush=True)
             continue
         print(f"[devrl paper] {section.name} done in {seconds:.0f} s", flush=True)
+        if key is not None and not redraw and folder.is_dir():
+            write_stamp(folder, key, quick, seconds)
     main_tex = write_main_tex(paper_dir, quick=quick)
     pdf = _compile_pdf(out)
     print(

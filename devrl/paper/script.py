@@ -101,6 +101,68 @@ def _format_value(value: object) -> str:
     return str(value)
 
 
+_WORDS = [
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+
+
+def count_phrase(n: int, noun: str, plural: str | None = None) -> str:
+    """``"one seed"``, ``"sixteen seeds"``, ``"24 seeds"``: a count for prose, as a macro.
+
+    Prose that types a count ("sixteen seeds") contradicts a run with another count, and
+    ``seed(s)`` reads badly; experiments write the phrase instead. Counts up to twenty are
+    spelled out, larger ones are digits with thousands separators.
+
+    Args:
+        n: The count (a non-negative integer).
+        noun: The singular noun.
+        plural: The plural noun (default ``noun + "s"``).
+    """
+    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
+        raise ValueError(f"count_phrase needs a non-negative integer count, got {n!r}")
+    n = int(n)
+    number = _WORDS[n] if n < len(_WORDS) else number_latex(n)
+    return f"{number} {noun if n == 1 else plural or noun + 's'}"
+
+
+def number_latex(x: float, digits: int = 3) -> str:
+    """A number for prose: ``"300{,}000"``, ``"$4.5\\times10^{6}$"`` (from a million on).
+
+    Args:
+        x: The number.
+        digits: Significant digits of the mantissa in scientific form.
+    """
+    if not math.isfinite(x):
+        raise ValueError(f"number_latex needs a finite number, got {x!r}")
+    if abs(x) >= 1e6:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+    if float(x).is_integer():
+        return f"{int(x):,}".replace(",", "{,}")
+    return f"{x:.{digits}g}"
+
+
 def save_figure(fig, path_stem: Path) -> None:
     """Save a matplotlib figure as ``<stem>.pdf`` (for LaTeX) and ``<stem>.png``, then close it."""
     import matplotlib.pyplot as plt

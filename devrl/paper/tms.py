@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from devrl.paper.script import count_phrase
 from devrl.theory.tms_feedback import unrepresented_share
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "epochs",
     "feedback_macros",
     "final_llc_macros",
+    "final_phrase",
     "geometry_macros",
     "kgon_macros",
     "llc_grid",
@@ -238,13 +240,44 @@ def kgon_macros(kg: pd.DataFrame, prefix: str = "tmsRl") -> dict:
     return out
 
 
+def _gon(phase: str) -> str:
+    if phase == "other":
+        return "in no $k$-gon phase"
+    k, plus = phase.rstrip("+"), len(phase) - len(phase.rstrip("+"))
+    return f"on a {k}-gon" if not plus else f"on a ${k}^{{{'+' * plus}}}$-gon"
+
+
+def final_phrase(final: str) -> str:
+    """Prose for a transitions table's ``final`` cell: ``"5+:15, 6:1"`` ->
+    ``"fifteen seeds on a $5^{+}$-gon and one on a 6-gon"`` (most common phase first).
+
+    Args:
+        final: ``phase:count`` pairs joined by ``", "`` (:func:`transition_stats`).
+    """
+    pairs = []
+    for item in str(final).split(", "):
+        phase, _, count = item.rpartition(":")
+        if not phase or not count.isdigit():
+            raise ValueError(f"final must be 'phase:count' pairs like '5+:15, 6:1', got {final!r}")
+        pairs.append((phase, int(count)))
+    pairs.sort(key=lambda p: -p[1])  # stable: ties keep the table's order
+    parts = [f"{count_phrase(pairs[0][1], 'seed')} {_gon(pairs[0][0])}"]
+    parts += [f"{count_phrase(n, 'seed').split()[0]} {_gon(p)}" for p, n in pairs[1:]]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def transition_macros(stats: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:
-    """Jumped, Seeds, Epochs, JumpEpochs, Plateaus of each learner of a transitions table."""
+    """Jumped, Seeds, Epochs, JumpEpochs, Plateaus of each learner of a transitions table,
+    and the counts as prose: SeedsPhrase ("sixteen seeds"), JumpsPhrase ("four jumps") and
+    Final (:func:`final_phrase`)."""
     out = {}
     for key, row in stats.set_index("learner").iterrows():
         word = words[key]
         out[f"{prefix}{word}Jumped"] = int(row["jumped"])
+        out[f"{prefix}{word}JumpsPhrase"] = count_phrase(int(row["jumped"]), "jump")
         out[f"{prefix}{word}Seeds"] = int(row["seeds"])
+        out[f"{prefix}{word}SeedsPhrase"] = count_phrase(int(row["seeds"]), "seed")
+        out[f"{prefix}{word}Final"] = final_phrase(row["final"])
         out[f"{prefix}{word}Epochs"] = int(row["epochs"])
         out[f"{prefix}{word}JumpEpochs"] = row["jump epochs"]
         out[f"{prefix}{word}Plateaus"] = row["plateaus"]
@@ -267,7 +300,9 @@ def with_missing(macros: Mapping, words: Iterable[str], prefix: str = "tmsRl") -
     transition and detection macros of every learner word, the k-gon and geometry numbers."""
     out = dict(macros)
     for word in words:
-        for key in ("Jumped", "Seeds", "Epochs", "JumpEpochs", "Plateaus"):
+        for key in ("Jumped", "Seeds", "Epochs", "JumpEpochs", "Plateaus", "Final"):
+            out.setdefault(f"{prefix}{word}{key}", "n/a")
+        for key in ("JumpsPhrase", "SeedsPhrase"):
             out.setdefault(f"{prefix}{word}{key}", "n/a")
         for key, _, _ in DETECTION_SCORES:
             for curve in DETECTION_CURVES:

@@ -129,4 +129,16 @@ def test_plot_calibration_one_panel_per_kind_and_marks_the_chosen_lr():
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["action", "regret"]
     assert all(any(list(line.get_xdata()) == [1e-3, 1e-3] for line in ax.lines) for ax in axes)
+    # the chosen setting is healthy for action, not for regret: the figure says so
+    assert [t.get_text() for t in axes[0].texts] == ["chosen: healthy"]
+    assert [t.get_text() for t in axes[1].texts] == ["chosen: FAILS health check"]
+    assert fig._suptitle.get_text().endswith("chosen lr=0.001: fails the health check on regret")
+    plt.close(fig)
+    fig = plot_calibration(table, chosen_lr=3e-3, chosen_localization=100.0, checked=["action"])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["chosen: FAILS health check"]
+    assert [t.get_text() for t in fig.axes[1].texts] == ["chosen: not checked"]
+    assert "γ=100: fails the health check on action" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig = plot_calibration(table, chosen_lr=1e-3, checked=["action"])
+    assert fig._suptitle.get_text().endswith("healthy on every checked dataset")
     plt.close(fig)

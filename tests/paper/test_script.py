@@ -14,3 +14,30 @@ def test_data_dir_keeps_modes_apart_and_never_reads_the_other(tmp_path):
     assert data_dir(tmp_path, quick=False) == tmp_path / "full"  # writing needs no data
     with pytest.raises(FileNotFoundError, match="no full data .* without --quick"):
         data_dir(tmp_path, quick=False, reading="tracks.csv")
+
+
+def test_count_phrase_spells_small_counts_with_grammar():
+    from devrl.paper import count_phrase
+
+    assert count_phrase(0, "jump") == "no jumps"
+    assert count_phrase(1, "seed") == "one seed"
+    assert count_phrase(16, "seed") == "sixteen seeds"
+    assert count_phrase(24, "checkpoint") == "24 checkpoints"
+    assert count_phrase(1200, "run") == "1{,}200 runs"
+    assert count_phrase(2, "mouse", "mice") == "two mice"
+    assert count_phrase(3.0, "seed") == "three seeds"
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            count_phrase(bad, "seed")
+
+
+def test_number_latex():
+    from devrl.paper import number_latex
+
+    assert number_latex(4.5e6) == r"$4.5\times10^{6}$"
+    assert number_latex(1e7) == r"$1\times10^{7}$"
+    assert number_latex(300_000) == "300{,}000"
+    assert number_latex(1000) == "1{,}000"
+    assert number_latex(0.05) == "0.05"
+    with pytest.raises(ValueError, match="finite"):
+        number_latex(float("nan"))

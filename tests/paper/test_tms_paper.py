@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 
 from devrl.agents.tms_runs import TMSResult
 from devrl.agents.tms_sgd import TMSSGDConfig
@@ -84,9 +85,11 @@ def test_geometry_kgon_and_transition_macros():
     }
     stats = pd.DataFrame(
         [{"learner": "PPO", "jumped": 1, "seeds": 4, "epochs": 300, "jump epochs": "12"}]
-    ).assign(plateaus="4, 5")
+    ).assign(plateaus="4, 5", final="4:3, 5:1")
     got = tms_paper.transition_macros(stats, {"PPO": "Ppo"})
     assert got["tmsRlPpoJumped"] == 1 and got["tmsRlPpoPlateaus"] == "4, 5"
+    assert got["tmsRlPpoSeedsPhrase"] == "four seeds" and got["tmsRlPpoJumpsPhrase"] == "one jump"
+    assert got["tmsRlPpoFinal"] == "three seeds on a 4-gon and one on a 5-gon"
 
 
 def test_feedback_macros_of_a_policy_that_always_names_one_feature():
@@ -104,7 +107,7 @@ def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed(
     assert got["tmsRlPpoJumped"] == "n/a" and got["tmsRlDetPpoLlcOraclePolished"] == "n/a"
     assert got["tmsRlFourPlusMinEig"] == "n/a"
     n_curves = len(tms_paper.DETECTION_CURVES)
-    assert len(got) == 1 + 5 + len(tms_paper.DETECTION_SCORES) * n_curves + 12
+    assert len(got) == 1 + 8 + len(tms_paper.DETECTION_SCORES) * n_curves + 12
 
 
 def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():
@@ -158,3 +161,15 @@ def test_table_shapes_keep_the_k_gon_plateaus_and_short_names(tmp_path):
     main, ladder = (tmp_path / "d.tex").read_text(), (tmp_path / "l.tex").read_text()
     assert "PPO, 4-gon" in main and "ladder: drift" not in main and "3--5 LLC" in main
     assert "ladder: drift" in ladder and "PPO" not in ladder.split("\\hline")[2]
+
+
+def test_final_phrase_orders_phases_by_count():
+    assert tms_paper.final_phrase("5+:15, 6:1") == (
+        "fifteen seeds on a $5^{+}$-gon and one on a 6-gon"
+    )
+    assert tms_paper.final_phrase("4:16") == "sixteen seeds on a 4-gon"
+    assert tms_paper.final_phrase("4:1, 4++:2, other:1") == (
+        "two seeds on a $4^{++}$-gon, one on a 4-gon and one in no $k$-gon phase"
+    )
+    with pytest.raises(ValueError, match="phase:count"):
+        tms_paper.final_phrase("5+ fifteen")
