@@ -72,7 +72,7 @@ def estimate(
     Raises:
         ChainDivergedError: A loss became NaN/inf or ran away; lower ``lr``.
     """
-    _check_progress(progress, warn)
+    _check_progress(progress)
     return _estimate_many([model], data, make_settings(settings, fields), progress, warn)[0]
 
 
@@ -114,7 +114,7 @@ def estimate_many(
         ChainDivergedError: A chain's loss became NaN/inf or ran away; the message names
             the checkpoint; lower ``lr``.
     """
-    _check_progress(progress, warn)
+    _check_progress(progress)
     return _estimate_many(models, data, make_settings(settings, fields), progress, warn)
 
 
