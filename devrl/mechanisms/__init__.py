@@ -26,6 +26,9 @@ Public API:
                                          that track the cheese and matter)
     cheese_probe                         (:mod:`devrl.mechanisms.probe`: a linear
                                          probe for the cheese's exact cell)
+    trajectory_labels, shortest_path_labels, episode_labels, FuturePathLabels,
+    HORIZONS                             (:mod:`devrl.mechanisms.future_path`: cells
+                                         the mouse will enter within N steps)
     retarget_scores, clamp_hook, touched_fraction, CONDITIONS
                                          (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
@@ -44,6 +47,13 @@ from devrl.mechanisms.decision import (
     decision_square,
     decision_stats,
     sample_decision_levels,
+)
+from devrl.mechanisms.future_path import (
+    HORIZONS,
+    FuturePathLabels,
+    episode_labels,
+    shortest_path_labels,
+    trajectory_labels,
 )
 from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
 from devrl.mechanisms.probe import cheese_probe
@@ -82,9 +92,11 @@ __all__ = [
     "CONDITIONS",
     "FEATURES",
     "GOAL_QUANTITIES",
+    "HORIZONS",
     "QUANTITIES",
     "DecisionSquare",
     "DecisionStats",
+    "FuturePathLabels",
     "RegressionResult",
     "SeekerPolicy",
     "channel_correlations",
@@ -98,6 +110,7 @@ __all__ = [
     "decision_choices",
     "decision_square",
     "decision_stats",
+    "episode_labels",
     "goal_summary",
     "goal_table",
     "interval_text",
@@ -115,9 +128,11 @@ __all__ = [
     "seed_level_interval",
     "seeker_baselines",
     "seeker_table",
+    "shortest_path_labels",
     "steering_effects",
     "steering_summary",
     "touched_fraction",
+    "trajectory_labels",
     "vif",
     "wilson",
 ]
