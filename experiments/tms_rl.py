@@ -71,7 +71,8 @@ MIN_SHIFT = {"loss": 0.0023, "llc": 0.5}
 #: Curves in the paper's tables (detection.csv has all, incl. the action/reward corrections and
 #: the curvature parts of every dataset).
 TABLE_CURVES = [
-    *("loss (control)", "LLC oracle", "LLC oracle corrected", "curvature oracle", "LLC action"),
+    *("loss (control)", "LLC oracle", "LLC oracle corrected", "first-order oracle"),
+    *("curvature oracle", "LLC action"),
     *("LLC reward", "LLC reward corrected", "LLC oracle_initial", "LLC oracle_initial corrected"),
     *("LLC oracle_mixture", "LLC oracle attributed", "LLC oracle attributed corrected"),
     "LLC oracle polished",
