@@ -34,6 +34,7 @@ from devrl.llc.geometry import kgon_curvature, kgon_llc
 from devrl.llc.trajectories import attributed_llc, polished_llc, trajectory_llc
 from devrl.paper import experiment_parser, save_figure, tms_tables, write_macros
 from devrl.paper import tms as tms_paper
+from devrl.stats import fisher_exact
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
 NAME = "tms_rl"
@@ -210,6 +211,7 @@ def make_figures(args) -> None:
             {"tol": TOL, "min_shift": MIN_SHIFT},
             (args.tables / f"{NAME}_detection.tex", args.tables / f"{NAME}_ladder.tex"),
         )
+        macros |= precision_ratio_macros(det)
         macros |= tms_paper.detection_macros(det, WORDS) | tms_paper.final_llc_macros(
             llc, {r: WORDS[LABELS[r]] for r in LABELS}
         )
@@ -220,8 +222,30 @@ def make_figures(args) -> None:
     if (args.out / "kgon_llc.csv").exists():
         macros |= tms_paper.kgon_macros(pd.read_csv(args.out / "kgon_llc.csv"))
     macros |= tms_paper.transition_macros(stats, WORDS)
+    macros |= sgd_online_fisher(stats)
     write_macros(args.tables / f"{NAME}_macros.tex", tms_paper.with_missing(macros, WORDS.values()))
     print(stats.to_string(index=False))
+
+
+def sgd_online_fisher(stats: pd.DataFrame) -> dict:
+    """Fisher's exact p of the jump counts of SGD on a fixed sample against online SGD."""
+    rows = stats.set_index("learner")
+    if not {LABELS["tms_sgd"], LABELS["online_4gon"]} <= set(rows.index):
+        return {"tmsRlSgdOnlineFisherP": "n/a"}
+    sgd, online = rows.loc[LABELS["tms_sgd"]], rows.loc[LABELS["online_4gon"]]
+    test = fisher_exact(int(sgd.jumped), int(sgd.seeds), int(online.jumped), int(online.seeds))
+    return {"tmsRlSgdOnlineFisherP": f"{test.p_value:.2f}"}
+
+
+def precision_ratio_macros(det: pd.DataFrame) -> dict:
+    """Precision over the random-time null's, for the main table's curves that beat the null."""
+    main = det[det.learner.isin([LABELS[r] for r in MAIN]) & det.curve.isin(TABLE_CURVES)]
+    beat = main[main["beats null"].astype(bool)]
+    ratio = beat["precision"] / beat["null precision (random)"]
+    return {
+        f"tmsRlPrecRatio{k}": f"{v:.2g}"
+        for k, v in (("Min", ratio.min()), ("Median", ratio.median()), ("Max", ratio.max()))
+    }
 
 
 def main() -> None:

@@ -102,8 +102,19 @@ def _p(p: float) -> str:
 def resample_macros(table: pd.DataFrame, tests: dict, prefix: str = "tmsSgdRes") -> dict:
     """Macros: per (init, n) with the sample redrawn ``{prefix}Rate{Init}{N}`` ("0.25 [0.15,
     0.37]"), ``Jumped``/``Runs``; per test its statistic, null and p; with the sample fixed,
-    how many samples had every order agree (``{prefix}OrdersAgree`` of ``{prefix}Samples``)."""
-    out = {}
+    how many samples had every order agree (``{prefix}OrdersAgree`` of ``{prefix}Samples``).
+    Every name the prose may use is defined ('n/a' where its batch was not run)."""
+    out = {
+        f"{prefix}{what}{i}{n}": "n/a"
+        for what in ("Rate", "Jumped", "Runs")
+        for i in INIT_WORDS.values()
+        for n in N_WORDS.values()
+    }
+    for name in ("Samples", "Orders", "OrdersAgree", "SamplesJumpedAll", "SamplesJumpedNone"):
+        out[f"{prefix}{name}"] = "n/a"
+    for word in ("Trend", "FisherN", "Sample"):
+        out |= {f"{prefix}{word}{k}": "n/a" for k in ("Stat", "Null", "P")}
+    out[f"{prefix}InitP"] = "n/a"
     for r in table[table["sample"] == "redrawn"].itertuples():
         key = f"{INIT_WORDS.get(r.init, 'Init')}{N_WORDS.get(r.n, 'N')}"
         out[f"{prefix}Rate{key}"] = f"{r.rate:.2f} [{r.low:.2f}, {r.high:.2f}]"

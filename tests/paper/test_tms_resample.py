@@ -42,3 +42,4 @@ def test_rates_fall_with_n_and_the_fixed_sample_decides():
     assert macros["tmsSgdResOrdersAgree"] == 4 and macros["tmsSgdResSamples"] == 4
     assert macros["tmsSgdResTrendP"] == "<0.001" or float(macros["tmsSgdResTrendP"]) < 0.01
     assert macros["tmsSgdResInitP"] == "1"
+    assert macros["tmsSgdResRateInitOneTenThousand"] == "n/a"  # not run, still defined
