@@ -166,7 +166,7 @@ def draw_polygon(ax, W, b, title: str) -> None:
 
 def curve_word(curve: str) -> str:
     """Macro word of a detection curve: 'LLC oracle_initial corrected' -> LlcOracleInitialCorrected."""
-    words = curve.replace("_", " ").replace("(", " ").replace(")", " ").split()
+    words = curve.replace("_", " ").replace("-", " ").replace("(", " ").replace(")", " ").split()
     return "".join(w.capitalize() for w in words if w.isalpha())
 
 

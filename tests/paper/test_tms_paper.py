@@ -41,6 +41,7 @@ def _det_full(**scores):
 
 def test_curve_words_and_detection_macros():
     assert tms_paper.curve_word("loss (control)") == "LossControl"
+    assert tms_paper.curve_word("first-order oracle") == "FirstOrderOracle"
     assert tms_paper.curve_word("LLC oracle_initial corrected") == "LlcOracleInitialCorrected"
     got = tms_paper.detection_macros(_det(), {"PPO, 4-gon": "Ppo"})
     assert got == {
