@@ -171,7 +171,7 @@ def curve_word(curve: str) -> str:
 
 
 def _p_text(p: float) -> str:
-    return "n/a" if np.isnan(p) else (f"{p:.2g}" if p >= 0.001 else "<0.001")
+    return "n/a" if np.isnan(p) else (f"{p:.3g}" if p >= 0.001 else "<0.001")
 
 
 def detection_macros(det: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:

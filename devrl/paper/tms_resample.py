@@ -96,12 +96,14 @@ def resample_summary(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 def _p(p: float) -> str:
-    return f"{p:.2g}" if p >= 0.001 else "<0.001"
+    """The p-value with its relation, for math mode: '= 0.10' or '< 0.001' ($p \\macro$)."""
+    return f"= {p:.2g}" if p >= 0.001 else "< 0.001"
 
 
 def resample_macros(table: pd.DataFrame, tests: dict, prefix: str = "tmsSgdRes") -> dict:
     """Macros: per (init, n) with the sample redrawn ``{prefix}Rate{Init}{N}`` ("0.25 [0.15,
-    0.37]"), ``Jumped``/``Runs``; per test its statistic, null and p; with the sample fixed,
+    0.37]"), ``Jumped``/``Runs``; per test its statistic, null and p (with its relation, '= 0.10'
+    or '< 0.001', for ``$p \\macro$``); with the sample fixed,
     how many samples had every order agree (``{prefix}OrdersAgree`` of ``{prefix}Samples``).
     Every name the prose may use is defined ('n/a' where its batch was not run)."""
     out = {
@@ -113,8 +115,9 @@ def resample_macros(table: pd.DataFrame, tests: dict, prefix: str = "tmsSgdRes")
     for name in ("Samples", "Orders", "OrdersAgree", "SamplesJumpedAll", "SamplesJumpedNone"):
         out[f"{prefix}{name}"] = "n/a"
     for word in ("Trend", "FisherN", "Sample"):
-        out |= {f"{prefix}{word}{k}": "n/a" for k in ("Stat", "Null", "P")}
-    out[f"{prefix}InitP"] = "n/a"
+        out |= {f"{prefix}{word}{k}": "n/a" for k in ("Stat", "Null")}
+        out[f"{prefix}{word}P"] = "= \\mathrm{n/a}"
+    out[f"{prefix}InitP"] = "= \\mathrm{n/a}"
     for r in table[table["sample"] == "redrawn"].itertuples():
         key = f"{INIT_WORDS.get(r.init, 'Init')}{N_WORDS.get(r.n, 'N')}"
         out[f"{prefix}Rate{key}"] = f"{r.rate:.2f} [{r.low:.2f}, {r.high:.2f}]"

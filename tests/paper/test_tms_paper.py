@@ -63,7 +63,7 @@ def test_detection_macros_write_intervals_and_the_larger_null_p():
     assert got["tmsRlRecPpoLlcOracleInitialCorrected"] == "0.90 [0.79, 1.00]"
     assert got["tmsRlPPpoLlcOracleInitialCorrected"] == "0.02"
     assert got["tmsRlNullPpoLlcOracleInitialCorrected"] == "0.37"
-    assert got["tmsRlRisePPpoLlcOracleInitialCorrected"] == "0.12"
+    assert got["tmsRlRisePPpoLlcOracleInitialCorrected"] == "0.125"
     assert "tmsRlPrecPpoLlcOracleInitialCorrected" not in got  # no precision column
 
 
