@@ -174,7 +174,8 @@ def make_figures(args) -> None:
             table,
             caption="Where do the SGD jumps come from? Runs from one fixed initialisation "
             "(4-gon + noise of seed 0 or 1) with the sample redrawn per run, or the sample "
-            "fixed and only the minibatch order redrawn; every run takes the protocol's "
+            "fixed (its seed in brackets) and only the minibatch order redrawn; every run has "
+            "its own minibatch order and takes the protocol's "
             f"{STEPS:,} SGD steps (batch 20, rate 0.005), so n changes the sample, not the "
             "gradient noise of a step. Rate: share of runs that reached a 5- or 6-gon, with "
             "its Clopper--Pearson 95\\% interval.",

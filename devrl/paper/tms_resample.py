@@ -47,7 +47,6 @@ def _rows(outcomes: pd.DataFrame) -> list[dict]:
                 "init": int(d.init_seed.iloc[0]),
                 "n": int(d.n_samples.iloc[0]),
                 "sample": f"fixed ({int(d.data_seed.iloc[0])})" if shared else "redrawn",
-                "order": "redrawn",
                 "runs": n,
                 "jumped": k,
                 "rate": k / n,
@@ -66,7 +65,7 @@ def resample_summary(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         outcomes: rows of :func:`~devrl.agents.tms_sgd.jump_outcomes` for every batch.
 
     Returns:
-        (table: init, n, sample, order, runs, jumped, rate, low, high; tests by name:
+        (table: init, n, sample, runs, jumped, rate, low, high; tests by name:
         ``trend`` (jumped vs log n, init 0, sample redrawn), ``fisher_n`` (n = 1000 against the
         largest n), ``sample`` (between-sample variance with only the order redrawn), ``init``
         (Fisher, init 0 against init 1 at n = 1000); absent where the batches are missing).
