@@ -39,18 +39,19 @@ DETECTION_SCORES = (
     ("Lag", "lag (epochs)", ".0f"),
     ("Step", "step at jumps", ".3g"),
     ("Rise", "jumps rising", ".2f"),
-    ("Null", "null recall (random)", ".2f"),
+    ("Null", "null recall (log)", ".2f"),
+    ("NullGap", "null recall (random)", ".2f"),
     ("NullCirc", "null recall (circular)", ".2f"),
-    ("NullPrec", "null precision (random)", ".2f"),
+    ("NullPrec", "null precision (log)", ".2f"),
 )
 #: Macro key and detection.csv columns (estimate, low, high) of each score with an interval,
-#: written "0.90 [0.79, 1.00]"; then the p-values ("P": the larger of the two nulls' p).
+#: written "0.90 [0.79, 1.00]"; then the p-values ("P": the largest of the three nulls' p).
 DETECTION_INTERVALS = (
     ("Rec", ("recall", "recall lo", "recall hi"), ".2f"),
     ("Prec", ("precision", "precision lo", "precision hi"), ".2f"),
     ("StepCi", ("step at jumps", "step lo", "step hi"), ".3g"),
 )
-DETECTION_P = (("P", ("p (random)", "p (circular)")), ("RiseP", ("p rising",)))
+DETECTION_P = (("P", ("p (random)", "p (log)", "p (circular)")), ("RiseP", ("p rising",)))
 #: Curves whose last value (median over seeds) becomes a macro, and the macro's word.
 FINAL_CURVES = {
     "llc/oracle": "LlcOracle",

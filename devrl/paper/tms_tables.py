@@ -49,10 +49,18 @@ def _p(p: float) -> str:
     return "--" if np.isnan(p) else (f"{p:.2g}" if p >= 0.001 else "<0.001")
 
 
+NULLS = ("random", "log", "circular")
+
+
+def _nulls(row: pd.Series, column: str) -> str:
+    return "/".join(f"{row[column.format(k)]:.2f}" for k in NULLS)
+
+
 def detection_for_table(det: pd.DataFrame, curves: Iterable[str]) -> pd.DataFrame:
     """Rows of a detection table whose curve is in ``curves``, shaped for the page: recall and
-    precision with their 95% intervals over seeds next to the nulls (random times / circular
-    shift), the larger of the two p-values, and the step across jumps with its interval."""
+    precision with their 95% intervals over seeds next to the three nulls (random gaps, random
+    log-times, circular shift), the largest p-value, and the step across jumps with its
+    interval."""
     rows = det[det.curve.isin(list(curves))]
     null = "null recall ({})", "null precision ({})"
     return pd.DataFrame(
@@ -63,19 +71,13 @@ def detection_for_table(det: pd.DataFrame, curves: Iterable[str]) -> pd.DataFram
             "recall [95% CI]": [
                 _ci(r["recall"], r["recall lo"], r["recall hi"]) for _, r in rows.iterrows()
             ],
-            "null": [
-                f"{r[null[0].format('random')]:.2f}/{r[null[0].format('circular')]:.2f}"
-                for _, r in rows.iterrows()
-            ],
+            "null (gap/log/circ.)": [_nulls(r, null[0]) for _, r in rows.iterrows()],
             "precision [95% CI]": [
                 _ci(r["precision"], r["precision lo"], r["precision hi"])
                 for _, r in rows.iterrows()
             ],
-            "null ": [
-                f"{r[null[1].format('random')]:.2f}/{r[null[1].format('circular')]:.2f}"
-                for _, r in rows.iterrows()
-            ],
-            "p": [_p(max(r["p (random)"], r["p (circular)"])) for _, r in rows.iterrows()],
+            "null (gap/log/circ.) ": [_nulls(r, null[1]) for _, r in rows.iterrows()],
+            "p": [_p(max(r[f"p ({k})"] for k in NULLS)) for _, r in rows.iterrows()],
             "jumps det.": rows["jumps detected"],
             "step [95% CI]": [
                 _ci(r["step at jumps"], r["step lo"], r["step hi"], ".3g")
@@ -145,9 +147,9 @@ def write_detection_tables(
         f"{min_shift['loss']} loss merged) lies within a factor $e^{{{tol}}}$ of "
         "it; precision: share of shifts near a transition (1 $-$ false alarms). "
         f"Intervals: 95\\% cluster bootstrap over the {int(det.seeds.max())} seeds. null: the same score "
-        "with each seed's shifts placed at random checkpoint gaps / its shift pattern "
-        "circularly shifted in time (999 draws each, same number of shifts); p: "
-        "Monte Carlo p-value of the F1 score against the harder of the two nulls. "
+        "with each seed's shifts placed at random checkpoint gaps / at random log-times / "
+        "its shift pattern circularly shifted in time (999 draws each, same number of "
+        "shifts); p: Monte Carlo p-value of the F1 score against the hardest null. "
         "'loss (control)': the same detector on the loss curve. Only transitions between "
         f"the 3rd and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "
         "checkpoints of a run count; 'jumps': into a 5- or 6-gon; step: median over jumps "

@@ -3,11 +3,14 @@
 A detector reports shift times on a curve sampled at checkpoints t; a transition counts as
 detected when a shift lies within a factor e^tol of it (recall), a shift as correct when a
 transition lies that close (precision), as :func:`devrl.forms.match_transitions` scores them.
-With many shifts both rise by chance, so each curve is scored against nulls that keep its
-number of shifts and move only their times:
+With many shifts both rise by chance, so each curve is scored against three nulls that keep
+its number of shifts and move only their times:
 
-* **random times**: each seed's shifts placed at distinct checkpoint gaps drawn uniformly
+* **random gaps**: each seed's shifts placed at distinct checkpoint gaps drawn uniformly
   (the detector can only cut between checkpoints, so gaps are its sample space);
+* **random log-times**: the same, with each gap drawn in proportion to its width in log-time
+  (shifts uniform in log t; harder than random gaps when checkpoints crowd late in training,
+  as a log-plus-linear schedule does, and transitions come early);
 * **circular shift**: each seed's shift pattern rotated by a random number of gaps. This is
   the detector re-run on the circularly shifted curve, minus the seam: it keeps the curve's
   autocorrelation and the spacing of its shifts. A *time permutation* of the curve (also here,
@@ -32,7 +35,7 @@ from devrl.stats.intervals import Interval, ratio_ci
 
 __all__ = ["SeedShifts", "ShiftScore", "permutation_null", "score_shifts"]
 
-NULLS = ("random", "circular")
+NULLS = ("random", "log", "circular")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class ShiftScore:
 
     @property
     def beats_null(self) -> bool:
-        """F1 above both nulls at the 5% level."""
+        """F1 above every null at the 5% level."""
         return bool(max(self.p.values()) < 0.05)
 
     def as_row(self) -> dict:
@@ -99,13 +102,15 @@ def _f1(p, r):
 
 
 def _gap_grid(seed: SeedShifts, tol: float):
-    """Eligible gap times, their hit matrix against transitions, and the shifts' gap indices."""
+    """Hit matrix of the eligible gaps against the transitions, the shifts' gap indices, and
+    each gap's width in log-time."""
     t = np.asarray(seed.t, dtype=float)
     if t.ndim != 1 or t.size < 2 or np.any(t <= 0) or np.any(np.diff(t) <= 0):
         raise ValueError("SeedShifts.t must be increasing times > 0, at least two of them.")
     mids = np.sqrt(t[:-1] * t[1:])
     eligible = mids >= seed.start
     gaps = mids[eligible]
+    widths = np.log(t[1:] / t[:-1])[eligible]
     tau = np.asarray(seed.transitions, dtype=float).ravel()
     hits = np.abs(np.log(gaps)[:, None] - np.log(tau)[None, :]) <= tol  # [G, T]
     s = np.asarray(seed.shifts, dtype=float).ravel()
@@ -117,16 +122,19 @@ def _gap_grid(seed: SeedShifts, tol: float):
     near = np.abs(np.log(gaps[pos]) - np.log(s)) if s.size else np.zeros(0)
     if np.any(near > 1e-6):
         raise ValueError("shifts must be geometric means of adjacent checkpoints t.")
-    return hits, np.unique(pos)
+    return hits, np.unique(pos), widths
 
 
-def _null_counts(hits, pos, kind: str, n_null: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def _null_counts(hits, pos, widths, kind: str, n_null: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Recall hits and precise shifts of one seed under ``n_null`` draws of a null."""
     G, k = hits.shape[0], pos.size
     if k == 0 or G == 0:
         return np.zeros(n_null), np.zeros(n_null)
     if kind == "random":
         idx = np.argsort(rng.random((n_null, G)), axis=1)[:, :k]
+    elif kind == "log":  # k gaps without replacement, P ∝ width (Gumbel top-k)
+        keys = np.log(widths)[None, :] + rng.gumbel(size=(n_null, G))
+        idx = np.argsort(-keys, axis=1)[:, :k]
     else:
         idx = (pos[None, :] + rng.integers(1, G, size=(n_null, 1)) if G > 1 else pos[None, :]) % G
     chosen = hits[idx]  # [B, k, T]
@@ -141,7 +149,7 @@ def score_shifts(
     level: float = 0.95,
     seed: int = 0,
 ) -> ShiftScore:
-    """Recall and precision of detected shifts over seeds, against the two nulls.
+    """Recall and precision of detected shifts over seeds, against the three nulls.
 
     Args:
         seeds: one :class:`SeedShifts` per seed.
@@ -161,13 +169,13 @@ def score_shifts(
     rec, prec, n_tr, n_sh = [], [], [], []
     null = {k: [np.zeros(n_null), np.zeros(n_null)] for k in NULLS}
     for s in seeds:
-        hits, pos = _gap_grid(s, tol)
+        hits, pos, widths = _gap_grid(s, tol)
         rec.append(int(hits[pos].any(0).sum()))
         prec.append(int(hits[pos].any(1).sum()))
         n_tr.append(hits.shape[1])
         n_sh.append(pos.size)
         for k in NULLS:
-            r, p = _null_counts(hits, pos, k, n_null, rng)
+            r, p = _null_counts(hits, pos, widths, k, n_null, rng)
             null[k][0] += r
             null[k][1] += p
     T, S = sum(n_tr), sum(n_sh)
@@ -217,7 +225,7 @@ def permutation_null(
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         for b in range(n_null + 1):
             yb = y if b == 0 else rng.permutation(y)
-            hits, pos = _gap_grid(SeedShifts(t, detector(t, yb), np.asarray(tau)), tol)
+            hits, pos, _ = _gap_grid(SeedShifts(t, detector(t, yb), np.asarray(tau)), tol)
             counts[b] += hits[pos].any(0).sum(), hits.shape[1], hits[pos].any(1).sum(), pos.size
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], 0.0)

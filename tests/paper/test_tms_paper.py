@@ -35,6 +35,7 @@ def _det_full(**scores):
     full |= {"precision lo": 0.5, "precision hi": 1.0, "step lo": 0.5, "step hi": 2.0}
     full |= {"null recall (random)": 0.2, "null recall (circular)": 0.3, "p (random)": 0.01}
     full |= {"null precision (random)": 0.1, "null precision (circular)": 0.15}
+    full |= {"null recall (log)": 0.4, "null precision (log)": 0.2, "p (log)": 0.03}
     full |= {"p (circular)": 0.04, "p rising": 0.5, "seeds": 16}
     return _det(**(full | scores))
 
@@ -57,7 +58,7 @@ def test_curve_words_and_detection_macros():
 def test_detection_macros_write_intervals_and_the_larger_null_p():
     det = _det(
         **{"recall": 0.9, "recall lo": 0.79, "recall hi": 1.0, "p (random)": 0.001},
-        **{"p (circular)": 0.02, "null recall (random)": 0.37, "p rising": 0.125},
+        **{"p (circular)": 0.02, "null recall (log)": 0.37, "p rising": 0.125, "p (log)": 0.01},
     )
     got = tms_paper.detection_macros(det, {"PPO, 4-gon": "Ppo"})
     assert got["tmsRlRecPpoLlcOracleInitialCorrected"] == "0.90 [0.79, 1.00]"
@@ -161,7 +162,8 @@ def test_table_shapes_keep_the_k_gon_plateaus_and_short_names(tmp_path):
     shown = tms_tables.detection_for_table(det, ["LLC action"])
     assert shown.learner.tolist() == ["ladder: drift"]
     assert shown["recall [95% CI]"].tolist() == ["0.50 [0.25, 0.75]"]
-    assert shown["null"].tolist() == ["0.20/0.30"] and shown["p"].tolist() == ["0.04"]
+    assert shown["null (gap/log/circ.)"].tolist() == ["0.20/0.40/0.30"]
+    assert shown["p"].tolist() == ["0.04"]
     assert shown["step [95% CI]"].tolist() == ["1.23 [0.5, 2]"]
     tms_tables.write_detection_tables(
         det,

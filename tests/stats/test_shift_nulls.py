@@ -36,7 +36,7 @@ def _replicate(rng, *, phi=0.0, step=0.0, fixed=False, seeds=8):
 
 
 def _rejection_rates(reps: int, **kw) -> dict[str, tuple[int, int]]:
-    counts = {"random": 0, "circular": 0}
+    counts = {"random": 0, "log": 0, "circular": 0}
     for r in range(reps):
         score = score_shifts(_replicate(np.random.default_rng(r), **kw), n_null=199, seed=r)
         for k in counts:
@@ -63,6 +63,19 @@ def test_both_nulls_are_calibrated_on_autocorrelated_noise_and_fixed_transitions
 def test_a_step_at_every_transition_beats_both_nulls():
     rates = _rejection_rates(40, step=4.0)
     assert all(k / n >= 0.9 for k, n in rates.values())
+
+
+def test_the_log_time_null_weights_gaps_by_their_width_in_log_time():
+    """Checkpoints 1, 2, 4, ..., 1024, then linear up to 2048: the one transition is early, so
+    random gaps (most of them late and narrow in log-time) rarely reach it; log-uniform
+    shifts do, in proportion to the log-time its window covers."""
+    t = np.r_[2.0 ** np.arange(11), np.linspace(1024, 2048, 41)[1:]]
+    mids = np.sqrt(t[:-1] * t[1:])
+    seed = SeedShifts(t, shifts=mids[[45]], transitions=np.array([mids[2]]))
+    s = score_shifts([seed], tol=0.2, n_null=4000)
+    # one gap of 50 is within tol of the transition; its log-width is ln 2 of ln 2048
+    assert s.null_recall["random"] == pytest.approx(1 / 50, abs=0.01)
+    assert s.null_recall["log"] == pytest.approx(np.log(2) / np.log(2048), abs=0.02)
 
 
 def test_score_counts_recall_and_precision_by_hand():
