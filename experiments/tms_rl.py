@@ -42,6 +42,7 @@ from devrl.paper import (
     write_macros,
 )
 from devrl.paper import tms as tms_paper
+from devrl.stats import fisher_exact
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
 NAME = "tms_rl"
@@ -79,7 +80,8 @@ MIN_SHIFT = {"loss": 0.0023, "llc": 0.5}
 #: Curves in the paper's tables (detection.csv has all, incl. the action/reward corrections and
 #: the curvature parts of every dataset).
 TABLE_CURVES = [
-    *("loss (control)", "LLC oracle", "LLC oracle corrected", "curvature oracle", "LLC action"),
+    *("loss (control)", "LLC oracle", "LLC oracle corrected", "first-order oracle"),
+    *("curvature oracle", "LLC action"),
     *("LLC reward", "LLC reward corrected", "LLC oracle_initial", "LLC oracle_initial corrected"),
     *("LLC oracle_mixture", "LLC oracle attributed", "LLC oracle attributed corrected"),
     "LLC oracle polished",
@@ -218,6 +220,7 @@ def make_figures(args) -> None:
             {"tol": TOL, "min_shift": MIN_SHIFT},
             (args.tables / f"{NAME}_detection.tex", args.tables / f"{NAME}_ladder.tex"),
         )
+        macros |= precision_ratio_macros(det)
         macros |= tms_paper.detection_macros(det, WORDS) | tms_paper.final_llc_macros(
             llc, {r: WORDS[LABELS[r]] for r in LABELS}
         )
@@ -237,8 +240,31 @@ def make_figures(args) -> None:
     macros |= {"tmsRlContexts": number_latex(budget), "tmsRlEpochContexts": budget // epochs}
     episode = runs["ladder_delayed"].config.episode_length
     macros["tmsRlDelayedEpisodePhrase"] = count_phrase(episode, "context")
+    macros |= sgd_online_fisher(stats)
     write_macros(args.tables / f"{NAME}_macros.tex", tms_paper.with_missing(macros, WORDS.values()))
     print(stats.to_string(index=False))
+
+
+def sgd_online_fisher(stats: pd.DataFrame) -> dict:
+    """Fisher's exact p of the jump counts of SGD on a fixed sample against online SGD."""
+    rows = stats.set_index("learner")
+    if not {LABELS["tms_sgd"], LABELS["online_4gon"]} <= set(rows.index):
+        return {"tmsRlSgdOnlineFisherP": "n/a"}
+    sgd, online = rows.loc[LABELS["tms_sgd"]], rows.loc[LABELS["online_4gon"]]
+    test = fisher_exact(int(sgd.jumped), int(sgd.seeds), int(online.jumped), int(online.seeds))
+    return {"tmsRlSgdOnlineFisherP": f"{test.p_value:.2f}"}
+
+
+def precision_ratio_macros(det: pd.DataFrame) -> dict:
+    """Precision over the highest null precision, for the main table's curves that beat it."""
+    main = det[det.learner.isin([LABELS[r] for r in MAIN]) & det.curve.isin(TABLE_CURVES)]
+    beat = main[main["beats null"].astype(bool)]
+    nulls = [f"null precision ({k})" for k in ("random", "log", "circular")]
+    ratio = beat["precision"] / beat[nulls].max(axis=1)
+    return {
+        f"tmsRlPrecRatio{k}": f"{v:.2g}"
+        for k, v in (("Min", ratio.min()), ("Median", ratio.median()), ("Max", ratio.max()))
+    }
 
 
 def main() -> None:

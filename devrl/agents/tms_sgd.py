@@ -31,6 +31,7 @@ from devrl.theory.tms import population_loss_torch
 
 __all__ = [
     "TMSSGDConfig",
+    "jump_outcomes",
     "phase_sequences",
     "train_tms_sgd",
     "transition_summary",
@@ -62,6 +63,15 @@ class TMSSGDConfig(TMSBatchConfig):
         "or 'random' (W ~ N(0, 1/m), b = 0)",
     )
     init_noise: float = _f(0.01, "std of Gaussian noise added to every initial parameter")
+    init_seed: int = _f(
+        -1, "seed of the initial noise, shared by every run (-1: each run draws its own)"
+    )
+    data_seed: int = _f(
+        -1, "seed of the n fixed samples, shared by every run (-1: each run draws its own)"
+    )
+    samples: int = _f(
+        0, "distinct fixed samples, cycled over the runs (0: one per run); with data_seed -1"
+    )
     n_log_checkpoints: int = _f(100, "log-spaced checkpoint steps")
     n_linear_checkpoints: int = _f(100, "linearly spaced checkpoint steps")
     run: str = _f("tms_sgd", "run name written in the 'run' column")
@@ -81,8 +91,19 @@ class TMSSGDConfig(TMSBatchConfig):
             raise ValueError(f"init must be '4gon' or 'random', got {self.init!r}.")
         if self.init == "4gon" and (self.m != 2 or self.c < 4):
             raise ValueError("init='4gon' needs m = 2 and c >= 4; use init='random' otherwise.")
+        if self.samples < 0:
+            raise ValueError(f"samples must be >= 0, got {self.samples}.")
         if not self.lr > 0 or self.init_noise < 0:
             raise ValueError(f"need lr > 0 and init_noise >= 0; got {self.lr}, {self.init_noise}.")
+
+    @property
+    def data_seeds(self) -> list[int]:
+        """The seed of each run's fixed sample (see ``data_seed`` and ``samples``)."""
+        if self.data_seed >= 0:
+            return [self.data_seed] * self.n_seeds
+        if self.samples > 0:
+            return [self.seed0 + i % self.samples for i in range(self.n_seeds)]
+        return self.seeds
 
     @property
     def total_steps(self) -> int:
@@ -123,12 +144,16 @@ def train_tms_sgd(
     nb = n // B
     gens = [torch.Generator().manual_seed(int(s)) for s in cfg.seeds]
     X = torch.stack(
-        [  # [S, n, c], one fixed dataset per seed
-            torch.from_numpy(sample_contexts(n, np.random.default_rng([int(s), 1]), cfg.c))
-            for s in cfg.seeds
+        [  # [S, n, c], one fixed dataset per seed (or one shared by all)
+            torch.from_numpy(sample_contexts(n, np.random.default_rng([d, 1]), cfg.c))
+            for d in cfg.data_seeds
         ]
     )
-    W, b = init_tms_params(cfg.init, cfg.m, cfg.c, cfg.init_noise, gens)
+    # a shared init draws from its own generators, so each run's shuffling stays its own
+    init_gens = (
+        gens if cfg.init_seed < 0 else [torch.Generator().manual_seed(cfg.init_seed) for _ in gens]
+    )
+    W, b = init_tms_params(cfg.init, cfg.m, cfg.c, cfg.init_noise, init_gens)
     steps = cfg.checkpoint_steps
     W_snap = np.zeros((S, len(steps), cfg.m, cfg.c), dtype=np.float32)
     b_snap = np.zeros((S, len(steps), cfg.c), dtype=np.float32)
@@ -230,3 +255,26 @@ def transition_summary(sequences: pd.DataFrame, steps_per_epoch: int) -> pd.Data
             }
         )
     return pd.DataFrame(rows)
+
+
+def jump_outcomes(result: TMSResult, min_dwell: int = 3) -> pd.DataFrame:
+    """One row per run of an SGD batch: what it was trained from, and whether it jumped.
+
+    Why: to ask whether a jump out of the 4-gon family is decided by the fixed sample, the
+    initialisation or the minibatch order, each run needs its (data, init, shuffle) seeds next
+    to its outcome; the batch's snapshots are not needed afterwards.
+
+    Returns:
+        Columns run, seed (the shuffle's), data_seed, init_seed, n_samples, path, final,
+        jumped, jump_epoch (NaN if it never reached a k >= 5 plateau).
+    """
+    cfg = result.config
+    summ = transition_summary(
+        phase_sequences(result.phases(), min_dwell), cfg.n_samples // cfg.batch_size
+    )
+    summ.insert(0, "run", cfg.run)
+    data = dict(zip(cfg.seeds, cfg.data_seeds, strict=True))
+    summ.insert(2, "data_seed", summ.seed.map(data))
+    summ.insert(3, "init_seed", [s if cfg.init_seed < 0 else cfg.init_seed for s in summ.seed])
+    summ.insert(4, "n_samples", cfg.n_samples)
+    return summ.drop(columns=["jump_step"])

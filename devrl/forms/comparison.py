@@ -2,7 +2,9 @@
 
 Each form is scored three ways: AICc (small-sample corrected Akaike criterion,
 turned into Akaike weights, the relative likelihood of each form within the
-set), BIC (a heavier penalty per parameter; more often right when the true form
+set; with several seeds, per-seed weights averaged over seeds, because pooled
+checkpoints of a seed are autocorrelated and pooled weights would treat them as
+independent evidence), BIC (a heavier penalty per parameter; more often right when the true form
 is the simplest candidate, see theory/forms.md), and extrapolation error (fit
 the first 80% of training, predict the last 20%), which tests the form as a
 forecast rather than a description. Forms that fail are kept in the table with
@@ -20,6 +22,7 @@ from devrl.forms._problem import check_columns, check_count, check_curve, check_
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS
 from devrl.forms.registry import Form, get_form
+from devrl.stats import bootstrap_ci
 
 COLUMNS = [
     "form",
@@ -30,6 +33,10 @@ COLUMNS = [
     "aicc",
     "delta_aicc",
     "weight",
+    "weight_lo",
+    "weight_hi",
+    "seeds_best",
+    "weight_pooled",
     "aic",
     "bic",
     "delta_bic",
@@ -69,9 +76,15 @@ def compare(
 
     Returns:
         DataFrame, one row per form, best ``sort_by`` first, with columns ``form, status
-        ("ok" or the failure reason), k, n, loglik, aicc, delta_aicc, weight
-        (Akaike weight), aic, bic, delta_bic, extrap_rmse, formula``; failed
-        forms last with NaN scores. With ``return_fits``: ``(table, fits)``.
+        ("ok" or the failure reason), k, n, loglik, aicc, delta_aicc, weight,
+        weight_lo, weight_hi, seeds_best, weight_pooled, aic, bic, delta_bic,
+        extrap_rmse, formula``; failed forms last with NaN scores. ``weight`` is the
+        Akaike weight; with ``groups`` (seeds) it is the mean over seeds of each
+        seed's own Akaike weights (a form that fails on a seed gets 0 there), with a
+        95% bootstrap interval over seeds (weight_lo, weight_hi) and the share of
+        seeds whose best AICc it has (seeds_best); ``weight_pooled`` is the weight of
+        the pooled fit, which counts autocorrelated checkpoints as independent. With
+        ``return_fits``: ``(table, fits)``.
     """
     if sort_by not in ("aicc", "bic"):
         raise ValueError(f"sort_by must be 'aicc' or 'bic', got {sort_by!r}.")
@@ -110,10 +123,52 @@ def compare(
     for crit in ("aicc", "bic"):
         best = table.loc[ok, crit].min()
         table[f"delta_{crit}"] = table[crit] - best
-    rel = np.exp(-0.5 * table["delta_aicc"].where(ok))
-    table["weight"] = rel / rel.sum()
+    table["weight_pooled"] = _akaike_weights(table["aicc"].where(ok).to_numpy(float))
+    table["weight"] = table["weight_pooled"]
+    if groups is not None and np.unique(groups).size >= 2 and ok.any():
+        okm = ok.to_numpy()
+        forms_ok = [get_form(f) for f in table.form[okm]]
+        per_seed = _per_seed_weights(t, y, sigma, groups, forms_ok, seed)  # [seeds, forms]
+        cis = [bootstrap_ci(per_seed[:, i], seed=seed) for i in range(len(forms_ok))]
+        table.loc[okm, "weight"] = per_seed.mean(0)
+        table.loc[okm, "weight_lo"] = [c.low for c in cis]
+        table.loc[okm, "weight_hi"] = [c.high for c in cis]
+        table.loc[okm, "seeds_best"] = (per_seed == per_seed.max(1, keepdims=True)).mean(0)
     table = table.sort_values([sort_by], na_position="last", kind="stable").reset_index(drop=True)
     return (table, fits) if return_fits else table
+
+
+def _akaike_weights(aicc: np.ndarray) -> np.ndarray:
+    """exp(−ΔAICc/2), normalised over the finite entries (NaN stays NaN)."""
+    finite = np.isfinite(aicc)
+    out = np.full(aicc.shape, np.nan)
+    if finite.any():
+        rel = np.exp(-0.5 * (aicc[finite] - aicc[finite].min()))
+        out[finite] = rel / rel.sum()
+    return out
+
+
+def _per_seed_weights(t, y, sigma, groups, forms: Sequence[Form], seed: int) -> np.ndarray:
+    """Akaike weights of ``forms`` fitted to each group alone: [groups, forms] (0: failed)."""
+    rows = []
+    for g in np.unique(groups):
+        m = groups == g
+        aicc = np.full(len(forms), np.nan)
+        for i, form in enumerate(forms):
+            try:
+                res = fit(
+                    t[m],
+                    y[m],
+                    form,
+                    sigma=None if sigma is None else sigma[m],
+                    ci="none",
+                    seed=seed,
+                )
+            except ValueError:
+                continue
+            aicc[i] = res.aicc
+        rows.append(np.nan_to_num(_akaike_weights(aicc), nan=0.0))
+    return np.asarray(rows)
 
 
 def drop_missing(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:

@@ -4,7 +4,11 @@ The transitions are those of the TMS k-gon plateaus (a run's classified snapshot
 :meth:`~devrl.agents.tms_runs.TMSResult.phases`); the curves are any tidy measure over the
 same steps (the LLC, its corrections, the loss as a control). A transition at step τ is
 *detected* when a level shift of the seed's curve (:func:`devrl.forms.level_shifts`) lies
-within a factor e^tol of τ (:func:`devrl.forms.match_transitions`).
+within a factor e^tol of τ (:func:`devrl.forms.match_transitions`). Every score comes with
+its chance level: recall and precision with bootstrap intervals over seeds, against shifts
+placed at random checkpoint gaps and against the seed's shift pattern circularly shifted in
+time (:func:`devrl.stats.score_shifts`), and the step across jumps with its interval and a
+sign test.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pandas as pd
 
 from devrl.agents.tms_sgd import phase_sequences, transition_summary
 from devrl.forms.changes import level_shifts, match_transitions, step_across
+from devrl.stats import SeedShifts, bootstrap_ci, score_shifts, sign_test
 
 __all__ = ["detect", "detection_table", "loss_transitions", "steps_per_epoch", "transition_stats"]
 
@@ -52,6 +57,8 @@ def detect(
     min_shift: float,
     tol: float = 0.2,
     step_window: float = 0.5,
+    n_null: int = 999,
+    seed: int = 0,
 ) -> dict:
     """Match level shifts of each seed's curve to its transitions (within ``tol`` in log t).
 
@@ -70,26 +77,34 @@ def detect(
         min_shift: the smallest level shift that counts, in the curve's units.
         tol: detection tolerance in log-time.
         step_window: half-width in log-time of the windows of 'step at jumps'.
+        n_null: draws of each null of :func:`devrl.stats.score_shifts`.
+        seed: seeds the nulls and bootstraps.
 
     Returns:
         transitions, detected (share), jumps, jumps detected, false alarms (share of shifts
         near no transition), lag (steps; median signed, positive: the curve changes later),
-        step at jumps, jumps rising (share of jumps with a positive step).
+        step at jumps (median over jumps, with a 95% bootstrap interval 'step lo', 'step hi'),
+        jumps rising (share of jumps with a positive step) and 'p rising' (two-sided sign
+        test); then :meth:`devrl.stats.ShiftScore.as_row`: recall and precision (= detected
+        and 1 − false alarms) with intervals over seeds, each null's recall, precision and
+        p-value, 'beats null' and the number of seeds.
     """
     tot = dict.fromkeys(("transitions", "detected", "shifts", "false_alarms"), 0)
     jumps = jump_hits = 0
-    lags, steps = [], []
-    for seed, df in curves.groupby("seed"):
+    lags, steps, per_seed = [], [], []
+    for seed_id, df in curves.groupby("seed"):
         df = df[(df.step > 0) & np.isfinite(df.value)].sort_values("step")
         t = df.step.to_numpy(float)
         if t.size < 8:  # too few estimates left (NaN: no quadratic prediction); nothing to match
             continue
         shifts = level_shifts(t, df.value.to_numpy(), min_shift=min_shift)
-        shifts = shifts[shifts >= first_plateau.get(seed, 0)]
+        start = first_plateau.get(seed_id, 0)
+        shifts = shifts[shifts >= start]
         tr = transitions[
-            (transitions.seed == seed) & (transitions.tau >= t[2]) & (transitions.tau <= t[-3])
+            (transitions.seed == seed_id) & (transitions.tau >= t[2]) & (transitions.tau <= t[-3])
         ]
         taus = tr.tau.to_numpy(float)
+        per_seed.append(SeedShifts(t, shifts, taus, start=start))
         m = match_transitions(shifts, taus, tol=tol)
         jump = pd.to_numeric(tr.to.str.rstrip("+"), errors="coerce").to_numpy() >= 5
         jm = match_transitions(shifts, taus[jump], tol=tol)
@@ -103,6 +118,8 @@ def detect(
         ]
     steps = np.asarray(steps, dtype=float)
     seen = np.isfinite(steps)
+    step_ci = bootstrap_ci(steps, np.median, seed=seed)
+    null = score_shifts(per_seed, tol=tol, n_null=n_null, seed=seed).as_row() if per_seed else {}
     return {
         "transitions": tot["transitions"],
         "detected": _rate(tot["detected"], tot["transitions"]),
@@ -111,7 +128,11 @@ def detect(
         "false alarms": _rate(tot["false_alarms"], tot["shifts"]),
         "lag (steps)": float(np.median(lags)) if lags else float("nan"),
         "step at jumps": float(np.nanmedian(steps)) if seen.any() else float("nan"),
+        "step lo": step_ci.low,
+        "step hi": step_ci.high,
         "jumps rising": float(np.mean(steps[seen] > 0)) if seen.any() else float("nan"),
+        "p rising": sign_test(steps).p_value,
+        **null,
     }
 
 
@@ -121,17 +142,19 @@ def detection_table(
     min_shift: Mapping[str, float],
     tol: float = 0.2,
     step_window: float = 0.5,
+    n_null: int = 999,
 ) -> pd.DataFrame:
     """:func:`detect` for every (run, measure) of ``curves``, with the loss as a control.
 
-    Measures named ``first-order/...`` are skipped (they are parts, not curves). The control
-    is the run's ``loss/population`` at the curves' steps.
+    Every measure is scored, the parts of the LLC included (``first-order/...``, the descent
+    term, and ``curvature/...``), so that what each part detects is reported apart. The
+    control is the run's ``loss/population`` at the curves' steps.
 
     Args:
         curves: tidy rows run, seed, step, measure, value.
         results: run name -> its :class:`~devrl.agents.tms_runs.TMSResult` (phases, metrics).
         min_shift: ``{"loss": ..., "llc": ...}``; the LLC's applies to every non-loss curve.
-        tol, step_window: as for :func:`detect`.
+        tol, step_window, n_null: as for :func:`detect`.
 
     Returns:
         One row per (run, curve): run, curve ('loss (control)', 'LLC oracle', ...), the
@@ -147,12 +170,13 @@ def detection_table(
         spe = steps_per_epoch(res.config)
         loss = res.metrics.query("measure == 'loss/population'")
         loss = loss[loss.step.isin(df.step.unique())]
-        curves_of = [(m, c) for m, c in df.groupby("measure") if not m.startswith("first-order/")]
+        curves_of = list(df.groupby("measure"))
         for measure, curve in [("loss (control)", loss), *curves_of]:
             shift = min_shift["loss" if measure.startswith("loss") else "llc"]
-            d = detect(curve, trans, first, shift, tol=tol, step_window=step_window)
+            d = detect(curve, trans, first, shift, tol=tol, step_window=step_window, n_null=n_null)
             d["lag (epochs)"] = d.pop("lag (steps)") / spe
             name = measure.replace("llc/", "LLC ").replace("curvature/", "curvature ")
+            name = name.replace("first-order/", "first-order ")
             rows.append({"run": run, "curve": name, **d})
     return pd.DataFrame(rows)
 

@@ -17,6 +17,8 @@ from devrl.theory.tms_feedback import unrepresented_share
 
 __all__ = [
     "DETECTION_CURVES",
+    "DETECTION_INTERVALS",
+    "DETECTION_P",
     "DETECTION_SCORES",
     "FINAL_CURVES",
     "curve_word",
@@ -42,7 +44,19 @@ DETECTION_SCORES = (
     ("Lag", "lag (epochs)", ".0f"),
     ("Step", "step at jumps", ".3g"),
     ("Rise", "jumps rising", ".2f"),
+    ("Null", "null recall (log)", ".2f"),
+    ("NullGap", "null recall (random)", ".2f"),
+    ("NullCirc", "null recall (circular)", ".2f"),
+    ("NullPrec", "null precision (log)", ".2f"),
 )
+#: Macro key and detection.csv columns (estimate, low, high) of each score with an interval,
+#: written "0.90 [0.79, 1.00]"; then the p-values ("P": the largest of the three nulls' p).
+DETECTION_INTERVALS = (
+    ("Rec", ("recall", "recall lo", "recall hi"), ".2f"),
+    ("Prec", ("precision", "precision lo", "precision hi"), ".2f"),
+    ("StepCi", ("step at jumps", "step lo", "step hi"), ".3g"),
+)
+DETECTION_P = (("P", ("p (random)", "p (log)", "p (circular)")), ("RiseP", ("p rising",)))
 #: Curves whose last value (median over seeds) becomes a macro, and the macro's word.
 FINAL_CURVES = {
     "llc/oracle": "LlcOracle",
@@ -158,23 +172,41 @@ def draw_polygon(ax, W, b, title: str) -> None:
 
 def curve_word(curve: str) -> str:
     """Macro word of a detection curve: 'LLC oracle_initial corrected' -> LlcOracleInitialCorrected."""
-    words = curve.replace("_", " ").replace("(", " ").replace(")", " ").split()
+    words = curve.replace("_", " ").replace("-", " ").replace("(", " ").replace(")", " ").split()
     return "".join(w.capitalize() for w in words if w.isalpha())
+
+
+def _p_text(p: float) -> str:
+    return "n/a" if np.isnan(p) else (f"{p:.3g}" if p >= 0.001 else "<0.001")
 
 
 def detection_macros(det: pd.DataFrame, words: Mapping[str, str], prefix: str = "tmsRl") -> dict:
     """``{prefix}{Score}{Learner}{Curve}`` for every row of a detection table ('n/a' for NaN).
 
+    Scores are those of :data:`DETECTION_SCORES`, :data:`DETECTION_INTERVALS` (estimate with
+    its 95% interval) and :data:`DETECTION_P` whose columns the table has.
+
     Args:
-        det: rows with ``learner``, ``curve`` and the columns of :data:`DETECTION_SCORES`.
+        det: rows with ``learner``, ``curve`` and detection.csv's score columns.
         words: learner label -> its macro word.
     """
     out = {}
     for _, r in det.iterrows():
-        word, curve = words[r["learner"]], curve_word(r["curve"])
+        stem = f"{words[r['learner']]}{curve_word(r['curve'])}"
         for key, col, fmt in DETECTION_SCORES:
-            v = r[col]
-            out[f"{prefix}{key}{word}{curve}"] = "n/a" if np.isnan(v) else format(v, fmt)
+            if col in r.index:
+                v = r[col]
+                out[f"{prefix}{key}{stem}"] = "n/a" if np.isnan(v) else format(v, fmt)
+        for key, cols, fmt in DETECTION_INTERVALS:
+            if all(c in r.index for c in cols):
+                est, lo, hi = (float(r[c]) for c in cols)
+                text = "n/a" if np.isnan(est) else format(est, fmt)
+                if not np.isnan(est) and not np.isnan(lo):
+                    text += f" [{lo:{fmt}}, {hi:{fmt}}]"
+                out[f"{prefix}{key}{stem}"] = text
+        for key, cols in DETECTION_P:
+            if all(c in r.index for c in cols):
+                out[f"{prefix}{key}{stem}"] = _p_text(max(float(r[c]) for c in cols))
     return out
 
 
@@ -288,7 +320,7 @@ def transition_macros(stats: pd.DataFrame, words: Mapping[str, str], prefix: str
 DETECTION_CURVES = [
     f"{pre}{k}{post}"
     for k in ("Oracle", "Action", "Reward", "OracleInitial", "OracleMixture")
-    for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""))
+    for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""), ("FirstOrder", ""))
 ] + ["LossControl", "LlcOracleAttributed", "LlcOracleAttributedCorrected", "LlcOraclePolished"]
 _CONSTANTS = ["KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN"]
 _CONSTANTS += ["FourPlusMinEig", "FourPlusCurvPlus", "FourPlusCurvMinus", "FourPlusMinOneSided"]
@@ -304,7 +336,8 @@ def with_missing(macros: Mapping, words: Iterable[str], prefix: str = "tmsRl") -
             out.setdefault(f"{prefix}{word}{key}", "n/a")
         for key in ("JumpsPhrase", "SeedsPhrase"):
             out.setdefault(f"{prefix}{word}{key}", "n/a")
-        for key, _, _ in DETECTION_SCORES:
+        keys = [k for k, _, _ in (*DETECTION_SCORES, *DETECTION_INTERVALS)]
+        for key in keys + [k for k, _ in DETECTION_P]:
             for curve in DETECTION_CURVES:
                 out.setdefault(f"{prefix}{key}{word}{curve}", "n/a")
     for key in _CONSTANTS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from devrl.paper.script import write_table
@@ -36,19 +37,55 @@ def transitions_for_table(stats: pd.DataFrame) -> pd.DataFrame:
     return narrow
 
 
+def _ci(est: float, low: float, high: float, fmt: str = ".2f") -> str:
+    if np.isnan(est):
+        return "--"
+    if np.isnan(low):
+        return format(est, fmt)
+    return f"{est:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+def _p(p: float) -> str:
+    return "--" if np.isnan(p) else (f"{p:.2g}" if p >= 0.001 else "<0.001")
+
+
+NULLS = ("random", "log", "circular")
+
+
+def _nulls(row: pd.Series, column: str) -> str:
+    return "/".join(f"{row[column.format(k)]:.2f}" for k in NULLS)
+
+
 def detection_for_table(det: pd.DataFrame, curves: Iterable[str]) -> pd.DataFrame:
-    """Rows of a detection table whose curve is in ``curves``, with short column names."""
-    short = det.rename(
-        columns={
-            "transitions": "trans.",
-            "jumps detected": "jumps det.",
-            "false alarms": "false al.",
-            "lag (epochs)": "lag (ep.)",
-            "step at jumps": "step",
-            "jumps rising": "rising",
+    """Rows of a detection table whose curve is in ``curves``, shaped for the page: recall and
+    precision with their 95% intervals over seeds next to the three nulls (random gaps, random
+    log-times, circular shift), the largest p-value, and the step across jumps with its
+    interval."""
+    rows = det[det.curve.isin(list(curves))]
+    null = "null recall ({})", "null precision ({})"
+    return pd.DataFrame(
+        {
+            "learner": rows.learner,
+            "curve": rows.curve,
+            "trans.": rows.transitions,
+            "recall [95% CI]": [
+                _ci(r["recall"], r["recall lo"], r["recall hi"]) for _, r in rows.iterrows()
+            ],
+            "null (gap/log/circ.)": [_nulls(r, null[0]) for _, r in rows.iterrows()],
+            "precision [95% CI]": [
+                _ci(r["precision"], r["precision lo"], r["precision hi"])
+                for _, r in rows.iterrows()
+            ],
+            "null (gap/log/circ.) ": [_nulls(r, null[1]) for _, r in rows.iterrows()],
+            "p": [_p(max(r[f"p ({k})"] for k in NULLS)) for _, r in rows.iterrows()],
+            "jumps det.": rows["jumps detected"],
+            "step [95% CI]": [
+                _ci(r["step at jumps"], r["step lo"], r["step hi"], ".3g")
+                for _, r in rows.iterrows()
+            ],
+            "rising": rows["jumps rising"],
         }
     )
-    return short[short.curve.isin(list(curves))]
 
 
 def geometry_for_table(geo: pd.DataFrame) -> pd.DataFrame:
@@ -108,18 +145,21 @@ def write_detection_tables(
         paths[0],
         shown[is_main],
         caption=f"Do level shifts of the LLC curve find the loss transitions? A "
-        f"transition is detected when a level shift (piecewise-constant fit, "
+        f"transition is detected (recall) when a level shift (piecewise-constant fit, "
         f"penalty $3\\sigma^2\\ln n$, shifts under {min_shift['llc']} LLC or "
         f"{min_shift['loss']} loss merged) lies within a factor $e^{{{tol}}}$ of "
-        "it; false alarms: share of shifts near no transition; lag: median "
-        "signed distance (positive: the LLC changes later). 'loss (control)': "
-        "the same detector on the loss curve. Only transitions between the 3rd "
-        f"and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "
-        "checkpoints of a run count; 'jumps': into a 5- or 6-gon; step: median step of "
-        "the curve across the jumps (median over $(\\tau,\\tau e^{0.5}]$ minus "
+        "it; precision: share of shifts near a transition (1 $-$ false alarms). "
+        f"Intervals: 95\\% cluster bootstrap over the {int(det.seeds.max())} seeds. null: the same score "
+        "with each seed's shifts placed at random checkpoint gaps / at random log-times / "
+        "its shift pattern circularly shifted in time (999 draws each, same number of "
+        "shifts); p: Monte Carlo p-value of the F1 score against the hardest null. "
+        "'loss (control)': the same detector on the loss curve. Only transitions between "
+        f"the 3rd and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "
+        "checkpoints of a run count; 'jumps': into a 5- or 6-gon; step: median over jumps "
+        "of the curve's step across them (median over $(\\tau,\\tau e^{0.5}]$ minus "
         "over $[\\tau e^{-0.5},\\tau)$), rising: share of jumps with a positive "
-        "step. 'corrected': SGLD estimate minus its predicted first-order part; "
-        "'curvature': the predicted curvature part (quadratic model of the "
+        "step. 'corrected': SGLD estimate minus its predicted first-order (descent) part; "
+        "'first-order' and 'curvature': the two predicted parts (quadratic model of the "
         "dataset loss at the checkpoint, theory/tms\\_rl.md).",
         label="tab:tms-rl-detection",
         float_format="%.2f",
@@ -128,8 +168,8 @@ def write_detection_tables(
     write_table(
         paths[1],
         shown[~is_main],
-        caption="The ladder: detection for each difficulty (REINFORCE, 4-gon start). "
-        "Drift rung: oracle\\_initial uses the initial context distribution, "
+        caption="The ladder: detection for each difficulty (REINFORCE, 4-gon start), "
+        "columns as in Table~\\ref{tab:tms-rl-detection}. Drift rung: oracle\\_initial uses the initial context distribution, "
         "oracle\\_mixture an even mixture of initial and current. Only "
         "transitions between the 3rd and 3rd-to-last LLC checkpoint count.",
         label="tab:tms-rl-ladder",

@@ -8,6 +8,7 @@ import torch
 from devrl.agents.tms_runs import load_tms_runs
 from devrl.agents.tms_sgd import (
     TMSSGDConfig,
+    jump_outcomes,
     phase_sequences,
     train_tms_sgd,
 )
@@ -75,6 +76,31 @@ def test_deterministic_and_independent_of_other_seeds():
     assert np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)
     c = train_tms_sgd(_small(n_seeds=1, seed0=1), progress=False)
     assert np.allclose(c.W[0], a.W[1], atol=1e-6)
+
+
+def test_a_shared_init_or_sample_holds_only_that_fixed():
+    own = train_tms_sgd(_small(epochs=1), progress=False)
+    init = train_tms_sgd(_small(epochs=1, init_seed=1), progress=False)
+    # every run starts where seed 1 starts on its own, then trains on its own sample
+    assert all(np.array_equal(init.W[s, 0], own.W[1, 0]) for s in range(3))
+    assert not np.allclose(init.W[0, -1], init.W[2, -1])
+    data = _small(epochs=1, data_seed=5)
+    assert data.data_seeds == [5, 5, 5]
+    cycled = _small(n_seeds=5, seed0=10, samples=2)
+    assert cycled.data_seeds == [10, 11, 10, 11, 10]
+    # same sample and init, different minibatch order: the runs differ only by the order
+    same = train_tms_sgd(_small(epochs=1, data_seed=5, init_seed=0), progress=False)
+    assert np.array_equal(same.W[0, 0], same.W[1, 0]) and not np.array_equal(same.W[0], same.W[1])
+    with pytest.raises(ValueError, match="samples"):
+        _small(samples=-1)
+
+
+def test_jump_outcomes_name_each_runs_sample_init_and_order():
+    res = train_tms_sgd(_small(n_seeds=4, epochs=2, samples=2, init_seed=3), progress=False)
+    out = jump_outcomes(res)
+    assert out.seed.tolist() == [0, 1, 2, 3] and out.data_seed.tolist() == [0, 1, 0, 1]
+    assert (out.init_seed == 3).all() and (out.n_samples == 200).all()
+    assert not out.jumped.any() and out.jump_epoch.isna().all()  # two epochs: still a 4-gon
 
 
 def test_starts_at_4gon_and_checkpoints():

@@ -64,3 +64,23 @@ def test_drop_missing_keeps_rows_with_numbers_and_counts_the_rest():
     assert drop_missing(frame, ["step"])[1] == 0
     with pytest.raises(KeyError, match="'loss'"):
         drop_missing(frame, ["step", "loss"])
+
+
+def test_weights_with_seeds_average_per_seed_fits_instead_of_pooling_them():
+    """Two seeds are linear, two flat: pooled, the linear form takes all the weight (its
+    checkpoints counted as independent); per seed, each form wins two seeds and the flat
+    seeds still give the linear form its AICc share (Δ ≈ 2 for one extra parameter)."""
+    rng = np.random.default_rng(0)
+    t = np.tile(np.linspace(1.0, 10.0, 30), 4)
+    groups = np.repeat([0, 1, 2, 3], 30)
+    slope = np.where(groups < 2, 0.5, 0.0)
+    y = 2.0 + slope * t + 0.3 * rng.standard_normal(t.size)
+    table = compare(t, y, ["constant", "linear"], groups=groups, holdout=0.0).set_index("form")
+    assert table.loc["linear", "weight_pooled"] > 0.99
+    assert table.loc["linear", "seeds_best"] == 0.5 and table.loc["constant", "seeds_best"] == 0.5
+    assert 0.5 < table.loc["linear", "weight"] < 0.8
+    assert table.weight.sum() == pytest.approx(1.0)
+    lo, hi = table.loc["linear", ["weight_lo", "weight_hi"]]
+    assert lo < table.loc["linear", "weight"] < hi and hi - lo > 0.2
+    alone = compare(t[:30], y[:30], ["constant", "linear"], holdout=0.0).set_index("form")
+    assert alone.weight.equals(alone.weight_pooled) and alone.weight_lo.isna().all()

@@ -77,11 +77,27 @@ def test_detection_table_scores_each_curve_and_the_loss_control():
     llc = _step_curve(5.0, 7.0).assign(run="planted", measure="llc/oracle")
     first = llc.assign(measure="first-order/oracle")
     table = detection_table(pd.concat([llc, first]), {"planted": res}, {"loss": 0.002, "llc": 0.5})
-    assert table.curve.tolist() == ["loss (control)", "LLC oracle"]
+    # the parts of the LLC are scored too, so what each part detects is reported apart
+    assert table.curve.tolist() == ["loss (control)", "first-order oracle", "LLC oracle"]
     assert (table.detected == 1.0).all() and (table["jumps detected"] == 1.0).all()
+    assert {"recall lo", "null recall (random)", "p (circular)", "beats null"} <= set(table)
     rising = table.set_index("curve")["jumps rising"]
     assert rising["LLC oracle"] == 1.0 and rising["loss (control)"] == 0.0  # loss falls
     assert "lag (epochs)" in table and "lag (steps)" not in table
+
+
+def test_a_step_at_every_seeds_transition_beats_the_nulls_and_a_misplaced_one_does_not():
+    seeds = range(12)
+    trans = pd.DataFrame({"seed": list(seeds), "tau": TAU, "to": "5"})
+    at_tau = pd.concat([_step_curve(1.0, 3.0, seed=s) for s in seeds])
+    d = detect(at_tau, trans, {}, min_shift=0.5, n_null=199)
+    assert d["recall"] == 1.0 and d["precision"] == 1.0 and d["beats null"]
+    assert d["p (random)"] < 0.01 and d["null recall (random)"] < 0.5
+    assert d["step lo"] <= 2.0 <= d["step hi"] and d["p rising"] < 0.001  # 12 of 12 rise
+    late = STEPS[STEPS >= 10 * TAU][0]  # a step far from the transition (log-distance 2.3)
+    misplaced = at_tau.assign(value=np.where(at_tau.step >= late, 3.0, 1.0))
+    d = detect(misplaced, trans, {}, min_shift=0.5, n_null=199)
+    assert d["recall"] == 0.0 and not d["beats null"]
 
 
 def test_transition_stats_of_a_planted_jump():

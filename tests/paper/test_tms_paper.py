@@ -30,8 +30,20 @@ def _det(**scores):
     return pd.DataFrame([base | scores])
 
 
+def _det_full(**scores):
+    """A detection row with every column detection.detect writes."""
+    full = {"recall": 0.5, "recall lo": 0.25, "recall hi": 0.75, "precision": 0.75}
+    full |= {"precision lo": 0.5, "precision hi": 1.0, "step lo": 0.5, "step hi": 2.0}
+    full |= {"null recall (random)": 0.2, "null recall (circular)": 0.3, "p (random)": 0.01}
+    full |= {"null precision (random)": 0.1, "null precision (circular)": 0.15}
+    full |= {"null recall (log)": 0.4, "null precision (log)": 0.2, "p (log)": 0.03}
+    full |= {"p (circular)": 0.04, "p rising": 0.5, "seeds": 16}
+    return _det(**(full | scores))
+
+
 def test_curve_words_and_detection_macros():
     assert tms_paper.curve_word("loss (control)") == "LossControl"
+    assert tms_paper.curve_word("first-order oracle") == "FirstOrderOracle"
     assert tms_paper.curve_word("LLC oracle_initial corrected") == "LlcOracleInitialCorrected"
     got = tms_paper.detection_macros(_det(), {"PPO, 4-gon": "Ppo"})
     assert got == {
@@ -42,6 +54,19 @@ def test_curve_words_and_detection_macros():
         "tmsRlStepPpoLlcOracleInitialCorrected": "1.23",
         "tmsRlRisePpoLlcOracleInitialCorrected": "1.00",
     }
+
+
+def test_detection_macros_write_intervals_and_the_larger_null_p():
+    det = _det(
+        **{"recall": 0.9, "recall lo": 0.79, "recall hi": 1.0, "p (random)": 0.001},
+        **{"p (circular)": 0.02, "null recall (log)": 0.37, "p rising": 0.125, "p (log)": 0.01},
+    )
+    got = tms_paper.detection_macros(det, {"PPO, 4-gon": "Ppo"})
+    assert got["tmsRlRecPpoLlcOracleInitialCorrected"] == "0.90 [0.79, 1.00]"
+    assert got["tmsRlPPpoLlcOracleInitialCorrected"] == "0.02"
+    assert got["tmsRlNullPpoLlcOracleInitialCorrected"] == "0.37"
+    assert got["tmsRlRisePPpoLlcOracleInitialCorrected"] == "0.125"
+    assert "tmsRlPrecPpoLlcOracleInitialCorrected" not in got  # no precision column
 
 
 def test_final_llc_macros_take_the_median_of_the_last_step_and_the_lowest_first_order():
@@ -107,7 +132,9 @@ def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed(
     assert got["tmsRlPpoJumped"] == "n/a" and got["tmsRlDetPpoLlcOraclePolished"] == "n/a"
     assert got["tmsRlFourPlusMinEig"] == "n/a"
     n_curves = len(tms_paper.DETECTION_CURVES)
-    assert len(got) == 1 + 8 + len(tms_paper.DETECTION_SCORES) * n_curves + 12
+    n_scores = len(tms_paper.DETECTION_SCORES) + len(tms_paper.DETECTION_INTERVALS)
+    n_scores += len(tms_paper.DETECTION_P)
+    assert len(got) == 1 + 8 + n_scores * n_curves + 12
 
 
 def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():
@@ -147,9 +174,13 @@ def test_table_shapes_keep_the_k_gon_plateaus_and_short_names(tmp_path):
     narrow = tms_tables.transitions_for_table(stats)
     assert narrow.plateaus.tolist() == ["4, 4+, 5"] and narrow.final.tolist() == ["4+:3 5:1"]
     assert "median jump" in narrow and "seeds" not in narrow
-    det = pd.concat([_det(), _det(curve="LLC action", learner="ladder: drift")])
+    det = pd.concat([_det_full(), _det_full(curve="LLC action", learner="ladder: drift")])
     shown = tms_tables.detection_for_table(det, ["LLC action"])
-    assert shown.learner.tolist() == ["ladder: drift"] and "false al." in shown
+    assert shown.learner.tolist() == ["ladder: drift"]
+    assert shown["recall [95% CI]"].tolist() == ["0.50 [0.25, 0.75]"]
+    assert shown["null (gap/log/circ.)"].tolist() == ["0.20/0.40/0.30"]
+    assert shown["p"].tolist() == ["0.04"]
+    assert shown["step [95% CI]"].tolist() == ["1.23 [0.5, 2]"]
     tms_tables.write_detection_tables(
         det,
         pd.Series([3, 5]),

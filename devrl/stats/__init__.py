@@ -1,0 +1,39 @@
+"""devrl.stats: nulls and intervals that every section's claims are stated with.
+
+Intervals over seeds (:func:`bootstrap_ci`, the cluster bootstrap of a pooled ratio
+:func:`ratio_ci`, the interquartile mean :func:`iqm`); tests against a null
+(:func:`fisher_exact`, :func:`sign_test`, :func:`trend_test`, :func:`group_dependence`, :func:`monte_carlo_p`,
+:func:`binomial_interval`); and nulls for change-point detection scored against known
+transitions (:func:`score_shifts` with random-time and circular-shift nulls,
+:func:`permutation_null`). A claim is stated as "estimate [95% CI], n seeds, null value".
+"""
+
+from devrl.stats.hypothesis import (
+    Test,
+    binomial_interval,
+    fisher_exact,
+    group_dependence,
+    monte_carlo_p,
+    sign_test,
+    trend_test,
+)
+from devrl.stats.intervals import Interval, bootstrap_ci, iqm, ratio_ci
+from devrl.stats.shift_nulls import SeedShifts, ShiftScore, permutation_null, score_shifts
+
+__all__ = [
+    "Interval",
+    "SeedShifts",
+    "ShiftScore",
+    "Test",
+    "binomial_interval",
+    "bootstrap_ci",
+    "fisher_exact",
+    "group_dependence",
+    "iqm",
+    "monte_carlo_p",
+    "permutation_null",
+    "ratio_ci",
+    "score_shifts",
+    "sign_test",
+    "trend_test",
+]
