@@ -23,8 +23,10 @@ __all__ = [
     "final_llc_macros",
     "geometry_macros",
     "kgon_macros",
+    "level_labels",
     "llc_grid",
     "loss_panels",
+    "polygon_key",
     "transition_macros",
     "with_missing",
 ]
@@ -222,30 +224,76 @@ def llc_grid(results: Mapping, llc: pd.DataFrame, kinds: Iterable[str]):
     return fig
 
 
-def draw_polygon(ax, W, b, title: str) -> None:
+def _plus_rule() -> tuple[float, float, float]:
+    """classify_polygon's large_frac, min_norm and bias_tol, so the rings match its '+'."""
+    import inspect
+
+    from devrl.theory.tms import classify_polygon
+
+    p = inspect.signature(classify_polygon).parameters
+    return p["large_frac"].default, p["min_norm"].default, p["bias_tol"].default
+
+
+#: Marker area (pt²) of a column: a base size plus this many pt² per unit of positive bias.
+BIAS_AREA = (12.0, 200.0)
+
+
+def draw_polygon(ax, W, b, title: str | None = None) -> None:
     """W's columns [m=2, c] as arrows, one colour per feature, the large ones' hull shaded;
-    marker area grows with a positive bias (black edge: counted as '+')."""
+    marker area grows with a positive bias; a black ring marks each small column whose bias
+    makes it a '+' in :func:`devrl.theory.tms.classify_polygon`."""
     import matplotlib.pyplot as plt
 
+    large_frac, min_norm, bias_tol = _plus_rule()
     norms = np.linalg.norm(W, axis=0)
     colors = plt.cm.tab10(np.arange(W.shape[1]))
     large = norms > 0.5 * norms.max()
     order = np.argsort(np.arctan2(W[1, large], W[0, large]))
     poly = W[:, large][:, order]
     ax.fill(poly[0], poly[1], color="0.9", zorder=0)
+    plus = (norms <= max(large_frac * norms.max(), min_norm)) & (b > bias_tol)
     for i in range(W.shape[1]):
-        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=1.5)
+        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=1.2)
         ax.scatter(
             W[0, i],
             W[1, i],
             color=colors[i],
-            s=12 + 200 * max(b[i], 0),
+            s=BIAS_AREA[0] + BIAS_AREA[1] * max(b[i], 0),
             zorder=3,
-            edgecolor="k" if b[i] > 0.04 else "none",
-            lw=0.6,
+            edgecolor="k" if plus[i] else "none",
+            lw=0.8,
         )
     ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal", xticks=[], yticks=[])
-    ax.set_title(title, fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=7)
+
+
+def polygon_key(fig, bias_tol: float | None = None) -> None:
+    """A legend under ``fig`` for :func:`draw_polygon`'s markers: areas at biases 0, 0.1
+    and 0.3, and the ring of a '+' column."""
+    from matplotlib.lines import Line2D
+
+    tol = _plus_rule()[2] if bias_tol is None else bias_tol
+
+    def dot(bias: float, ring: bool = False) -> Line2D:
+        area = BIAS_AREA[0] + BIAS_AREA[1] * bias
+        edge = "k" if ring else "none"
+        return Line2D([], [], ls="", marker="o", ms=np.sqrt(area), color="0.5", mec=edge)
+
+    handles = [dot(0.0), dot(0.1), dot(0.3), dot(0.1, ring=True)]
+    names = ["bias ≤ 0", "bias 0.1", "bias 0.3", f"small column, bias > {tol:g}: a '+'"]
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        ncol=4,
+        fontsize=6.5,
+        frameon=False,
+        handletextpad=0.3,
+        columnspacing=1.0,
+        title="dot area grows with the column's bias; shaded: hull of the large columns",
+        title_fontsize=6.5,
+    )
 
 
 def curve_word(curve: str) -> str:

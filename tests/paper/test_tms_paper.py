@@ -201,3 +201,17 @@ def test_llc_grid_pairs_raw_and_corrected_as_median_bands_on_a_symlog_axis():
     assert llc_ax.get_yscale() == "symlog"  # the corrected values span 1,400
     assert len(llc_ax.collections) == 2  # one interquartile band each
     plt.close(fig)
+
+
+def test_polygon_rings_exactly_the_columns_the_classifier_counts_as_plus():
+    from devrl.theory.tms import classify_polygon
+
+    W, b = np.asarray(kgon("4++").W, float), np.asarray(kgon("4++").b, float)
+    fig, ax = plt.subplots()
+    tms_paper.draw_polygon(ax, W, b)
+    edges = [pc.get_edgecolor() for pc in ax.collections]  # one scatter per column
+    rings = sum(1 for e in edges if len(e) and np.allclose(e[0][:3], 0))
+    assert classify_polygon(W, b) == "4++" and rings == 2
+    tms_paper.polygon_key(fig)
+    assert "a '+'" in fig.legends[0].get_texts()[-1].get_text()
+    plt.close(fig)
