@@ -66,7 +66,6 @@ def figure_loss(
     last = m["step"].max()
     ax.set_xticks([0, *(10.0**k for k in range(1, int(np.log10(last)) + 1))])
     ax.set_xlim(0, last)
-    level_labels(ax, levels)
     ax.set_xlabel("SGD step", fontsize=8)
     ax.set_ylabel("population loss L(W, b)", fontsize=8)
     ax.tick_params(labelsize=7)
@@ -85,6 +84,8 @@ def figure_loss(
             frameon=False,
             loc="lower left",
         )
+    fig.tight_layout()
+    level_labels(ax, levels)  # spaced by the laid-out axes' height
     fig.tight_layout()
     save_figure(fig, path_stem)
 

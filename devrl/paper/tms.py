@@ -69,30 +69,32 @@ def _contexts_axis(ax, res) -> None:
     first = float(epochs(res, 1))
     ax.set_xscale("symlog", linthresh=first, linscale=0.4)
     last = float(epochs(res, res.metrics.step.max()))
-    decades = [10.0**k for k in range(int(np.ceil(np.log10(4 * first))), 10) if 10.0**k <= last]
+    decades = [10.0**k for k in range(int(np.ceil(np.log10(8 * first))), 10) if 10.0**k <= last]
     ax.set_xticks([0.0, *decades])
     ax.set_xlim(0, last)
 
 
-def level_labels(ax, levels: Mapping[str, float], gap: float = 0.055) -> None:
-    """Name each level to the right of ``ax`` (set its scale and limits first), pushing
-    labels apart to at least ``gap`` of the axis height so close levels stay legible."""
+def level_labels(ax, levels: Mapping[str, float], gap_pt: float = 8.5) -> None:
+    """Name each level to the right of ``ax`` (set its scale and limits, and lay the figure
+    out, first), pushing labels at least ``gap_pt`` points apart so close levels stay
+    legible; a thin line joins a moved label to its level."""
+    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
+    gap = gap_pt / height_pt
     to_axes = ax.transData + ax.transAxes.inverted()
     ys = sorted((to_axes.transform((0, v))[1], name) for name, v in levels.items())
     placed: list[float] = []
     for y, name in ys:
         y_text = max(y, placed[-1] + gap) if placed else y
         placed.append(y_text)
+        line = {"arrowstyle": "-", "lw": 0.3, "color": "0.5"}
         ax.annotate(
             name,
             (1.0, y),
-            xytext=(1.03, y_text),
+            xytext=(1.04, y_text),
             xycoords="axes fraction",
             fontsize=7,
             va="center",
-            arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "0.5"}
-            if y_text - y > 0.01
-            else None,
+            arrowprops=line if y_text - y > 0.01 else None,
         )
 
 
@@ -133,14 +135,15 @@ def loss_panels(results: Mapping, levels: Mapping[str, float], title: str):
         _contexts_axis(ax, res)
         ax.tick_params(labelsize=7)
         ax.set_title(label, fontsize=8)
-    level_labels(axes[0, -1], levels)
-    axes[0, 0].set_ylabel("population loss L(W, b)")
+    axes[0, 0].set_ylabel("population loss L(W, b)", fontsize=8)
     seeds = sorted({r.config.n_seeds for r in results.values()})
     seeds_text = " or ".join(map(str, seeds))
     fig.suptitle(
         f"{title}: one line per seed ({seeds_text} seeds); dashed: k-gon critical losses",
         fontsize=8,
     )
+    fig.tight_layout()
+    level_labels(axes[0, -1], levels)  # spaced by the laid-out panel's height
     fig.tight_layout()
     return fig
 

@@ -175,10 +175,11 @@ def test_loss_axis_goes_log_instead_of_clipping_and_keeps_step_zero():
 def test_level_labels_are_pushed_apart_but_keep_their_order():
     fig, ax = plt.subplots()
     ax.set(yscale="log", ylim=(0.03, 1.5))
-    tms_paper.level_labels(ax, {"4": 0.1111, "4+": 0.1042, "4++": 0.0972}, gap=0.05)
+    tms_paper.level_labels(ax, {"4": 0.1111, "4+": 0.1042, "4++": 0.0972}, gap_pt=10)
     ys = sorted((t.get_position()[1], t.get_text()) for t in ax.texts)
     assert [name for _, name in ys] == ["4++", "4+", "4"]
-    assert np.diff([y for y, _ in ys]).min() >= 0.05 - 1e-9
+    height_pt = 0.77 * 4.8 * 72  # matplotlib's default axes: 77% of a 4.8-inch figure
+    assert np.diff([y for y, _ in ys]).min() >= 10 / height_pt - 1e-9  # >= 10 pt apart
     plt.close(fig)
 
 
