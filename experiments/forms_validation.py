@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from devrl import progress
@@ -38,29 +39,53 @@ def _one(job):
 
 
 def plot_summary(summary: pd.DataFrame, path: Path) -> None:
-    """Selection accuracy (AICc, BIC) and coverage per form, one line per SNR."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=False)
+    """Selection accuracy (AICc, BIC) and coverage per form: one marker per SNR, side by side
+    at each (categorical) form, with 95% Wilson intervals over the repetitions."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    fig, axes = plt.subplots(1, 3, figsize=(6.5, 3.3), sharey=True)
     forms = list(dict.fromkeys(summary["form"]))
-    for (snr, n), g in summary.groupby(["snr", "n"]):
+    groups = list(summary.groupby(["snr", "n"]))
+    width = 0.7 / len(groups)
+    for k, ((snr, n), g) in enumerate(groups):
         g = g.set_index("form").reindex(forms)
+        y = np.arange(len(forms)) + (k - (len(groups) - 1) / 2) * width
         for ax, col in zip(axes, ["acc_aicc", "acc_bic", "coverage"]):
-            ax.plot(forms, g[col], "o-", label=f"SNR {snr:g}, n={n}")
-    for ax, title, ref in zip(
+            lo, hi = proportion_confint(g[col] * g["reps"], g["reps"], method="wilson")
+            xerr = np.clip(np.vstack([g[col] - lo, hi - g[col]]), 0, None)  # rounding at 0, 1
+            ax.errorbar(
+                g[col],
+                y,
+                xerr=xerr,
+                fmt="o",
+                ms=2.5,
+                elinewidth=0.6,
+                capsize=0,
+                label=f"SNR {snr:g}, n={n}",
+            )
+    for ax, xlabel, ref in zip(
         axes,
         [
-            "true form wins by AICc",
-            "true form wins by BIC",
-            f"{LEVEL:.0%} CI coverage (mean over params)",
+            "true form wins by AICc\n(fraction of repetitions)",
+            "true form wins by BIC\n(fraction of repetitions)",
+            f"{LEVEL:.0%} CI coverage (fraction of\nrepetitions, mean over parameters)",
         ],
         [TARGET, TARGET, LEVEL],
     ):
-        ax.axhline(ref, color="0.5", ls="--", lw=0.8)
-        ax.set_title(title, fontsize="small")
-        ax.set_ylim(0, 1.02)
-        ax.tick_params(axis="x", rotation=60, labelsize="x-small")
-    axes[2].set_ylim(0.6, 1.0)
-    axes[0].legend(frameon=False, fontsize="x-small")
-    fig.tight_layout()
+        ax.axvline(ref, color="0.5", ls="--", lw=0.8)
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.set_xlim(0, 1.02)
+        ax.set_yticks(np.arange(len(forms)), forms, fontsize=7)
+        ax.set_yticks(np.arange(len(forms) - 1) + 0.5, minor=True)
+        ax.grid(axis="y", which="minor", color="0.85", lw=0.5)
+        ax.tick_params(axis="y", which="minor", length=0)
+        ax.tick_params(axis="x", labelsize=7)
+    axes[0].invert_yaxis()  # forms top to bottom in the table's order
+    axes[0].set_ylabel("true form", fontsize=7)
+    axes[2].set_xlim(min(0.6, axes[2].dataLim.x0 - 0.01), 1.01)  # no error bar cut off
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(groups), frameon=False, fontsize=7)
+    fig.tight_layout(rect=(0, 0, 1, 0.94), w_pad=0.8)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 

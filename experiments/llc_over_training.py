@@ -53,6 +53,7 @@ BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
 SAMPLER = {k: LLC_DEFAULTS[k] for k in ("chains", "draws", "burnin", "batch_size")}
 LLC = {"samples": LLC_DEFAULTS["samples"], **SAMPLER}
 GRID = 25  # points of the even grid the steepest changes are found on
+ROW = 0.07  # height (axes fraction) of one row of change-point markers in figure_curves
 MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to track
 
 # The maze agent, pinned field by field (not through a preset) as it was when this was run (9x9,
@@ -140,42 +141,85 @@ def run_experiment(args) -> None:
 
 
 def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
-    """Behaviour (top) beside the LLC on three datasets (bottom), one colour per seed."""
-    labels = ("success rate", "episode regret", "policy entropy (nats)", "LLC, action likelihood")
-    labels += ("LLC, value regression", "regret-LLC")
+    """Behaviour (top) beside the LLC on three datasets (bottom), one colour per seed; each
+    seed's steepest success increase and steepest LLC change as markers staggered by seed."""
+    from matplotlib.lines import Line2D
+
+    labels = ("success rate", "regret per episode", "policy entropy (nats)")
+    labels += ("LLC, action likelihood", "LLC, value regression", "regret-LLC")
     panels = list(zip(("success", "regret", "entropy", *(f"llc-{k}" for k in KINDS)), labels))
-    fig, axes = plt.subplots(2, 3, figsize=(11, 5.6), sharex=True)
+    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.4), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     at = lag.set_index("seed")
+    seeds = list(tracks.groupby("seed").groups)
     for i, (seed, df) in enumerate(tracks.groupby("seed")):
         c = colors[i % len(colors)]
-        style = {"color": c, "lw": 1, "marker": "o", "ms": 2.5, "label": f"seed {seed}"}
+        style = {"color": c, "lw": 0.8, "marker": "o", "ms": 1.5}
+        # markers in axes fraction, one row per seed and kind of change, so none overlap
+        rows = {"behaviour": 0.96 - ROW * i, "llc": 0.96 - 2 * ROW * i}
         for ax, (measure, label) in zip(axes.flat, panels):
             d = df[(df["measure"] == measure) & (df["step"] > 0)].sort_values("step")
+            marks = ax.get_xaxis_transform()
             if measure.startswith("llc-"):
                 std = df[df["measure"] == f"{measure}/std"].set_index("step")["value"]
                 yerr = std.reindex(d["step"]).to_numpy()
-                ax.errorbar(d["step"], d["value"], yerr=yerr, elinewidth=0.6, capsize=0, **style)
-                ax.axvline(at.loc[seed, f"{measure[4:]}_at"], color=c, ls=":", lw=1)
+                ax.errorbar(d["step"], d["value"], yerr=yerr, elinewidth=0.5, capsize=0, **style)
+                ax.plot(
+                    at.loc[seed, f"{measure[4:]}_at"],
+                    rows["llc"] - ROW,
+                    "o",
+                    mfc="white",
+                    mec=c,
+                    ms=4,
+                    mew=1,
+                    transform=marks,
+                    clip_on=False,
+                )
             else:
                 ax.plot(d["step"], d["value"], **style)
             if measure == "llc-action" and "llc-action-uniform" in set(df["measure"]):
                 u = df[(df["measure"] == "llc-action-uniform") & (df["step"] > 0)]
                 u = u.sort_values("step")
-                ax.plot(u["step"], u["value"], color=c, lw=1, ls="--", alpha=0.8)
-                if i == 0:
-                    ax.plot([], [], color="k", lw=1, ls="--", label="uniform states")
-            ax.axvline(at.loc[seed, "success_at"], color=c, ls="--", lw=0.8, alpha=0.6)
-            ax.set_title(label, fontsize=9)
+                ax.plot(u["step"], u["value"], color=c, lw=1.1, ls=(0, (3, 1.5)), zorder=4)
+            ax.plot(
+                at.loc[seed, "success_at"],
+                rows["llc" if measure.startswith("llc-") else "behaviour"],
+                "v",
+                color=c,
+                ms=4,
+                transform=marks,
+                clip_on=False,
+            )
+            ax.set_ylabel(label, fontsize=8)
             ax.set_xscale("log")
+            ax.tick_params(labelsize=7)
+    for row, per_seed in ((0, ROW), (1, 2 * ROW)):  # headroom for the markers above the curves
+        for ax in axes[row]:
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(lo, hi + (0.1 + per_seed * len(seeds)) * (hi - lo))
     for ax in axes[1]:
-        ax.set_xlabel("environment steps")
-    axes[0, 0].legend(frameon=False, fontsize=7)
-    if axes[1, 0].get_legend_handles_labels()[1]:
-        axes[1, 0].legend(frameon=False, fontsize=7)
-    note = "dashed: steepest success increase; dotted: steepest LLC change "
-    fig.text(0.5, 0.005, note + "(error bars: std over chains)", ha="center", fontsize=8)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+        ax.set_xlabel("environment steps", fontsize=8)
+    handles = [Line2D([], [], color=colors[i % len(colors)], lw=1.5) for i in range(len(seeds))]
+    names = [f"seed {s}" for s in seeds]
+    handles += [
+        Line2D([], [], ls="", marker="v", color="0.3", ms=4),
+        Line2D([], [], ls="", marker="o", mfc="white", mec="0.3", ms=4),
+    ]
+    names += ["steepest success increase", "steepest LLC change"]
+    if "llc-action-uniform" in set(tracks["measure"]):
+        handles.append(Line2D([], [], color="0.3", lw=1.1, ls=(0, (3, 1.5))))
+        names.append("LLC on uniform states")
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        ncol=3,
+        fontsize=7,
+        frameon=False,
+        title="error bars: std over SGLD chains",
+        title_fontsize=7,
+    )
+    fig.tight_layout(rect=(0, 0.12, 1, 1), h_pad=0.6, w_pad=0.6)
     save_figure(fig, path_stem)
 
 

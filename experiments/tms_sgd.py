@@ -38,7 +38,7 @@ from devrl.agents.tms_sgd import (
     transition_summary,
 )
 from devrl.paper import experiment_parser, save_figure, write_macros, write_table
-from devrl.paper.tms import draw_polygon
+from devrl.paper.tms import draw_polygon, level_labels, polygon_key
 from devrl.paper.tms_resample import resample_macros, resample_summary
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 
@@ -100,50 +100,78 @@ def run_experiment(args) -> None:
     print(f"trained {config.n_seeds} seeds x {config.epochs} epochs in {result.seconds:.0f} s")
 
 
-def figure_loss(result, path_stem, levels: dict[str, float]) -> None:
-    """Population loss of every seed over SGD steps, with the k-gon critical losses."""
+def figure_loss(
+    result, path_stem, levels: dict[str, float], final: pd.Series | None = None
+) -> None:
+    """Population loss of every seed over SGD steps, with the k-gon critical losses; each
+    seed coloured by the plateau it ends on (``final``: seed -> phase), with a legend."""
     m = result.metrics.query("measure == 'loss/population'")
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(4.6, 2.9))
+    phases = sorted(set(final)) if final is not None else []
+    colors = dict(zip(phases, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for seed, df in m.groupby("seed"):
-        ax.plot(df["step"].clip(lower=1), df["value"], lw=1, alpha=0.8)
-    for name, loss in levels.items():
-        ax.axhline(loss, color="0.6", ls="--", lw=0.6)
-        ax.text(1.02, loss, name, transform=ax.get_yaxis_transform(), va="center", fontsize=7)
-    ax.set(
-        xscale="log",
-        xlabel="SGD step",
-        ylabel="population loss L(W, b)",
-        title=f"{result.config.n_seeds} seeds from a 4-gon",
+        c = colors[final[seed]] if final is not None else None
+        ax.plot(df["step"], df["value"], lw=0.8, alpha=0.8, color=c)
+    for loss in levels.values():
+        ax.axhline(loss, color="0.6", ls="--", lw=0.5)
+    ax.set_xscale("symlog", linthresh=1, linscale=0.3)  # step 0 drawn, log after step 1
+    last = m["step"].max()
+    ax.set_xticks([0, *(10.0**k for k in range(1, int(np.log10(last)) + 1))])
+    ax.set_xlim(0, last)
+    ax.set_xlabel("SGD step", fontsize=8)
+    ax.set_ylabel("population loss L(W, b)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.set_title(
+        f"{result.config.n_seeds} seeds from a 4-gon; dashed: k-gon critical losses", fontsize=8
     )
+    if final is not None:
+        counts = final.value_counts()
+        handles = [plt.Line2D([], [], color=colors[p], lw=1.5) for p in phases]
+        ax.legend(
+            handles,
+            [f"{p} ({counts[p]} seed{'s' * int(counts[p] > 1)})" for p in phases],
+            title="final plateau",
+            fontsize=6.5,
+            title_fontsize=6.5,
+            frameon=False,
+            loc="lower left",
+        )
+    fig.tight_layout()
+    level_labels(ax, levels)  # spaced by the laid-out axes' height
     fig.tight_layout()
     save_figure(fig, path_stem)
 
 
 def figure_polygons(result, phases: pd.DataFrame, summary: pd.DataFrame, path_stem) -> None:
-    """W's columns as arrows (one colour per feature) at chosen checkpoints for a few seeds.
-
-    Marker area grows with a positive bias (black edge: counted as '+').
-    """
+    """W's columns as arrows (one colour per feature) at chosen checkpoints for a few seeds:
+    rows are seeds, columns checkpoints, each panel's k-gon phase in its corner; a key under
+    the figure explains the markers (area: bias; ring: a '+')."""
     jumped = summary.query("jumped").seed.tolist()
     stayed = summary.query("not jumped").seed.tolist()
     seeds = (jumped[:2] + stayed[:2])[:4] or list(result.config.seeds[:4])
     steps = result.steps
     picks = [0, int(np.searchsorted(steps, 1000)), len(steps) // 2, len(steps) - 1]
     fig, axes = plt.subplots(
-        len(seeds), len(picks), figsize=(1.6 * len(picks), 1.6 * len(seeds)), squeeze=False
+        len(seeds),
+        len(picks),
+        figsize=(1.25 * len(picks) + 0.3, 1.25 * len(seeds) + 0.7),
+        squeeze=False,
     )
     ph = phases.set_index(["seed", "step"])["phase"]
     for r, seed in enumerate(seeds):
         s = result.config.seeds.index(seed)
+        axes[r, 0].set_ylabel(f"seed {seed}", fontsize=7)
         for col, t in enumerate(picks):
             step = int(steps[t])
-            draw_polygon(
-                axes[r, col],
-                result.W[s, t],
-                result.b[s, t],
-                f"seed {seed}, step {step}: {ph[(seed, step)]}",
+            ax = axes[r, col]
+            draw_polygon(ax, result.W[s, t], result.b[s, t])
+            ax.text(
+                0.04, 0.04, ph[(seed, step)], transform=ax.transAxes, fontsize=7, fontweight="bold"
             )
-    fig.tight_layout()
+            if r == 0:
+                ax.set_title(f"step {step}", fontsize=7)
+    polygon_key(fig)
+    fig.tight_layout(rect=(0, 0.1, 1, 1), h_pad=0.3, w_pad=0.3)
     save_figure(fig, path_stem)
 
 
@@ -155,7 +183,8 @@ def make_figures(args) -> None:
     summary = transition_summary(phase_sequences(phases), cfg.n_samples // cfg.batch_size)
     summary.to_csv(args.out / "transitions.csv", index=False)
     levels = {n: p.loss for n, p in kgon_critical_points(cfg.c, KGON_NAMES).items()}
-    figure_loss(result, args.figures / f"{NAME}_loss", levels)
+    final = summary.set_index("seed")["final"]
+    figure_loss(result, args.figures / f"{NAME}_loss", levels, final)
     figure_polygons(result, phases, summary, args.figures / f"{NAME}_polygons")
     write_table(
         args.tables / f"{NAME}.tex",

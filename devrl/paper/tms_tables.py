@@ -117,6 +117,7 @@ def write_transitions_table(stats: pd.DataFrame, path: Path) -> None:
         "final: phase:seeds at the end.",
         label="tab:tms-rl-transitions",
         float_format="%.0f",
+        fit_width=True,  # 36 pt wider than the text at \small
     )
 
 

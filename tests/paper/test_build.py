@@ -51,6 +51,16 @@ def test_main_tex_inputs_only_existing_sections(tmp_path: Path) -> None:
     assert text.rstrip().endswith(r"\end{document}")
 
 
+def test_main_tex_keeps_floats_before_the_bibliography(tmp_path: Path) -> None:
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "present.tex").write_text("Prose.")
+    (tmp_path / "references.bib").write_text("")
+    text = write_main_tex(tmp_path, (Section("present", "Present", "x.py"),)).read_text()
+    assert r"\usepackage[section]{placeins}" in text  # a barrier at every section
+    assert text.index(r"\input{sections/present}") < text.index(r"\FloatBarrier")
+    assert text.index(r"\FloatBarrier") < text.index(r"\bibliography{references}")
+
+
 def test_quick_main_tex_lives_apart_and_shares_the_prose(tmp_path: Path) -> None:
     (tmp_path / "sections").mkdir()
     (tmp_path / "sections" / "present.tex").write_text("Prose.")

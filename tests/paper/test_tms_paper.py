@@ -204,3 +204,74 @@ def test_final_phrase_orders_phases_by_count():
     )
     with pytest.raises(ValueError, match="phase:count"):
         tms_paper.final_phrase("5+ fifteen")
+
+
+def _batch(values: np.ndarray, run: str = "r") -> TMSResult:
+    """A two-seed SGD batch (batch 20) whose population loss of seed s at step i is values[s, i]."""
+    steps = np.arange(values.shape[1])
+    cfg = TMSSGDConfig(n_seeds=2, run=run)
+    W = np.broadcast_to(kgon("4").W, (2, len(steps), 2, 6)).astype(np.float32)
+    b = np.broadcast_to(kgon("4").b, (2, len(steps), 6)).astype(np.float32)
+    metrics = pd.DataFrame(
+        {"seed": np.repeat([0, 1], len(steps)), "step": np.tile(steps, 2), "value": values.ravel()}
+    ).assign(run=run, measure="loss/population")
+    return TMSResult(cfg, steps, W, b, metrics, 0.0)
+
+
+def test_loss_axis_goes_log_instead_of_clipping_and_keeps_step_zero():
+    small = _batch(np.full((2, 4), 0.1))
+    big = _batch(np.array([[1.1, 0.5, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1]]))
+    fig = tms_paper.loss_panels({"a": small}, {"4": 0.11, "4+": 0.104}, "t")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear" and ax.get_ylim() == (0.03, 0.16)
+    assert ax.get_xscale() == "symlog" and ax.get_xlim()[0] == 0  # step 0 drawn, no empty decade
+    plt.close(fig)
+    fig = tms_paper.loss_panels({"a": small, "b": big}, {"4": 0.11}, "t")
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[0].get_ylim()[1] >= 1.1
+    plt.close(fig)
+
+
+def test_level_labels_are_pushed_apart_but_keep_their_order():
+    fig, ax = plt.subplots()
+    ax.set(yscale="log", ylim=(0.03, 1.5))
+    tms_paper.level_labels(ax, {"4": 0.1111, "4+": 0.1042, "4++": 0.0972}, gap_pt=10)
+    ys = sorted((t.get_position()[1], t.get_text()) for t in ax.texts)
+    assert [name for _, name in ys] == ["4++", "4+", "4"]
+    height_pt = 0.77 * 4.8 * 72  # matplotlib's default axes: 77% of a 4.8-inch figure
+    assert np.diff([y for y, _ in ys]).min() >= 10 / height_pt - 1e-9  # >= 10 pt apart
+    plt.close(fig)
+
+
+def test_llc_grid_pairs_raw_and_corrected_as_median_bands_on_a_symlog_axis():
+    res = _batch(np.full((2, 3), 0.1))
+    rows = []
+    for kind, vals in (("llc/oracle", [1.0, 3.0]), ("llc/oracle corrected", [-500.0, 900.0])):
+        for seed, v in enumerate(vals):
+            rows += [
+                {"run": "r", "seed": seed, "step": s, "measure": kind, "value": v} for s in (1, 2)
+            ]
+    fig = tms_paper.llc_grid({"a": res}, pd.DataFrame(rows), ["llc/oracle", "llc/oracle corrected"])
+    assert len(fig.axes) == 2  # loss row + one row holding both variants
+    llc_ax = fig.axes[1]
+    medians = [
+        line.get_ydata() for line in llc_ax.lines if line.get_label() in ("raw", "corrected")
+    ]
+    np.testing.assert_allclose(medians[0], [2.0, 2.0])  # median of the two seeds
+    np.testing.assert_allclose(medians[1], [200.0, 200.0])
+    assert llc_ax.get_yscale() == "symlog"  # the corrected values span 1,400
+    assert len(llc_ax.collections) == 2  # one interquartile band each
+    plt.close(fig)
+
+
+def test_polygon_rings_exactly_the_columns_the_classifier_counts_as_plus():
+    from devrl.theory.tms import classify_polygon
+
+    W, b = np.asarray(kgon("4++").W, float), np.asarray(kgon("4++").b, float)
+    fig, ax = plt.subplots()
+    tms_paper.draw_polygon(ax, W, b)
+    edges = [pc.get_edgecolor() for pc in ax.collections]  # one scatter per column
+    rings = sum(1 for e in edges if len(e) and np.allclose(e[0][:3], 0))
+    assert classify_polygon(W, b) == "4++" and rings == 2
+    tms_paper.polygon_key(fig)
+    assert "a '+'" in fig.legends[0].get_texts()[-1].get_text()
+    plt.close(fig)
