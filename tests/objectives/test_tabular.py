@@ -227,6 +227,23 @@ def test_even_part_is_second_order_and_unsharpens_a_saturated_policy():
     assert cos > 0.8, cos
 
 
+def test_removing_the_mean_restores_part_of_the_negation_at_saturation():
+    raw, minus, plus = [], [], []
+    for seed in range(5):
+        mdp, ra, _ = _case(seed)
+        rng = np.random.default_rng(100 + seed)
+        theta_a = greedy_logits(mdp, ra, 5.0)
+        rewards = [rng.normal(size=(S, A)) for _ in range(16)]
+        deltas = np.array([_fine_tune_until_learned(mdp, theta_a, r) - theta_a for r in rewards])
+        _, specific = split_common_specific(deltas)
+        for r, delta, spec in zip(rewards, deltas, specific, strict=True):
+            raw.append(normalized_return(mdp, greedy(theta_a - delta), r))
+            minus.append(normalized_return(mdp, greedy(theta_a - spec), r))
+            plus.append(normalized_return(mdp, greedy(theta_a + spec), r))
+    assert np.median(minus) < np.median(raw) - 0.1, (np.median(minus), np.median(raw))
+    assert np.median(plus) > 0.9, np.median(plus)
+
+
 # --- helpers with known answers ------------------------------------------------------------
 
 
