@@ -66,3 +66,13 @@ def check_columns(frame: pd.DataFrame, path: Path, columns: Iterable[str]) -> No
             f"{path} lacks the column(s) {missing} (has {list(frame.columns)[:6]}); "
             "it was not written by devrl or was damaged: delete it to start a new table"
         )
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | (values != values.round())
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise RunError(
+                f"{path} has a non-integer {column!r} in data row {row + 1} "
+                f"({frame[column].iloc[row]!r}); it was not written by devrl or was damaged: "
+                "delete it to start a new table"
+            )

@@ -83,6 +83,11 @@ def test_lost_metrics_rows_are_reported(reference, tmp_path):
         (b"a,b\n1,2\n", r"metrics.csv lacks the column\(s\) \['step'\] \(has \['a', 'b'\]\)"),
         (b"update,loss\n1,2\n", r"metrics.csv lacks the column\(s\) \['step'\]"),
         (b"\x00\xff\xfe\x00binary", r"metrics.csv is not a readable CSV table"),
+        (
+            b"update,step\n1,bar\n",
+            r"metrics.csv has a non-integer 'step' in data row 1 \('bar'\)",
+        ),
+        (b"update,step\n1,2.5\n", r"metrics.csv has a non-integer 'step' in data row 1"),
     ],
 )
 def test_damaged_metrics_is_a_one_line_error_naming_the_file(reference, tmp_path, content, pattern):
