@@ -55,6 +55,10 @@ class SamplerSettings:
     (``math.inf``: only a NaN/inf loss counts)."""
     vectorize: Vectorize = "auto"
     """``"vmap"``, ``"loop"`` (one functional call per chain) or ``"auto"`` (vmap, else loop)."""
+    params: tuple[str, ...] | None = None
+    """Weight-refined LLC: the parameters sampled, as names, glob patterns (``"0.*"``) or
+    module prefixes (``"encoder"`` matches ``"encoder.weight"``); the others stay at w*.
+    None samples every parameter with ``requires_grad=True``."""
 
     def __post_init__(self) -> None:
         if self.vectorize not in ("auto", "vmap", "loop"):
@@ -73,6 +77,7 @@ class SamplerSettings:
             set_(self, "batch_size", _integer("batch_size", self.batch_size, 1, " (or None)"))
         set_(self, "divergence_factor", _divergence_factor(self.divergence_factor))
         set_(self, "sampler_kwargs", _sampler_kwargs(self.sampler, self.sampler_kwargs))
+        set_(self, "params", _patterns(self.params))
 
     def resolve(self, n: int) -> SamplerSettings:
         """These settings for a dataset of ``n`` samples: concrete batch size and nβ.
@@ -107,6 +112,23 @@ def _integer(name: str, value: Any, low: int, extra: str = "") -> int:
     if value < low:
         raise ValueError(f"{name} must be an integer >= {low}{extra}; got {value!r}.")
     return int(value)
+
+
+def _patterns(value: Any) -> tuple[str, ...] | None:
+    """``params`` as a tuple of non-empty strings (one string is one pattern), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(
+            f"params must be None or a list of parameter names / glob patterns; got {value!r}."
+        )
+    if not value or not all(value):
+        raise ValueError(
+            f"params must name at least one parameter (no empty names); got {value!r}."
+        )
+    return tuple(value)
 
 
 def _divergence_factor(value: Any) -> float:

@@ -1,0 +1,155 @@
+"""Weight- and data-refined LLCs (Wang et al. 2024) against known learning coefficients.
+
+Weight-refined: a block-diagonal model whose loss is a sum of independent regressions, so
+the LLC of one block (the others held at w*) is that block's own coefficient, and the
+blocks' coefficients add up to the whole. Data-refined: a linear regression where the
+subset's inputs excite only some weights. Numbers are recorded in theory/llc.md §9.
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from devrl.llc import estimate, estimate_many, regression_data, subset_data
+from devrl.llc.chains import select_params
+from devrl.theory import regular_lambda
+
+
+class BlockDiagonal(nn.Module):
+    """Independent blocks: block i reads its own slice of x and writes its own slice of y."""
+
+    def __init__(self, blocks, ins):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.ins = list(ins)
+
+    def forward(self, x):
+        xs = torch.split(x, self.ins, dim=-1)
+        return torch.cat([b(xi) for b, xi in zip(self.blocks, xs, strict=True)], dim=-1)
+
+
+def _regular_blocks(n=50_000, seed=0):
+    """Block 0: Linear(3→2), d = 8, λ = 4; block 1: Linear(4→3), d = 15, λ = 7.5."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = BlockDiagonal([nn.Linear(3, 2), nn.Linear(4, 3)], [3, 4])
+    x = torch.randn(n, 7, generator=g)
+    with torch.no_grad():
+        y = model(x) + torch.randn(n, 5, generator=g)
+    return model, regression_data(x, y)
+
+
+# As the regular fast test in test_llc_estimator.py (theory/llc.md §2): beta = 0.01,
+# lr*nbeta = 0.05, 6 chains x 1000 draws after 200.
+FAST = {
+    "lr": 1e-4,
+    "nbeta": 500,
+    "localization": 1.0,
+    "chains": 6,
+    "draws": 1000,
+    "burnin": 200,
+    "batch_size": 1000,
+    "seed": 0,
+    "progress": False,
+}
+
+
+def test_weight_refined_blocks_recover_their_coefficients_and_add_up(capsys):
+    model, data = _regular_blocks()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    whole = estimate(model, data, **FAST)
+    block0 = estimate(model, data, params=["blocks.0"], **FAST)
+    block1 = estimate(model, data, params=["blocks.1.*"], **FAST)
+    assert (block0.config["d"], block1.config["d"], whole.config["d"]) == (8, 15, 23)
+    assert block0.config["params"] == "blocks.0" and "params" not in whole.config
+    for res, true in ((block0, regular_lambda(8)), (block1, regular_lambda(15))):
+        assert abs(res.mean - true) / true < 0.10, (true, res)
+    total = block0.mean + block1.mean
+    assert abs(whole.mean - regular_lambda(23)) / regular_lambda(23) < 0.10, whole
+    assert abs(total - whole.mean) / whole.mean < 0.10, (total, whole.mean)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    with capsys.disabled():
+        print(
+            f"\nweight-refined regular blocks: block0 {block0.mean:.3f} (true 4), block1 "
+            f"{block1.mean:.3f} (true 7.5), sum {total:.3f}, whole {whole.mean:.3f} (true 11.5)"
+        )
+
+
+def test_params_pattern_is_the_same_as_freezing_the_rest():
+    # Selecting a block by name samples exactly the chains you get by freezing the others.
+    model, data = _regular_blocks(n=2000)
+    kw = dict(FAST, draws=30, burnin=5, batch_size=100, warn=False)
+    by_name = estimate(model, data, params=["blocks.1.weight", "blocks.1.bias"], **kw)
+    for p in model.blocks[0].parameters():
+        p.requires_grad_(False)
+    frozen = estimate(model, data, **kw)
+    assert torch.equal(torch.as_tensor(by_name.loss_trace), torch.as_tensor(frozen.loss_trace))
+    # estimate_many takes the option too and matches estimate for K = 1
+    (many,) = estimate_many([model], data, params="blocks.1", **kw)
+    assert many.mean == pytest.approx(frozen.mean)
+
+
+def test_select_params_and_bad_patterns():
+    names = ["enc.0.weight", "enc.0.bias", "enc.10.weight", "head.weight"]
+    assert select_params(names, None) == names
+    assert select_params(names, ("enc.0",)) == ["enc.0.weight", "enc.0.bias"]
+    assert select_params(names, ("*.weight",)) == ["enc.0.weight", "enc.10.weight", "head.weight"]
+    assert select_params(names, ("head.weight", "enc.1*")) == ["enc.10.weight", "head.weight"]
+    with pytest.raises(ValueError, match="'enc.2' matches no parameter"):
+        select_params(names, ("enc.2",))
+    model, data = _regular_blocks(n=2000)
+    with pytest.raises(ValueError, match="matches no parameter"):
+        estimate(model, data, params=["block.0"], **FAST)
+    with pytest.raises(TypeError, match="params must be"):
+        estimate(model, data, params=[0], **FAST)
+    with pytest.raises(ValueError, match="at least one"):
+        estimate(model, data, params=[], **FAST)
+
+
+def _subset_regression(n=50_000, seed=0):
+    """Linear(5→2), d = 12. The first half of the samples have x[:, 2:] = 0, so their loss
+    constrains only W[:, :2] and b: 6 directions, λ = 3. The rest constrain all 12: λ = 6."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Linear(5, 2)
+    x = torch.randn(n, 5, generator=g)
+    x[: n // 2, 2:] = 0
+    with torch.no_grad():
+        y = model(x) + torch.randn(n, 2, generator=g)
+    subset = torch.zeros(n, dtype=torch.bool)
+    subset[: n // 2] = True
+    return model, regression_data(x, y), subset
+
+
+def test_data_refined_subset_counts_only_the_directions_it_excites(capsys):
+    model, data, subset = _subset_regression()
+    low = estimate(model, data, subset=subset, **FAST)
+    high = estimate(model, data, subset=torch.nonzero(~subset).squeeze(1), **FAST)
+    assert low.config["n"] == 25_000 and low.config["subset_of"] == 50_000
+    assert abs(low.mean - regular_lambda(6)) / regular_lambda(6) < 0.10, low
+    assert abs(high.mean - regular_lambda(12)) / regular_lambda(12) < 0.10, high
+    with capsys.disabled():
+        print(
+            f"\ndata-refined: subset {low.mean:.3f} (true 3), complement {high.mean:.3f} (true 6)"
+        )
+
+
+def test_subset_mask_and_indices_agree_and_bad_subsets():
+    model, data, subset = _subset_regression(n=2000)
+    kw = dict(FAST, draws=20, burnin=5, batch_size=100, warn=False)
+    by_mask = estimate(model, data, subset=subset, **kw)
+    by_index = estimate(model, data, subset=torch.arange(1000), **kw)
+    explicit = estimate(model, subset_data(data, subset), **kw)
+    assert by_mask.mean == by_index.mean == explicit.mean
+    # the subset's samples are the rows at the indices
+    sub = subset_data(data, torch.tensor([3, 1]))
+    x, _ = sub.batch(torch.tensor([1, 0]))
+    assert torch.equal(x, data.tensors[0][[1, 3]]) and sub.n == 2
+    with pytest.raises(ValueError, match="mask of shape"):
+        subset_data(data, subset[:10])
+    with pytest.raises(ValueError, match="no samples"):
+        subset_data(data, torch.zeros(2000, dtype=torch.bool))
+    with pytest.raises(ValueError, match="must lie in"):
+        subset_data(data, [0, 2000])
+    with pytest.raises(TypeError, match="boolean mask"):
+        subset_data(data, torch.rand(3))
