@@ -8,11 +8,12 @@ subset's inputs excite only some weights. Numbers are recorded in theory/llc.md 
 
 import pytest
 import torch
+from test_llc_ground_truths import SINGULAR, _report, deep_linear_network
 from torch import nn
 
 from devrl.llc import estimate, estimate_many, regression_data, subset_data
 from devrl.llc.chains import select_params
-from devrl.theory import regular_lambda
+from devrl.theory import regular_lambda, rrr_lambda
 
 
 class BlockDiagonal(nn.Module):
@@ -104,6 +105,34 @@ def test_select_params_and_bad_patterns():
         estimate(model, data, params=[0], **FAST)
     with pytest.raises(ValueError, match="at least one"):
         estimate(model, data, params=[], **FAST)
+
+
+@pytest.mark.slow
+def test_weight_refined_singular_and_regular_blocks(request):
+    """Weight-refined LLC: RRR case 1 (λ = 8) beside a regular Linear(3→2) (λ = 4), each
+    reading its own inputs and writing its own outputs, so the loss is a sum of the two and
+    each block's refined LLC (the other held at w*) is its own λ; the whole is 12."""
+    rrr, rrr_data = deep_linear_network([5, 3, 5], 1, n=100_000)
+    g = torch.Generator().manual_seed(1)
+    torch.manual_seed(1)
+    linear = nn.Linear(3, 2)
+    x2 = torch.randn(100_000, 3, generator=g)
+    with torch.no_grad():
+        y2 = linear(x2) + torch.randn(100_000, 2, generator=g)
+    (x1, y1) = rrr_data.tensors
+    model = BlockDiagonal([rrr, linear], [5, 3])
+    data = regression_data(torch.cat([x1, x2], 1), torch.cat([y1, y2], 1))
+    trues = {"blocks.0": rrr_lambda(5, 3, 5, 1), "blocks.1": 4.0}
+    blocks = {p: estimate(model, data, params=[p], **SINGULAR) for p in trues}
+    whole = estimate(model, data, **SINGULAR)
+    for p, true in trues.items():
+        _report(f"{request.node.name}[{p}]", true, blocks[p])
+        assert abs(blocks[p].mean - true) / true < 0.15, (p, true, blocks[p])
+    _report(f"{request.node.name}[whole]", sum(trues.values()), whole)
+    total = sum(r.mean for r in blocks.values())
+    print(f"sum of blocks {total:.3f} vs whole {whole.mean:.3f}")
+    assert abs(whole.mean - 12.0) / 12.0 < 0.15, whole
+    assert abs(total - whole.mean) / whole.mean < 0.15, (total, whole)
 
 
 def _subset_regression(n=50_000, seed=0):
