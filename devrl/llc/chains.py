@@ -131,7 +131,16 @@ def sample_chains(
             fixed[k] = v
         else:
             varying[k] = _stack_chains([f[k] for f in fixed_all], C)
-    d = sum(named[0][k].numel() for k in names)
+    masks = s.param_masks or {}
+    for k, m in masks.items():
+        if k not in sampled:
+            raise ValueError(f"param_masks names {k!r}, which is not a sampled parameter {names}.")
+        if tuple(m.shape) != tuple(named[0][k].shape):
+            raise ValueError(
+                f"param_masks[{k!r}] has shape {tuple(m.shape)}; the parameter's is "
+                f"{tuple(named[0][k].shape)}."
+            )
+    d = sum(int(masks[k].sum()) if k in masks else named[0][k].numel() for k in names)
 
     ref_losses = torch.stack(
         [
@@ -169,8 +178,14 @@ def sample_chains(
 
     mode = s.vectorize
     lr, nbeta = s.lr, s.nbeta
+    extra = dict(s.sampler_kwargs)
+    if masks:  # devinterp's elementwise mask: drift and noise zeroed outside it
+        extra["mask"] = [
+            masks[k].to(t.device).expand_as(t) if k in masks else torch.ones_like(t, dtype=bool)
+            for k, t in zip(names, stacked, strict=True)
+        ]
     optimizer = SAMPLERS[s.sampler](
-        stacked, lr=lr, nbeta=nbeta, localization=s.localization, **s.sampler_kwargs
+        stacked, lr=lr, nbeta=nbeta, localization=s.localization, **extra
     )
     index_gen = torch.Generator().manual_seed(s.seed)
     device = stacked[0].device
@@ -249,6 +264,7 @@ def sample_chains(
         "d": d,
         "vectorize": mode,
         **({"params": ",".join(s.params)} if s.params is not None else {}),
+        **({"param_masks": ",".join(masks)} if masks else {}),
         **{f"sampler_{k}": v for k, v in s.sampler_kwargs.items()},
     }
     return [

@@ -70,7 +70,9 @@ def estimate(
             falling back to a loop over chains with a warning if the model cannot be
             vmapped; either way one SGMCMC optimizer steps all chains), ``params``
             (weight-refined LLC: names, glob patterns or module prefixes of the parameters
-            sampled, the others held at w*; ``config["d"]`` counts the sampled ones).
+            sampled, the others held at w*; ``config["d"]`` counts the sampled ones),
+            ``param_masks`` (``{name: bool mask}``: only those entries of a sampled tensor
+            move, via devinterp's SGMCMC ``mask``).
 
     Returns:
         An ``LLCResult`` with the estimate, per-chain values, traces and diagnostics.

@@ -135,6 +135,30 @@ def test_weight_refined_singular_and_regular_blocks(request):
     assert abs(total - whole.mean) / whole.mean < 0.15, (total, whole)
 
 
+def test_param_masks_refine_within_a_tensor():
+    # Linear(5→2) on full-rank inputs: only W[:, :2] moves (d = 4, λ = 2); the bias and the
+    # rest of W stay at w*.
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = nn.Linear(5, 2)
+    x = torch.randn(50_000, 5, generator=g)
+    with torch.no_grad():
+        data = regression_data(x, model(x) + torch.randn(50_000, 2, generator=g))
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    mask[:, :2] = True
+    res = estimate(model, data, params=["weight"], param_masks={"weight": mask}, **FAST)
+    assert res.config["d"] == 4 and res.config["param_masks"] == "weight"
+    assert abs(res.mean - regular_lambda(4)) / regular_lambda(4) < 0.10, res
+    with pytest.raises(ValueError, match="not a sampled parameter"):
+        estimate(model, data, params=["bias"], param_masks={"weight": mask}, **FAST)
+    with pytest.raises(ValueError, match="has shape"):
+        estimate(model, data, param_masks={"weight": mask[:, :3]}, **FAST)
+    with pytest.raises(TypeError, match="boolean mask"):
+        estimate(model, data, param_masks={"weight": mask.float()}, **FAST)
+    with pytest.raises(ValueError, match="selects no entry"):
+        estimate(model, data, param_masks={"weight": ~mask & mask}, **FAST)
+
+
 def _subset_regression(n=50_000, seed=0):
     """Linear(5→2), d = 12. The first half of the samples have x[:, 2:] = 0, so their loss
     constrains only W[:, :2] and b: 6 directions, λ = 3. The rest constrain all 12: λ = 6."""
