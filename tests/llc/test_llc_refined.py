@@ -194,6 +194,14 @@ def test_subset_mask_and_indices_agree_and_bad_subsets():
     by_index = estimate(model, data, subset=torch.arange(1000), **kw)
     explicit = estimate(model, subset_data(data, subset), **kw)
     assert by_mask.mean == by_index.mean == explicit.mean
+    # estimate_many applies the subset to every per-model dataset
+    _, other, _ = _subset_regression(n=2000, seed=1)
+    many = estimate_many([model, model], [data, other], subset=subset, **kw)
+    by_hand = estimate_many(
+        [model, model], [subset_data(data, subset), subset_data(other, subset)], **kw
+    )
+    assert [r.mean for r in many] == [r.mean for r in by_hand]
+    assert many[0].config["subset_of"] == 2000 and many[0].mean != many[1].mean
     # the subset's samples are the rows at the indices
     sub = subset_data(data, torch.tensor([3, 1]))
     x, _ = sub.batch(torch.tensor([1, 0]))
