@@ -6,6 +6,8 @@ Public API:
     calibrate, calibrate_datasets, select_setting,            (hyperparameter sweeps)
     plot_calibration, plot_traces
     LLCData, TensorData, regression_data, classification_data (the data protocol)
+    subset_data, SubsetData                                   (data-refined LLC; weight-refined:
+                                                               estimate(..., params=[...]))
     rollout_dataset, StateBuffer, policy_states, uniform_states (datasets from rollouts)
 """
 
@@ -21,9 +23,11 @@ from devrl.llc.data import (
     ClassificationData,
     LLCData,
     RegressionData,
+    SubsetData,
     TensorData,
     classification_data,
     regression_data,
+    subset_data,
 )
 from devrl.llc.datasets import (
     ActionLikelihoodData,
@@ -49,6 +53,7 @@ __all__ = [
     "RegretData",
     "SamplerSettings",
     "StateBuffer",
+    "SubsetData",
     "TensorData",
     "ValueData",
     "calibrate",
@@ -65,6 +70,7 @@ __all__ = [
     "rollout_dataset",
     "select_setting",
     "split_rhat",
+    "subset_data",
     "uniform_states",
     "vmap_safe",
 ]

@@ -11,6 +11,7 @@ minibatch. A NaN or a diverging chain raises :class:`ChainDivergedError`.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import time
 import warnings
@@ -25,7 +26,7 @@ from devrl.llc.data import LLCData
 from devrl.llc.result import LLCResult, summarize
 from devrl.llc.settings import SAMPLERS, SamplerSettings
 
-__all__ = ["ChainDivergedError", "per_sample_losses", "sample_chains"]
+__all__ = ["ChainDivergedError", "per_sample_losses", "sample_chains", "select_params"]
 
 
 class ChainDivergedError(RuntimeError):
@@ -64,6 +65,35 @@ def per_sample_losses(model: nn.Module, data: LLCData, chunk: int = 4096) -> tor
     return torch.cat(out)
 
 
+def select_params(names: list[str], patterns: tuple[str, ...] | None) -> list[str]:
+    """The names (in model order) matched by ``patterns``: a name, a glob, or a module prefix.
+
+    Why: a weight-refined LLC samples one block (a layer, a head) and holds the rest at w*.
+
+    Raises:
+        ValueError: a pattern matches none of ``names`` (a typo would otherwise silently
+            sample nothing or everything).
+    """
+    if patterns is None:
+        return list(names)
+
+    def hits(pattern: str) -> list[str]:
+        return [
+            k
+            for k in names
+            if k == pattern or k.startswith(pattern + ".") or fnmatch.fnmatchcase(k, pattern)
+        ]
+
+    for pattern in patterns:
+        if not hits(pattern):
+            raise ValueError(
+                f"params pattern {pattern!r} matches no parameter with requires_grad=True; "
+                f"the model's are {names}."
+            )
+    chosen = {k for pattern in patterns for k in hits(pattern)}
+    return [k for k in names if k in chosen]
+
+
 def _stack_chains(tensors: list[torch.Tensor], chains: int) -> torch.Tensor:
     """K tensors -> [K·chains, *shape], checkpoint-major (chain c of model k at k·chains + c)."""
     return torch.stack([t.detach() for t in tensors]).repeat_interleave(chains, dim=0)
@@ -84,11 +114,13 @@ def sample_chains(
     names = [k for k, p in named[0].items() if p.requires_grad]
     if not names:
         raise ValueError("the model has no parameters with requires_grad=True to sample.")
-    # Fixed tensors (frozen parameters, buffers): shared when every model has the same
-    # values, else stacked per chain and vmapped alongside the sampled parameters.
+    names = select_params(names, s.params)  # weight-refined: only these move
+    sampled = set(names)
+    # Fixed tensors (frozen or unselected parameters, buffers): shared when every model has
+    # the same values, else stacked per chain and vmapped alongside the sampled parameters.
     fixed_all = [
         {
-            **{k: p.detach() for k, p in nm.items() if not p.requires_grad},
+            **{k: p.detach() for k, p in nm.items() if k not in sampled},
             **dict(m.named_buffers()),
         }
         for nm, m in zip(named, models, strict=True)
@@ -99,7 +131,16 @@ def sample_chains(
             fixed[k] = v
         else:
             varying[k] = _stack_chains([f[k] for f in fixed_all], C)
-    d = sum(named[0][k].numel() for k in names)
+    masks = s.param_masks or {}
+    for k, m in masks.items():
+        if k not in sampled:
+            raise ValueError(f"param_masks names {k!r}, which is not a sampled parameter {names}.")
+        if tuple(m.shape) != tuple(named[0][k].shape):
+            raise ValueError(
+                f"param_masks[{k!r}] has shape {tuple(m.shape)}; the parameter's is "
+                f"{tuple(named[0][k].shape)}."
+            )
+    d = sum(int(masks[k].sum()) if k in masks else named[0][k].numel() for k in names)
 
     ref_losses = torch.stack(
         [
@@ -137,8 +178,14 @@ def sample_chains(
 
     mode = s.vectorize
     lr, nbeta = s.lr, s.nbeta
+    extra = dict(s.sampler_kwargs)
+    if masks:  # devinterp's elementwise mask: drift and noise zeroed outside it
+        extra["mask"] = [
+            masks[k].to(t.device).expand_as(t) if k in masks else torch.ones_like(t, dtype=bool)
+            for k, t in zip(names, stacked, strict=True)
+        ]
     optimizer = SAMPLERS[s.sampler](
-        stacked, lr=lr, nbeta=nbeta, localization=s.localization, **s.sampler_kwargs
+        stacked, lr=lr, nbeta=nbeta, localization=s.localization, **extra
     )
     index_gen = torch.Generator().manual_seed(s.seed)
     device = stacked[0].device
@@ -216,6 +263,8 @@ def sample_chains(
         "n": n,
         "d": d,
         "vectorize": mode,
+        **({"params": ",".join(s.params)} if s.params is not None else {}),
+        **({"param_masks": ",".join(masks)} if masks else {}),
         **{f"sampler_{k}": v for k, v in s.sampler_kwargs.items()},
     }
     return [

@@ -181,3 +181,57 @@ def classification_data(
         A ``ClassificationData`` implementing ``LLCData``.
     """
     return ClassificationData(x, y, output)
+
+
+class SubsetData(LLCData):
+    """The samples of ``data`` at ``indices``, with ``data``'s loss: a data-refined LLC.
+
+    Why: the LLC of the loss restricted to a subset of inputs (decision squares, states near
+    the goal) counts only the directions that subset's loss constrains. Build it with
+    :func:`subset_data` or ``estimate(..., subset=...)``.
+    """
+
+    def __init__(self, data: LLCData, indices: torch.Tensor):
+        self.data = data
+        self.indices = indices
+
+    @property
+    def n(self) -> int:
+        return int(self.indices.shape[0])
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.data.batch(self.indices[indices.to(self.indices.device)])
+
+    def loss(self, forward: Forward, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return self.data.loss(forward, batch)
+
+
+def subset_data(data: LLCData, subset: Any) -> SubsetData:
+    """``data`` restricted to ``subset``: a boolean mask ``[n]`` or integer indices into it.
+
+    Raises:
+        TypeError: ``data`` is not an ``LLCData`` or ``subset`` is neither a mask nor indices.
+        ValueError: a mask of the wrong length, an index out of range, or an empty subset.
+    """
+    if not isinstance(data, LLCData):
+        raise TypeError(f"data must implement devrl.llc.LLCData; got {type(data).__name__}.")
+    idx = torch.as_tensor(subset)
+    if idx.dtype == torch.bool:
+        if idx.shape != (data.n,):
+            raise ValueError(
+                f"a boolean subset must be a mask of shape [n={data.n}]; got {tuple(idx.shape)}."
+            )
+        idx = torch.nonzero(idx).squeeze(1)
+    elif idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dim() != 1:
+        raise TypeError(
+            f"subset must be a boolean mask [n] or 1-d integer indices; got dtype {idx.dtype} "
+            f"and shape {tuple(idx.shape)}."
+        )
+    idx = idx.long()
+    if idx.numel() == 0:
+        raise ValueError("subset selects no samples; pass at least one.")
+    if int(idx.min()) < 0 or int(idx.max()) >= data.n:
+        raise ValueError(
+            f"subset indices must lie in [0, n={data.n}); got {idx.min()}..{idx.max()}."
+        )
+    return SubsetData(data, idx)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from devrl.llc.chains import sample_chains
-from devrl.llc.data import LLCData
+from devrl.llc.data import LLCData, SubsetData, subset_data
 from devrl.llc.result import LLCResult
 from devrl.llc.settings import Sampler, SamplerSettings, default_nbeta, make_settings
 
@@ -36,6 +36,7 @@ def estimate(
     *,
     progress: bool | None = None,
     warn: bool = True,
+    subset: Any = None,
     **fields: Any,
 ) -> LLCResult:
     """Estimate the LLC of ``model`` at its current parameters w* on ``data``.
@@ -56,6 +57,9 @@ def estimate(
             False silences it.
         warn: Warn (``UserWarning``) when the chains look unhealthy
             (:attr:`LLCResult.problems`), naming the problem and a fix.
+        subset: Data-refined LLC: a boolean mask ``[n]`` or integer indices of the samples
+            whose loss is sampled (n becomes the subset's size; ``config["subset_of"]``
+            records the full n). None: all samples.
         **fields: Fields of ``SamplerSettings``: ``lr``, ``nbeta`` (default
             batch/ln(batch)), ``localization`` (γ, 1.0), ``chains`` (4), ``draws`` (200),
             ``burnin`` (50), ``batch_size`` (256; None: full batch), ``sampler``
@@ -64,7 +68,11 @@ def estimate(
             nβ·(L_t − L_t(w*)) exceeds this many times max(d/2, 1) has diverged; the
             LLC of a minimum is ≤ d/2), ``vectorize`` ("vmap", "loop" or "auto": vmap,
             falling back to a loop over chains with a warning if the model cannot be
-            vmapped; either way one SGMCMC optimizer steps all chains).
+            vmapped; either way one SGMCMC optimizer steps all chains), ``params``
+            (weight-refined LLC: names, glob patterns or module prefixes of the parameters
+            sampled, the others held at w*; ``config["d"]`` counts the sampled ones),
+            ``param_masks`` (``{name: bool mask}``: only those entries of a sampled tensor
+            move, via devinterp's SGMCMC ``mask``).
 
     Returns:
         An ``LLCResult`` with the estimate, per-chain values, traces and diagnostics.
@@ -73,7 +81,8 @@ def estimate(
         ChainDivergedError: A loss became NaN/inf or ran away; lower ``lr``.
     """
     _check_progress(progress)
-    return _estimate_many([model], data, make_settings(settings, fields), progress, warn)[0]
+    settings = make_settings(settings, fields)
+    return _estimate_many([model], data, settings, progress, warn, subset)[0]
 
 
 def estimate_many(
@@ -83,6 +92,7 @@ def estimate_many(
     *,
     progress: bool | None = None,
     warn: bool = True,
+    subset: Any = None,
     **fields: Any,
 ) -> list[LLCResult]:
     """Estimate the LLC of K checkpoints of one architecture in one batched sampler.
@@ -105,6 +115,8 @@ def estimate_many(
             False silences it.
         warn: Warn (``UserWarning``) when the chains look unhealthy
             (:attr:`LLCResult.problems`), naming the problem and a fix.
+        subset: Data-refined LLC: a mask or indices applied to every dataset (see
+            ``estimate``).
         **fields: Fields of ``SamplerSettings`` (``lr`` is required without ``settings``).
 
     Returns:
@@ -115,7 +127,8 @@ def estimate_many(
             the checkpoint; lower ``lr``.
     """
     _check_progress(progress)
-    return _estimate_many(models, data, make_settings(settings, fields), progress, warn)
+    settings = make_settings(settings, fields)
+    return _estimate_many(models, data, settings, progress, warn, subset)
 
 
 def _check_progress(progress: Any) -> None:
@@ -134,6 +147,8 @@ def _check_data(data: Any) -> LLCData:
 
 def _loss_settings(data: LLCData) -> dict[str, Any]:
     """The non-tensor attributes of a dataset: what its ``loss`` may read besides the batch."""
+    if isinstance(data, SubsetData):
+        return {"subset_of": data.data.n, **_loss_settings(data.data)}
 
     def is_tensor_like(v: Any) -> bool:
         return isinstance(v, torch.Tensor) or (
@@ -195,8 +210,13 @@ def _estimate_many(
     settings: SamplerSettings,
     progress: bool | None,
     warn: bool = True,
+    subset: Any = None,
 ) -> list[LLCResult]:
     models, datas, loss_data = _check_many(models, data)
+    full_n = loss_data.n
+    if subset is not None:  # data-refined: every dataset restricted to the same samples
+        loss_data = subset_data(loss_data, subset)
+        datas = None if datas is None else [SubsetData(d, loss_data.indices) for d in datas]
     settings = settings.resolve(loss_data.n)
     was_training = [m.training for m in models]
     for m in models:
@@ -206,6 +226,9 @@ def _estimate_many(
     finally:
         for m, mode in zip(models, was_training, strict=True):
             m.train(mode)
+    if subset is not None:
+        for r in results:
+            r.config["subset_of"] = full_n
     if warn:
         _warn_unhealthy(results)
     return results

@@ -55,6 +55,14 @@ class SamplerSettings:
     (``math.inf``: only a NaN/inf loss counts)."""
     vectorize: Vectorize = "auto"
     """``"vmap"``, ``"loop"`` (one functional call per chain) or ``"auto"`` (vmap, else loop)."""
+    params: tuple[str, ...] | None = None
+    """Weight-refined LLC: the parameters sampled, as names, glob patterns (``"0.*"``) or
+    module prefixes (``"encoder"`` matches ``"encoder.weight"``); the others stay at w*.
+    None samples every parameter with ``requires_grad=True``."""
+    param_masks: Mapping[str, Any] | None = None
+    """Elementwise refinement within sampled tensors: ``{name: bool mask of its shape}``;
+    only the True entries move (devinterp's SGMCMC ``mask``), e.g. one head of a fused
+    projection. None: whole tensors."""
 
     def __post_init__(self) -> None:
         if self.vectorize not in ("auto", "vmap", "loop"):
@@ -73,6 +81,8 @@ class SamplerSettings:
             set_(self, "batch_size", _integer("batch_size", self.batch_size, 1, " (or None)"))
         set_(self, "divergence_factor", _divergence_factor(self.divergence_factor))
         set_(self, "sampler_kwargs", _sampler_kwargs(self.sampler, self.sampler_kwargs))
+        set_(self, "params", _patterns(self.params))
+        set_(self, "param_masks", _masks(self.param_masks))
 
     def resolve(self, n: int) -> SamplerSettings:
         """These settings for a dataset of ``n`` samples: concrete batch size and nβ.
@@ -109,6 +119,42 @@ def _integer(name: str, value: Any, low: int, extra: str = "") -> int:
     return int(value)
 
 
+def _patterns(value: Any) -> tuple[str, ...] | None:
+    """``params`` as a tuple of non-empty strings (one string is one pattern), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(
+            f"params must be None or a list of parameter names / glob patterns; got {value!r}."
+        )
+    if not value or not all(value):
+        raise ValueError(
+            f"params must name at least one parameter (no empty names); got {value!r}."
+        )
+    return tuple(value)
+
+
+def _masks(value: Any) -> dict[str, Any] | None:
+    """``param_masks`` as ``{name: bool tensor}`` with at least one True entry each, or None."""
+    import torch
+
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise TypeError(f"param_masks must be a dict {{parameter name: bool mask}}; got {value!r}.")
+    masks = {}
+    for k, m in value.items():
+        t = torch.as_tensor(m)
+        if t.dtype != torch.bool:
+            raise TypeError(f"param_masks[{k!r}] must be a boolean mask; got dtype {t.dtype}.")
+        if not t.any():
+            raise ValueError(f"param_masks[{k!r}] selects no entry; drop it from params instead.")
+        masks[k] = t
+    return masks
+
+
 def _divergence_factor(value: Any) -> float:
     """A positive number or ``math.inf``; NaN would silently switch the check off."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -140,7 +186,7 @@ def _sampler_kwargs(sampler: str, kwargs: Any) -> dict[str, Any]:
     return dict(kwargs)
 
 
-_SET_BY_SETTINGS = {"params", "lr", "nbeta", "localization"}
+_SET_BY_SETTINGS = {"params", "lr", "nbeta", "localization", "mask"}
 
 
 def make_settings(settings: SamplerSettings | None, fields: dict[str, Any]) -> SamplerSettings:

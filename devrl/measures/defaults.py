@@ -47,8 +47,12 @@ LLC_DEFAULTS: dict[str, Any] = {
     "burnin": 40,
     "batch_size": BATCH_SIZE,
     "sampler": "sgld",
+    "params": None,
+    "subset": "all",
+    "subset_radius": 2,
 }
-"""Sampler and dataset settings of every ``llc-*`` measure (``nbeta=None``: :data:`NBETA`)."""
+"""Sampler and dataset settings of every ``llc-*`` measure (``nbeta=None``: :data:`NBETA`;
+``params``/``subset``: weight-/data-refined, see :func:`devrl.measures.llc.llc`)."""
 
 __all__ = [
     "BATCH_SIZE",

@@ -12,7 +12,11 @@ llc-regret     "regret-LLC" on V*(s) − Σ_a π_w(a|s) Q*(s,a); not an SLT lear
 
 Each also emits diagnostics rows ``<name>/std`` (spread of the chains),
 ``/init_loss``, ``/rhat``, ``/frac_below_init``, ``/healthy`` and ``/seconds``.
-Settings: :data:`devrl.measures.defaults.LLC_DEFAULTS`. The four kinds share one
+Settings: :data:`devrl.measures.defaults.LLC_DEFAULTS`. Refined LLCs (Wang et al. 2024) are
+options of every kind: ``params`` (weight-refined: a comma-separated list of parameter names,
+globs or module prefixes; the others held at w*) and ``subset`` (data-refined, maze: the
+states in :data:`devrl.llc.maze_subsets.STATE_SUBSETS`), e.g.
+``--set llc-kl.params=trunk.0 --set llc-kl.subset=decision``. The four kinds share one
 buffer of states per checkpoint (:func:`devrl.measures.shared.state_buffer`).
 """
 
@@ -45,10 +49,17 @@ def llc(
     burnin: int = 40,
     batch_size: int | None = 64,
     sampler: str = "sgld",
+    params: str | None = None,
+    subset: str = "all",
+    subset_radius: int = 2,
 ) -> dict[str, Any]:
     """The LLC of ``policy`` on a rollout dataset of ``kind`` (see devrl.llc.datasets).
 
     ``state_policy`` (a step, ``"final"`` or ``"initial"``) is used when ``states="policy"``.
+    ``params`` (comma-separated names/globs/prefixes) samples only those parameters;
+    ``subset`` restricts the loss to the buffer's maze states of that kind (``"decision"``,
+    ``"junction"``, ``"corridor"``, ``"near-cheese"`` within ``subset_radius`` steps); the
+    minibatch is capped at the subset's size, and the ``n`` row records that size.
     The data and the chains are seeded with the measurement seed, so every checkpoint
     sees the same levels and the same SGLD noise.
     """
@@ -70,9 +81,25 @@ def llc(
         target=target,
         env_id=context.env_id,
     )
+    mask = None
+    if subset != "all":
+        from devrl.llc.maze_subsets import maze_state_mask
+
+        context.require_env(MAZE_ID, f"llc-{kind} subset={subset!r}")
+        mask = maze_state_mask(buffer.obs, subset, subset_radius)
+        if not mask.any():
+            raise ValueError(
+                f"no state of the {len(mask)}-state buffer is in subset {subset!r}; "
+                "use more samples or another subset."
+            )
+        if batch_size is not None:
+            batch_size = min(batch_size, int(mask.sum()))
+    names = None if params is None else [p.strip() for p in params.split(",") if p.strip()]
     res = estimate(
         vmap_safe(policy),
         data,
+        subset=mask,
+        params=names,
         lr=lr,
         nbeta=nbeta,
         localization=localization,
@@ -93,6 +120,7 @@ def llc(
         "frac_below_init": res.frac_below_init,
         "healthy": float(res.healthy),
         "seconds": res.seconds,
+        **({"n": float(res.config["n"])} if mask is not None else {}),
     }
 
 
