@@ -105,12 +105,16 @@ def collect(
     out: str | os.PathLike,
     measures: Sequence[Any] = (),
     measure_seed: int = 12345,
+    metrics: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(trials, results)``: one row per trial, and the sweep's tidy frame.
 
     Measurements are read from each finished trial's track cache (computed by the
-    trial itself; a missing one is computed here).
+    trial itself; a missing one is computed here). ``metrics`` names training metrics
+    (columns of the runs' ``metrics.csv``, e.g. ``charts/success_rate``) to add as
+    rows with that measure name, one per PPO update.
     """
+    from devrl.runs import Run
     from devrl.track import track
 
     rows, frames = [], []
@@ -119,10 +123,15 @@ def collect(
         cols = trial_columns(trial, status)
         rows.append(cols)
         frame = None
-        if measures and cols["status"] == "finished":
-            frame = track(
-                run_dir(out, trial.name), list(measures), measure_seed=measure_seed, progress=False
-            )
+        if (measures or metrics) and cols["status"] == "finished":
+            run = Run.load(run_dir(out, trial.name))
+            parts = []
+            if measures:
+                parts.append(track(run, list(measures), measure_seed=measure_seed, progress=False))
+            if metrics:
+                tidy = run.tidy_metrics()
+                parts.append(tidy[tidy["measure"].isin(metrics)])
+            frame = pd.concat(parts, ignore_index=True)
             frame = frame.drop(columns=[c for c in frame.columns if c in cols])
         if frame is None or frame.empty:
             frame = pd.DataFrame([dict.fromkeys(MEASURE_COLUMNS)])

@@ -136,7 +136,9 @@ def run_sweep(
             _show(bar, counts, runner.running)
     finally:
         bar.close()
-    table, results = collect(trials, out, spec.measure_objects(), spec.measure_seed)
+    table, results = collect(
+        trials, out, spec.measure_objects(), spec.measure_seed, metrics=spec.metrics
+    )
     write_tables(out, table, results)
     return SweepResult(out, table, results, counts)
 
@@ -153,6 +155,7 @@ def _spec_record(spec: SweepSpec) -> dict[str, Any]:
         "seeds": spec.seeds,
         "measures": spec.measures,
         "measure_seed": spec.measure_seed,
+        "metrics": spec.metrics,
     }
 
 

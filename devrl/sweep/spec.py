@@ -13,6 +13,7 @@ A spec is a plain dict, or a JSON file (YAML too when pyyaml is installed)::
       "seeds": [0, 1, 2],                      # or an int n: seeds 0..n-1
       "measures": ["success", {"name": "llc-action", "draws": 100}],
       "measure_seed": 12345,
+      "metrics": ["charts/success_rate"],      # training metrics (metrics.csv) to include
       "out": "sweeps/corner"                   # default: sweeps/<name>
     }
 
@@ -48,6 +49,7 @@ _KEYS = (
     "seeds",
     "measures",
     "measure_seed",
+    "metrics",
     "out",
 )
 _DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
@@ -85,6 +87,7 @@ class SweepSpec:
     seeds: list[int] = field(default_factory=lambda: [0])
     measures: list[dict[str, Any]] = field(default_factory=list)
     measure_seed: int = 12345
+    metrics: list[str] = field(default_factory=list)
     out: Path | None = None
 
     @classmethod
@@ -156,6 +159,9 @@ class SweepSpec:
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"spec 'seeds' has duplicates: {seeds}")
         measures = [_measure(m) for m in spec.get("measures", [])]
+        metrics = spec.get("metrics", [])
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            raise ValueError(f"spec 'metrics' must be a list of metric names, got {metrics!r}")
         out = spec.get("out")
         return cls(
             name=name,
@@ -167,6 +173,7 @@ class SweepSpec:
             seeds=seeds,
             measures=measures,
             measure_seed=_int(spec.get("measure_seed", 12345), "measure_seed"),
+            metrics=list(metrics),
             out=Path(root) / (out if out is not None else Path("sweeps") / name),
         )
 

@@ -15,6 +15,7 @@ SPEC = {
     "base": TINY,
     "seeds": [0, 1, 2],
     "measures": [{"name": "success", "episodes": 8}],
+    "metrics": ["charts/episode_length"],
 }
 
 
@@ -61,9 +62,13 @@ def test_results_are_one_tidy_frame_with_status_and_env_variables(local_sweep):
     assert {"run", "status", "error", "seed", "size", "corner", "step", "measure", "value"} <= set(
         res.columns
     )
-    ok = res[res["status"] == "finished"]
-    assert sorted(ok["step"].unique()) == [0, 32, 192] and set(ok["measure"]) == {"success"}
+    ok = res[(res["status"] == "finished") & (res["measure"] == "success")]
+    assert sorted(ok["step"].unique()) == [0, 32, 192]
     assert len(ok) == 2 * 3 and (ok["size"] == 5).all()
+    lengths = res[res["measure"] == "charts/episode_length"]  # one row per PPO update
+    assert len(lengths) == 2 * 6 and sorted(lengths["step"].unique()) == [
+        32 * u for u in range(1, 7)
+    ]
     failed = res[res["status"] == "failed"]
     assert len(failed) == 1 and failed["measure"].isna().all()
 

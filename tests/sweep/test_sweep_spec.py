@@ -88,6 +88,7 @@ def test_trial_name_words():
         ({"name": "x", "measures": ["no-such-measure"]}, "unknown measure"),
         ({"name": "x", "measures": [{"name": "success", "draws": 3}]}, "no parameter"),
         ({"name": "a b"}, "'name'"),
+        ({"name": "x", "metrics": "charts/success_rate"}, "'metrics'"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec, message):
