@@ -16,11 +16,31 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 
+# the test's trial functions are not importable on Ray's workers: send them by value
+ray.cloudpickle.register_pickle_by_value(sweep_trials)
+
+
+def test_ray_fails_a_trial_whose_worker_dies_on_every_attempt(tmp_path):
+    # first in the module, before the fixture below: the backend starts and stops Ray itself
+    assert not ray.is_initialized()
+    result = run_sweep(
+        {**SPEC, "measures": [], "metrics": [], "seeds": [0]},
+        out=tmp_path,
+        backend="ray",
+        workers=2,
+        retries=1,
+        trial_fn=always_killed,
+        progress=False,
+    )
+    assert not ray.is_initialized()
+    row = result.trials.iloc[0]
+    assert row["status"] == "failed" and row["attempts"] == 2
+    assert row["error"].startswith("worker process died (2 attempts")
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    # the test's trial functions are not importable on Ray's workers: send them by value
-    ray.cloudpickle.register_pickle_by_value(sweep_trials)
     yield
     ray.shutdown()
 
@@ -51,17 +71,3 @@ def test_ray_records_a_raising_trial_and_retries_a_killed_worker(both):
     local, _ = both
     cols = ["run", "status", "error", "step", "measure", "value", "stderr"]
     assert local.results[cols].equals(on_ray.results[cols])
-
-
-def test_ray_fails_a_trial_whose_worker_dies_on_every_attempt(ray_instance, tmp_path):
-    result = run_sweep(
-        {**SPEC, "measures": [], "seeds": [0]},
-        out=tmp_path,
-        backend="ray",
-        retries=1,
-        trial_fn=always_killed,
-        progress=False,
-    )
-    row = result.trials.iloc[0]
-    assert row["status"] == "failed" and row["attempts"] == 2
-    assert row["error"].startswith("worker process died (2 attempts")
