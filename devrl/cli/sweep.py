@@ -16,7 +16,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -41,29 +40,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``devrl sweep``."""
+    from devrl.cli import UsageError
     from devrl.sweep import load_spec, run_sweep
 
-    try:
+    if args.address is not None and args.backend != "ray":
+        raise UsageError("--address needs --backend ray")
+    try:  # a spec that does not load or expand is a usage error: nothing has run yet
         spec = load_spec(args.spec)
-        if args.list:
-            trials = spec.trials()
-            for trial in trials:
-                print(trial.name)
-            print(f"{len(trials)} trials -> {args.out or spec.out}")
-            return 0
-        if args.address is not None and args.backend != "ray":
-            raise ValueError("--address needs --backend ray")
-        result = run_sweep(
-            spec,
-            backend=args.backend,
-            workers=args.workers,
-            address=args.address,
-            out=args.out,
-            retries=args.retries,
-        )
+        trials = spec.trials()
     except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"devrl sweep: error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from exc
+    if args.list:
+        for trial in trials:
+            print(trial.name)
+        print(f"{len(trials)} trials -> {args.out or spec.out}")
+        return 0
+    result = run_sweep(
+        spec,
+        backend=args.backend,
+        workers=args.workers,
+        address=args.address,
+        out=args.out,
+        retries=args.retries,
+    )
     failed = result.trials[result.trials["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['run']}: {row['error']}")
