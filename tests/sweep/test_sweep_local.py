@@ -51,8 +51,8 @@ def test_a_killed_worker_is_retried_once_and_resumes_bit_identically(local_sweep
     killed_at = int(marker.read_text())
     assert 0 < killed_at < 192  # it died after a checkpoint, before the end
     swept = Run.load(out / "runs" / "seed=2")
-    # the retry resumed: it did not rewrite step 0's checkpoint, written before the kill
-    assert swept.checkpoint_path(0).stat().st_mtime_ns <= marker.stat().st_mtime_ns
+    # the retry resumed after the checkpoint it died at: it never wrote that one again
+    assert swept.checkpoint_path(killed_at).stat().st_mtime_ns <= marker.stat().st_mtime_ns
     config = {k: v for k, v in swept.config.items() if k not in ("model", "init_from")}
     assert_same_checkpoints(swept, train(PPOConfig.from_dict(config), tmp_path / "direct"))
 
