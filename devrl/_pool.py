@@ -1,8 +1,8 @@
 """The local process pool every parallel part of devrl uses: spawned workers, one torch thread.
 
 Why: devrl's networks are tiny, so one process per core with one torch thread each is
-the fastest way to use a machine (DESIGN.md). Sweep trials, a run's checkpoints in
-``devrl track`` and the paper's sections all run side by side this way. Workers are
+the fastest way to use a machine (docs/architecture.md). Sweep trials, a run's
+checkpoints in ``devrl track`` and the paper's sections all run side by side this way. Workers are
 *spawned*, never forked: a forked child inherits the parent's torch thread pool and
 locks, which can deadlock, and spawn behaves the same on Linux, macOS and Windows.
 """

@@ -284,15 +284,18 @@ def _track_one(task: tuple[str, list[tuple[str, dict]], int, int, bool, str]) ->
 
     path, named, step, measure_seed, recompute, root = task
     measures = [get_measure(name, **params) for name, params in named]
-    _track(
-        path,
-        measures,
-        [step],
-        measure_seed=measure_seed,
-        recompute=recompute,
-        progress=False,
-        cache_dir=root,
-    )
+    with warnings.catch_warnings():
+        # recorded with the result, and warned by the parent when it reads it
+        warnings.simplefilter("ignore", NonFiniteWeightsWarning)
+        _track(
+            path,
+            measures,
+            [step],
+            measure_seed=measure_seed,
+            recompute=recompute,
+            progress=False,
+            cache_dir=root,
+        )
     return step
 
 

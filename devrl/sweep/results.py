@@ -10,9 +10,9 @@ Layout of a sweep directory::
       results.csv          the tidy frame: one row per (trial, step, measure), the trial's
                            columns repeated; a trial with no measurements is one row
 
-The tidy frame follows DESIGN.md (``run, seed, step, measure, value, stderr`` plus
-the environment variables), with the trial's ``status``, ``error`` and swept fields as
-further columns, so ``devrl.forms.effects`` reads it directly. Every file is written
+The tidy frame is the pipeline's (docs/architecture.md: ``run, seed, step, measure,
+value, stderr`` plus the environment variables), with the trial's ``status``, ``error``
+and swept fields as further columns, so ``devrl.forms.effects`` reads it directly. Every file is written
 atomically.
 """
 
