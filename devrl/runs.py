@@ -44,7 +44,7 @@ from devrl._rundir import (
 from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint, save_checkpoint
 
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
-ENV_VARIABLES = ("size", "corner", "reward", "max_steps")
+ENV_VARIABLES = ("size", "corner", "reward", "max_steps", "cheese_anywhere")
 """The maze's environment variables, flat in a maze PPO run's config."""
 
 __all__ = [
@@ -232,11 +232,13 @@ class Run:
     def env_variables(self) -> dict[str, Any]:
         """The environment variables of this run, as columns of its tidy frames.
 
-        A maze run: size, corner, reward, max_steps (None where absent); any other run:
+        A maze run: size, corner, reward, max_steps, cheese_anywhere (None where absent;
+        0.0 for cheese_anywhere, which runs before it was a variable had); any other run:
         its ``env_kwargs``.
         """
         if self.env_id == MAZE_ID and "env_kwargs" not in self.config:
-            return {k: self.config.get(k) for k in ENV_VARIABLES}
+            defaults = {"cheese_anywhere": 0.0}
+            return {k: self.config.get(k, defaults.get(k)) for k in ENV_VARIABLES}
         return self.env_kwargs
 
     @property

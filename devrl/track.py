@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from devrl._io import atomic_write_json
+from devrl._pool import check_workers, imap_unordered
 from devrl._progress import progress as _progress
 from devrl._track_cache import (
     default_cache_dir,
@@ -88,6 +89,7 @@ def track(
     recompute: bool = False,
     progress: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
+    workers: int | None = 1,
 ) -> pd.DataFrame:
     """Evaluate ``measures`` at each checkpoint of ``run`` (cached) and return the tidy frame.
 
@@ -105,6 +107,11 @@ def track(
             read-only run). None: the run's own folder, or, when the run cannot be
             written, a per-run folder under ``$DEVRL_CACHE_DIR`` (default
             ``~/.cache/devrl``) with a warning.
+        workers: Checkpoints measured side by side in this many spawned processes (one
+            torch thread each; None: all cores), working for this call under its lock.
+            The result is the serial one: each measurement depends only on its
+            checkpoint, measure and seed. Workers rebuild the measures by name, so they
+            must be registered ones.
 
     Returns:
         Columns ``run, seed, step, measure, value, stderr`` plus the run's env
@@ -114,6 +121,30 @@ def track(
         CacheFileWarning: naming each cached file that was unreadable or edited (it is
             recomputed); RuntimeWarning naming a checkpoint with NaN or infinite weights.
     """
+    return _track(
+        run,
+        measures,
+        steps,
+        measure_seed=measure_seed,
+        recompute=recompute,
+        progress=progress,
+        cache_dir=cache_dir,
+        workers=workers,
+    )
+
+
+def _track(
+    run: Run | str | os.PathLike,
+    measures: str | Measure | Sequence[str | Measure | MeasureFn],
+    steps: Iterable[int] | None = None,
+    *,
+    measure_seed: int = DEFAULT_MEASURE_SEED,
+    recompute: bool = False,
+    progress: bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    workers: int | None = 1,
+) -> pd.DataFrame:
+    """:func:`track` without taking the run's lock (its caller, or its parent job, holds it)."""
     if isinstance(measure_seed, bool) or not isinstance(measure_seed, numbers.Integral):
         raise TypeError(f"measure_seed must be an integer, got {measure_seed!r}.")
     for name, flag in (("recompute", recompute), ("progress", progress)):
@@ -149,6 +180,19 @@ def track(
         folder = root / m.key(measure_seed)
         folders[m.name] = folder
         sources[m.name] = [r / m.key(measure_seed) for r in read_roots]
+
+    if workers != 1:
+        todo = [
+            step
+            for step in steps
+            if recompute
+            or any(
+                all(read_result(step_file(f, step), m.name, step) is None for f in sources[m.name])
+                for m in measures
+            )
+        ]
+        _track_parallel(run, measures, todo, measure_seed, recompute, root, workers, progress)
+        recompute = False  # what was to be recomputed just was
 
     records = []
     bar = _progress(steps, f"track {run.path.name}", unit="ckpt", enabled=progress)
@@ -196,6 +240,63 @@ def track(
         for m in measures:
             records += [{"step": int(step), **row} for row in found[m.name]]
     return _tidy(run, records)
+
+
+def _track_parallel(
+    run: Run,
+    measures: list[Measure],
+    steps: list[int],
+    measure_seed: int,
+    recompute: bool,
+    root: Path,
+    workers: int | None,
+    progress: bool | None,
+) -> None:
+    """Fill the cache under ``root`` for ``steps``, one checkpoint per task, over spawned
+    processes (they run :func:`_track`: the caller holds the run's lock for them)."""
+    from devrl.measures import MEASURES
+
+    unregistered = [
+        m.name for m in measures if getattr(MEASURES.get(m.name), "fn", None) is not m.fn
+    ]
+    if unregistered:
+        raise ValueError(
+            f"track(workers > 1) rebuilds measures by name in other processes, but "
+            f"{unregistered} are not registered measures; register them "
+            "(devrl.measures.register_measure) in an imported module, or use workers=1"
+        )
+    named = [(m.name, dict(m.params)) for m in measures]
+    tasks = [(str(run.path), named, int(s), measure_seed, recompute, str(root)) for s in steps]
+    desc = f"track {run.path.name} ({check_workers(workers)} workers)"
+    for _ in _progress(
+        imap_unordered(_track_one, tasks, workers),
+        desc,
+        total=len(tasks),
+        unit="ckpt",
+        enabled=progress,
+    ):
+        pass
+
+
+def _track_one(task: tuple[str, list[tuple[str, dict]], int, int, bool, str]) -> int:
+    """Worker: measure one checkpoint into the cache (see :func:`_track_parallel`)."""
+    from devrl.measures import get_measure
+
+    path, named, step, measure_seed, recompute, root = task
+    measures = [get_measure(name, **params) for name, params in named]
+    with warnings.catch_warnings():
+        # recorded with the result, and warned by the parent when it reads it
+        warnings.simplefilter("ignore", NonFiniteWeightsWarning)
+        _track(
+            path,
+            measures,
+            [step],
+            measure_seed=measure_seed,
+            recompute=recompute,
+            progress=False,
+            cache_dir=root,
+        )
+    return step
 
 
 def _tidy(run: Run, records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -87,6 +87,8 @@ def test_only_the_command_and_the_paper_import_track_cli_or_paper():
     for module, targets in graph.items():
         if module.startswith(("devrl.cli", "devrl.paper")):
             continue
+        if module.startswith("devrl.sweep"):  # runs train then track on many runs: it may
+            targets = {t for t in targets if t != "devrl.track"}  # import track, not cli/paper
         reaching = sorted(t for t in targets if t.startswith(top) and t != module)
         assert not reaching, (
             f"{module} imports {reaching} (data flows one way: docs/architecture.md)"

@@ -41,6 +41,9 @@ class PPOConfig:
         metadata={"help": "reward spec: JSON (Reward.to_spec) or a name: cheese, corner"},
     )
     max_steps: int | None = _f(None, "episode time limit; none = 4 x free cells")
+    cheese_anywhere: float = _f(
+        0.0, "share of training levels with the cheese anywhere, not in the corner region"
+    )
     # --- algorithm (names and defaults follow CleanRL where sensible)
     total_timesteps: int = _f(1_000_000, "total environment steps to train for")
     num_envs: int = _f(64, "parallel environments in the vectorized env")
@@ -78,11 +81,12 @@ class PPOConfig:
     device: str = _f("cpu", "torch device: cpu or cuda[:N]")
 
     def __post_init__(self) -> None:
-        from devrl.envs.levels import validate_corner, validate_size
+        from devrl.envs.levels import validate_corner, validate_share, validate_size
         from devrl.envs.rewards import reward_from_spec
 
         self.size = validate_size(self.size)
         self.corner = validate_corner(self.corner, self.size)
+        self.cheese_anywhere = validate_share(self.cheese_anywhere)
         if isinstance(self.reward, str):
             self.reward = {"type": self.reward}
         self.reward = reward_from_spec(self.reward).to_spec()
@@ -149,6 +153,7 @@ class PPOConfig:
             "corner": self.corner,
             "reward": reward_from_spec(self.reward),
             "max_steps": self.max_steps,
+            "cheese_anywhere": self.cheese_anywhere,
         }
 
     def replace(self, **changes: Any) -> PPOConfig:

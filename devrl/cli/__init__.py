@@ -75,6 +75,7 @@ COMMANDS: tuple[Command, ...] = (
         "devrl.cli.import_sb3",
         "import Stable-Baselines3 PPO checkpoints (.zip) as a devrl run",
     ),
+    Command("sweep", "devrl.cli.sweep", "train a grid of runs x seeds, locally or on Ray"),
     Command(
         "paper",
         "devrl.cli.paper",

@@ -28,6 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="rerun sections whose inputs (code, arguments, data read) are unchanged since "
         "their last run, instead of only redrawing them",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="sections run side by side in this many processes (default: all cores)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--only: unknown section(s) {unknown or args.only!r}; choose from {', '.join(known)}"
             )
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be a positive integer, got {args.workers}")
     build_paper(
         quick=args.quick,
         figures_only=args.figures_only,
         only=only,
         seed=args.seed,
         force=args.force,
+        workers=args.workers,
     )
     return 0

@@ -73,6 +73,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recompute", action="store_true", help="ignore cached results")
     parser.add_argument("--out", default=None, help="also write the tidy table to this CSV")
     parser.add_argument("--cache-dir", default=None, help="cache here, not in RUN/tracks")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="checkpoints measured in parallel processes (default: all cores)",
+    )
     parser.add_argument("--list", action="store_true", help="list the registered measures and exit")
 
 
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         recompute=args.recompute,
         measure_seed=DEFAULT_MEASURE_SEED if args.seed is None else args.seed,
         cache_dir=args.cache_dir,
+        workers=args.workers,
     )
     main_rows = frame[frame["measure"].isin(args.measure)]
     wide = main_rows.pivot_table(index="step", columns="measure", values="value", sort=True)

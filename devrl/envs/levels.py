@@ -60,6 +60,19 @@ def validate_corner(corner: object, size: int) -> int | None:
     return corner
 
 
+def validate_share(share: object, name: str = "cheese_anywhere") -> float:
+    """Return ``share`` as a float in [0, 1], or raise a ValueError naming ``name``."""
+    if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number in [0, 1], got {share!r}.")  # noqa: TRY004
+    share = float(share)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(
+            f"{name} must be in [0, 1] (the share of levels whose cheese is placed anywhere "
+            f"instead of in the corner region), got {share}."
+        )
+    return share
+
+
 def mouse_start(size: int) -> tuple[int, int]:
     """The mouse's starting cell (row, col): bottom-left."""
     return size - 1, 0
@@ -171,10 +184,19 @@ def sample_cheese(
 
 
 def sample_level(
-    size: int, corner: int | None, rng: np.random.Generator
+    size: int, corner: int | None, rng: np.random.Generator, cheese_anywhere: float = 0.0
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """Draw one level: a perfect maze, then the cheese. Returns ``(walls [S,S] bool, (row, col))``."""
+    """Draw one level: a perfect maze, then the cheese. Returns ``(walls [S,S] bool, (row, col))``.
+
+    With ``cheese_anywhere > 0``, a share of levels places the cheese anywhere (as at test
+    time) instead of in the corner region: one ``rng.random()`` between the maze and the
+    cheese decides (``u < cheese_anywhere``). Its draws do not depend on the share, so
+    the anywhere-levels of a smaller share are among those of a larger one; with the
+    default 0 nothing extra is drawn and level sequences are those of older versions.
+    """
     walls = _generate_maze(validate_size(size), rng)
+    if cheese_anywhere > 0.0 and rng.random() < cheese_anywhere:
+        corner = None
     return walls, sample_cheese(walls, corner, rng)
 
 

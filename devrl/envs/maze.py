@@ -50,6 +50,8 @@ class MazeEnv(gym.Env):
         reward: a :class:`~devrl.envs.rewards.Reward`, its spec dict, or None (cheese).
         max_steps: time limit (default 4 x free cells).
         render_mode: None or ``"rgb_array"``.
+        cheese_anywhere: share of levels with the cheese anywhere instead of in the
+            corner region, in [0, 1] (default 0).
 
     ``reset(seed=s)`` gives the same levels as environment 0 of ``MazeVecEnv(n, seed=s)``.
     """
@@ -63,11 +65,18 @@ class MazeEnv(gym.Env):
         reward: Reward | dict | None = None,
         max_steps: int | None = None,
         render_mode: str | None = None,
+        cheese_anywhere: float = 0.0,
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}.")
         self._core = MazeVecEnv(
-            1, size=size, corner=corner, reward=reward, max_steps=max_steps, seed=0
+            1,
+            size=size,
+            corner=corner,
+            reward=reward,
+            max_steps=max_steps,
+            seed=0,
+            cheese_anywhere=cheese_anywhere,
         )
         self.render_mode = render_mode
         self.observation_space = self._core.single_observation_space

@@ -18,12 +18,13 @@ from devrl.envs.levels import (
     next_cell_table,
     sample_level,
     validate_corner,
+    validate_share,
     validate_size,
 )
 from devrl.envs.rewards import Reward, reward_from_spec
 
 _STATE_VERSION = 1
-_CONFIG_KEYS = ("size", "corner", "reward", "max_steps")
+_CONFIG_KEYS = ("size", "corner", "reward", "max_steps", "cheese_anywhere")
 
 
 def _check_int(name: str, value: object, low: int) -> int:
@@ -95,6 +96,8 @@ class MazeVecEnv(VectorEnv):
             None for anywhere (default 1).
         reward: a :class:`~devrl.envs.rewards.Reward`, its spec dict, or None (cheese).
         max_steps: time limit per episode (default 4 x free cells).
+        cheese_anywhere: share of levels whose cheese is placed anywhere (as at test time)
+            instead of in the corner region, in [0, 1] (default 0).
         seed: seeds the environments' generators; ``reset(seed=...)`` reseeds. None
             draws fresh entropy. Environment ``i`` uses :func:`env_rng` ``(seed, i)``.
 
@@ -116,10 +119,12 @@ class MazeVecEnv(VectorEnv):
         reward: Reward | dict | None = None,
         max_steps: int | None = None,
         seed: int | None = None,
+        cheese_anywhere: float = 0.0,
     ):
         self.num_envs = _check_int("num_envs", num_envs, 1)
         self.size = validate_size(size)
         self.corner = validate_corner(corner, self.size)
+        self.cheese_anywhere = validate_share(cheese_anywhere)
         self.reward = reward_from_spec(reward)
         self.max_steps = (
             default_max_steps(self.size)
@@ -250,7 +255,9 @@ class MazeVecEnv(VectorEnv):
 
     def _reset_rows(self, rows: np.ndarray) -> None:
         for i in rows.tolist():
-            walls, cheese = sample_level(self.size, self.corner, self._rngs[i])
+            walls, cheese = sample_level(
+                self.size, self.corner, self._rngs[i], self.cheese_anywhere
+            )
             self._set_level(i, walls, cheese)
 
     # -------------------------------------------------------------- gym API
@@ -371,6 +378,7 @@ class MazeVecEnv(VectorEnv):
             "corner": self.corner,
             "reward": self.reward.to_spec(),
             "max_steps": self.max_steps,
+            "cheese_anywhere": self.cheese_anywhere,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -395,7 +403,9 @@ class MazeVecEnv(VectorEnv):
         """Restore a :meth:`state_dict`; the env must have been built with the same config."""
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"unknown MazeVecEnv state version {state.get('version')!r}.")
-        if state["num_envs"] != self.num_envs or state["config"] != self.config():
+        # states saved before cheese_anywhere existed were saved with its default
+        saved = {"cheese_anywhere": 0.0, **state["config"]}
+        if state["num_envs"] != self.num_envs or saved != self.config():
             raise ValueError(
                 f"state was saved from an env with num_envs={state['num_envs']} and config "
                 f"{state['config']}, but this env has num_envs={self.num_envs} and config "
@@ -420,7 +430,7 @@ def make_vec_env(config: dict[str, Any], num_envs: int, seed: int | None = None)
 
     Args:
         config: dict with any of the keys ``size``, ``corner``, ``reward`` (spec dict),
-            ``max_steps``; missing keys take the defaults.
+            ``max_steps``, ``cheese_anywhere``; missing keys take the defaults.
         num_envs: number of environments.
         seed: seed for the environments' generators.
     """

@@ -17,7 +17,7 @@ from torch import nn
 
 from devrl._registration import MAZE_ID
 
-_ENV_KEYS = ("size", "corner", "reward", "max_steps")
+_ENV_KEYS = ("size", "corner", "reward", "max_steps", "cheese_anywhere")
 
 __all__ = ["StateBuffer", "discounted_returns", "policy_states", "uniform_states"]
 
@@ -146,16 +146,17 @@ def uniform_states(
         A :class:`StateBuffer` without returns.
     """
     from devrl.envs import sample_level
-    from devrl.envs.levels import validate_corner, validate_size
+    from devrl.envs.levels import validate_corner, validate_share, validate_size
     from devrl.maps import level_observations
 
     env_kwargs, samples = _check_env_kwargs(env_kwargs), _check_samples(samples)
     size = validate_size(env_kwargs.get("size", 9))
     corner = validate_corner(env_kwargs.get("corner", 1), size)
+    anywhere = validate_share(env_kwargs.get("cheese_anywhere", 0.0))
     rng = np.random.default_rng(seed)
     obs, total = [], 0
     while total < samples:
-        walls, cheese = sample_level(size, corner, rng)
+        walls, cheese = sample_level(size, corner, rng, anywhere)
         level_obs, _ = level_observations(walls, cheese)
         obs.append(level_obs)
         total += len(level_obs)

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devrl._progress import progress
 from devrl.paper.cache import (
@@ -150,12 +151,125 @@ def _compile_pdf(paper_dir: Path) -> Path | None:
     return paper_dir / "main.pdf"
 
 
+def _say(line: str) -> None:
+    """Print one line in one write, so lines of sections running side by side never mix."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _run_section(
+    section: Section,
+    root: Path,
+    quick: bool,
+    figures_only: bool,
+    seed: int,
+    force: bool,
+    capture: bool,
+) -> bool:
+    """Run (or only redraw) one section; with ``capture``, print its output in one block
+    at the end (sections running side by side would interleave it line by line)."""
+    paper_dir = root / "paper"
+    out = output_dir(paper_dir, quick)
+    folder = mode_data_dir(paper_dir / "data" / section.name, quick)
+    key, redraw = None, figures_only
+    if not figures_only:
+        reads = {
+            r: data_digest(mode_data_dir(paper_dir / "data" / r, quick), quick)
+            for r in section.reads
+        }
+        key = section_key(root, root / section.script, {"quick": quick, "seed": seed}, reads)
+        if not force and is_fresh(folder, key, quick):
+            redraw = True
+            _say(
+                f"[devrl paper] {section.name}: inputs unchanged since its last run "
+                f"(key {key['key'][:12]}): redrawing figures and tables only"
+            )
+        else:
+            changed = changed_inputs(folder, key, quick)
+            shown = ", ".join(changed[:4]) + (
+                f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+            )
+            why = "forced" if force else f"changed since its last run: {shown}"
+            if changed == ["no earlier run"] and not force:
+                why = "no record of an earlier run"
+            _say(f"[devrl paper] {section.name}: running ({why})")
+    cmd = [
+        sys.executable,
+        str(root / section.script),
+        "--out",
+        str(paper_dir / "data" / section.name),
+        "--figures",
+        str(out / "figures"),
+        "--tables",
+        str(out / "tables"),
+        "--seed",
+        str(seed),
+    ]
+    if quick:
+        cmd.append("--quick")
+    if redraw:
+        cmd.append("--figures-only")
+    _say(f"[devrl paper] {section.name}: {' '.join(cmd[1:])}")
+    start = time.perf_counter()
+    # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    done = subprocess.run(
+        cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
+    )
+    seconds = time.perf_counter() - start
+    if capture and (done.stdout + done.stderr).strip():
+        _say(f"[devrl paper] {section.name} output:\n{(done.stdout + done.stderr).rstrip()}")
+    if done.returncode != 0:  # go on: the other sections' outputs are still worth having
+        _say(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s")
+        return False
+    _say(f"[devrl paper] {section.name} done in {seconds:.0f} s")
+    if key is not None and not redraw and folder.is_dir():
+        write_stamp(folder, key, quick, seconds)
+    return True
+
+
+def _run_sections(selected: list[Section], workers: int | None, **kwargs: Any) -> list[str]:
+    """Run the sections, ``workers`` at a time, each after the sections it reads; return
+    the names of those that failed (in SECTIONS order)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from devrl._pool import check_workers
+
+    workers = check_workers(workers)
+    # one line per finished section (with the time left), on a terminal too: the sections'
+    # own bars would overwrite a bar of the builder's
+    if workers == 1:
+        sections = progress(selected, "devrl paper", unit="section", bar=False, interval=0)
+        return [s.name for s in sections if not _run_section(s, capture=False, **kwargs)]
+    bar = progress(None, "devrl paper", total=len(selected), unit="section", bar=False, interval=0)
+    names = {s.name for s in selected}
+    pending, running, done, failed = list(selected), {}, set(), set()
+    with ThreadPoolExecutor(workers) as pool:  # threads only wait: each section is a process
+        while pending or running:
+            for section in list(pending):
+                ready = all(r in done or r not in names for r in section.reads)
+                if len(running) < workers and ready:
+                    pending.remove(section)
+                    future = pool.submit(_run_section, section, capture=True, **kwargs)
+                    running[future] = section
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                section = running.pop(future)
+                done.add(section.name)
+                if not future.result():
+                    failed.add(section.name)
+                bar.update(1)
+    bar.close()
+    return [s.name for s in selected if s.name in failed]
+
+
 def build_paper(
     quick: bool = False,
     figures_only: bool = False,
     only: list[str] | None = None,
     seed: int = 0,
     force: bool = False,
+    workers: int | None = None,
 ) -> Path:
     """Rerun the experiments (or only redraw), then rewrite ``paper/main.tex``.
 
@@ -169,6 +283,8 @@ def build_paper(
         only: Names of sections to run; default all.
         seed: Base seed handed to every experiment.
         force: Rerun sections even when their inputs are unchanged.
+        workers: Sections run side by side in this many processes (None: all cores); a
+            section starts after the sections it reads. Outputs are the serial ones.
 
     Returns:
         Path of ``paper/main.tex``.
@@ -180,65 +296,16 @@ def build_paper(
     unknown = set(only or []) - known
     if unknown:
         raise ValueError(f"unknown paper section(s) {sorted(unknown)}; known: {sorted(known)}")
-    failed = []
     selected = [s for s in SECTIONS if not only or s.name in only]
-    # one line per finished section (with the time left), on a terminal too: the sections'
-    # own bars would overwrite a bar of the builder's
-    sections = progress(selected, "devrl paper", unit="section", bar=False, interval=0)
-    for section in sections:
-        folder = mode_data_dir(paper_dir / "data" / section.name, quick)
-        key, redraw = None, figures_only
-        if not figures_only:
-            reads = {
-                r: data_digest(mode_data_dir(paper_dir / "data" / r, quick), quick)
-                for r in section.reads
-            }
-            key = section_key(root, root / section.script, {"quick": quick, "seed": seed}, reads)
-            if not force and is_fresh(folder, key, quick):
-                redraw = True
-                print(
-                    f"[devrl paper] {section.name}: inputs unchanged since its last run "
-                    f"(key {key['key'][:12]}): redrawing figures and tables only",
-                    flush=True,
-                )
-            else:
-                changed = changed_inputs(folder, key, quick)
-                shown = ", ".join(changed[:4]) + (
-                    f" and {len(changed) - 4} more" if len(changed) > 4 else ""
-                )
-                why = "forced" if force else f"changed since its last run: {shown}"
-                if changed == ["no earlier run"] and not force:
-                    why = "no record of an earlier run"
-                print(f"[devrl paper] {section.name}: running ({why})", flush=True)
-        cmd = [
-            sys.executable,
-            str(root / section.script),
-            "--out",
-            str(paper_dir / "data" / section.name),
-            "--figures",
-            str(out / "figures"),
-            "--tables",
-            str(out / "tables"),
-            "--seed",
-            str(seed),
-        ]
-        if quick:
-            cmd.append("--quick")
-        if redraw:
-            cmd.append("--figures-only")
-        print(f"[devrl paper] {section.name}: {' '.join(cmd[1:])}", flush=True)
-        start = time.perf_counter()
-        # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
-        env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
-        done = subprocess.run(cmd, cwd=root, check=False, env=env)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:  # go on: the other sections' outputs are still worth having
-            failed.append(section.name)
-            print(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s", flush=True)
-            continue
-        print(f"[devrl paper] {section.name} done in {seconds:.0f} s", flush=True)
-        if key is not None and not redraw and folder.is_dir():
-            write_stamp(folder, key, quick, seconds)
+    failed = _run_sections(
+        selected,
+        workers,
+        root=root,
+        quick=quick,
+        figures_only=figures_only,
+        seed=seed,
+        force=force,
+    )
     main_tex = write_main_tex(paper_dir, quick=quick)
     pdf = _compile_pdf(out)
     print(

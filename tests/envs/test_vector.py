@@ -178,7 +178,13 @@ def test_state_dict_round_trip_gives_identical_futures():
 def test_config_and_make_vec_env():
     env = MazeVecEnv(2, size=11, corner=3, reward=CornerReward(), seed=0)
     cfg = env.config()
-    assert cfg == {"size": 11, "corner": 3, "reward": {"type": "corner"}, "max_steps": 4 * 71}
+    assert cfg == {
+        "size": 11,
+        "corner": 3,
+        "reward": {"type": "corner"},
+        "max_steps": 4 * 71,
+        "cheese_anywhere": 0.0,
+    }
     again = make_vec_env(json.loads(json.dumps(cfg)), num_envs=2, seed=0)
     assert again.config() == cfg and again.reward == CornerReward()
     with pytest.raises(ValueError, match="unknown env config"):

@@ -42,6 +42,7 @@ def test_context_is_environment_agnostic(tiny_run):
         "corner": 1,
         "reward": tiny_run.config["reward"],
         "max_steps": tiny_run.config["max_steps"],
+        "cheese_anywhere": 0.0,
     }
     assert context.gamma == tiny_run.config["gamma"] and context.seed == 3
     with pytest.raises(ValueError, match="needs a run on devrl/TMSBandit-v0"):
