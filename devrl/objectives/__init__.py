@@ -1,0 +1,1 @@
+"""Objectives in weight space: reward families, weight differences and Jozdien's patch (issue 14)."""

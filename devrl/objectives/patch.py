@@ -1,0 +1,111 @@
+"""Jozdien's patch: networks built from edited weights, retrained, and scored on a target cell.
+
+Why: the patch MB* = MA - Delta_k is not a checkpoint of any training run, yet the short
+retraining on RA must go through the ordinary trainer (``train(init_from=...)``). So
+:func:`weights_run` writes edited weights as a one-checkpoint run that ``init_from`` can
+start from, and :func:`target_visits` scores a policy on how it treats cells it was never
+shown: does it visit cell k, and how close does it stay to it?
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from devrl.envs.levels import level_from_obs
+from devrl.envs.solver import bfs_distances
+from devrl.rollouts import Rollout, collect
+from devrl.runs import Run
+
+__all__ = ["episode_target_stats", "target_visits", "weights_run"]
+
+
+def weights_run(
+    path: str | os.PathLike, source: str | os.PathLike, state: Mapping[str, torch.Tensor]
+) -> Run:
+    """A run directory holding ``state`` as its only checkpoint (step 0), configured like ``source``.
+
+    Reopening with the same config keeps the directory (resumable experiments); the
+    checkpoint is rewritten only if missing.
+
+    Args:
+        path: the new run directory.
+        source: the run whose config and network the weights belong to.
+        state: a state dict for that network (e.g. ``add_delta(MA, Delta, -1)``).
+    """
+    src = Run.load(source)
+    config = {**src.config, "init_from": None, "total_timesteps": 0, "note": "edited weights"}
+    run = Run.create(path, config, resume=True, purpose="write edited weights to")
+    if not run.checkpoint_path(0).is_file():
+        model = src.policy()
+        model.load_state_dict(dict(state))
+        run.save_checkpoint(0, model)
+    return run
+
+
+def episode_target_stats(roll: Rollout, targets: Sequence[tuple[int, int]]) -> pd.DataFrame:
+    """Per finished episode and target: did the mouse enter the target, its mean BFS distance.
+
+    Args:
+        roll: a maze rollout (finished episodes are scored; unfinished ones dropped).
+        targets: ``(row, col)`` cells.
+
+    Returns:
+        Rows ``episode, target, visited (bool), mean_distance, length, reached_cheese``;
+        ``mean_distance`` averages the distance from every state the mouse occupied
+        (including the last) to the target, NaN if the target is a wall on that level.
+    """
+    if len(targets) == 0:
+        raise ValueError("targets must hold at least one (row, col) cell.")
+    done_eps = np.unique(roll.episode[roll.done])
+    rows: list[dict[str, Any]] = []
+    for ep in done_eps:
+        idx = np.flatnonzero(roll.episode == ep)
+        idx = idx[np.argsort(roll.t[idx])]
+        walls, _, _ = level_from_obs(roll.obs[idx[0]])
+        path = np.concatenate([roll.mouse_pos[idx], roll.next_mouse_pos[idx[-1:]]])
+        path = path[(path >= 0).all(1)]
+        reached_cheese = bool(roll.terminated[idx[-1]] and roll.rewards[idx[-1]] > 0)
+        for r, c in targets:
+            if walls[r, c]:
+                visited, dist = False, float("nan")
+            else:
+                d = bfs_distances(walls, (r, c)).astype(np.float64)
+                visited = bool(((path[:, 0] == r) & (path[:, 1] == c)).any())
+                dist = float(d[path[:, 0], path[:, 1]].mean())
+            rows.append(
+                {
+                    "episode": int(ep),
+                    "target": f"cell_{r}_{c}",
+                    "visited": visited,
+                    "mean_distance": dist,
+                    "length": len(idx),
+                    "reached_cheese": reached_cheese,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def target_visits(
+    policy: torch.nn.Module,
+    env_kwargs: Mapping[str, Any],
+    targets: Sequence[tuple[int, int]],
+    *,
+    episodes: int = 200,
+    seed: int = 12345,
+    num_envs: int = 32,
+) -> pd.DataFrame:
+    """Play ``episodes`` maze episodes (sampled actions) and score them with :func:`episode_target_stats`."""
+    from devrl.envs import MazeVecEnv
+
+    env = MazeVecEnv(num_envs=min(num_envs, episodes), seed=seed, **dict(env_kwargs))
+    try:
+        roll = collect(policy, env, episodes=episodes, seed=seed)
+    finally:
+        env.close()
+    return episode_target_stats(roll, targets)
