@@ -4,7 +4,7 @@ import pytest
 from devrl.envs.levels import corner_cell, mouse_start
 from devrl.envs.rewards import CellReward, CheeseReward, CornerReward, NegatedReward
 from devrl.envs.solver import bfs_distances
-from devrl.objectives.rewards import cell_targets, reward_family, sample_levels, value_correlation
+from devrl.objectives.families import cell_targets, reward_family, sample_levels, value_correlation
 
 OPEN = np.zeros((5, 5), dtype=bool)  # no walls: distances are Manhattan distances
 
