@@ -1,12 +1,13 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from devrl.envs.levels import observation
 from devrl.objectives.deltas import add_delta, state_delta
-from devrl.objectives.patch import episode_target_stats, target_visits, weights_run
+from devrl.objectives.patch import episode_target_stats, lean, target_visits, weights_run
 from devrl.rollouts import Rollout
 from devrl.runs import Run
 
@@ -85,3 +86,26 @@ def test_weights_run_feeds_init_from_and_target_visits(tiny_run, tmp_path):
     # entering a cell is being at distance 0 from it at some step, so visits need distance
     assert (table.loc[table["visited"], "mean_distance"] >= 0).all()
     assert ((table["mean_distance"] == 0) <= table["visited"]).all()
+
+
+def test_lean_finds_a_planted_avoidance_and_no_effect_between_equals():
+    rng = np.random.default_rng(0)
+
+    def table(p_visit, dist, n=400):
+        return pd.DataFrame(
+            {
+                "target": "cell_2_2",
+                "visited": rng.random(n) < p_visit,
+                "mean_distance": dist + rng.normal(0, 1, n),
+            }
+        )
+
+    out = lean(table(0.2, 5.0), table(0.6, 3.0)).iloc[0]
+    assert out["d_visit"] == pytest.approx(-0.4, abs=0.08)
+    assert out["d_visit_high"] < 0 and out["d_dist_low"] > 0  # planted effect detected
+    assert out["d_dist"] == pytest.approx(2.0, abs=0.2)
+    same = table(0.5, 3.0)
+    null = lean(same, same).iloc[0]
+    assert null["d_visit"] == 0 and null["d_visit_low"] < 0 < null["d_visit_high"]
+    with pytest.raises(ValueError, match="arm lacks"):
+        lean(pd.DataFrame({"target": []}), table(0.5, 3.0))
