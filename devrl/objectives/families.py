@@ -9,9 +9,10 @@ as the correlation of the optimal value functions over states, averaged over lev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from devrl.envs.levels import corner_cell, mouse_start, sample_level, validate_size
 from devrl.envs.rewards import CellReward, CheeseReward, CornerReward, NegatedReward, Reward
@@ -22,6 +23,7 @@ __all__ = [
     "reward_family",
     "sample_levels",
     "value_correlation",
+    "value_correlation_matrix",
 ]
 
 
@@ -126,3 +128,36 @@ def value_correlation(
     ]
     corrs = np.asarray(corrs)
     return float(np.nanmean(corrs)) if np.isfinite(corrs).any() else float("nan")
+
+
+def value_correlation_matrix(
+    rewards: Mapping[str, Reward],
+    levels: Sequence[tuple[np.ndarray, tuple[int, int]]],
+    gamma: float = 0.99,
+) -> pd.DataFrame:
+    """:func:`value_correlation` for every pair of named rewards, solving each level once per reward.
+
+    Returns:
+        Tidy rows ``reward_a, reward_b, correlation, levels_used`` for every ordered pair
+        (the diagonal is 1 wherever ``V*`` is not constant).
+    """
+    if len(levels) == 0:
+        raise ValueError("levels must hold at least one (walls, cheese) pair.")
+    values = {
+        name: [solve(w, c, r, gamma, method="policy_iteration").V for w, c in levels]
+        for name, r in rewards.items()
+    }
+    rows = []
+    for a in rewards:
+        for b in rewards:
+            corrs = np.array([_level_corr(x, y) for x, y in zip(values[a], values[b], strict=True)])
+            ok = np.isfinite(corrs)
+            rows.append(
+                {
+                    "reward_a": a,
+                    "reward_b": b,
+                    "correlation": float(corrs[ok].mean()) if ok.any() else float("nan"),
+                    "levels_used": int(ok.sum()),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -4,7 +4,13 @@ import pytest
 from devrl.envs.levels import corner_cell, mouse_start
 from devrl.envs.rewards import CellReward, CheeseReward, CornerReward, NegatedReward
 from devrl.envs.solver import bfs_distances
-from devrl.objectives.families import cell_targets, reward_family, sample_levels, value_correlation
+from devrl.objectives.families import (
+    cell_targets,
+    reward_family,
+    sample_levels,
+    value_correlation,
+    value_correlation_matrix,
+)
 
 OPEN = np.zeros((5, 5), dtype=bool)  # no walls: distances are Manhattan distances
 
@@ -77,3 +83,16 @@ def test_bad_inputs():
         value_correlation(CheeseReward(), CheeseReward(), [])
     with pytest.raises(ValueError, match="n must"):
         sample_levels(5, 0)
+
+
+def test_matrix_agrees_with_pairwise_correlations():
+    levels = sample_levels(7, 3, seed=4)
+    fam = reward_family([(2, 2), (0, 0)])
+    table = value_correlation_matrix(fam, levels).set_index(["reward_a", "reward_b"])
+    assert len(table) == len(fam) ** 2
+    for a, b in [("cheese", "cell_2_2"), ("cell_0_0", "corner"), ("cell_2_2", "cell_2_2")]:
+        assert table.loc[(a, b), "correlation"] == pytest.approx(
+            value_correlation(fam[a], fam[b], levels)
+        )
+    assert np.isnan(table.loc[("neg_cell_0_0", "cheese"), "correlation"])
+    assert table.loc[("neg_cell_0_0", "cheese"), "levels_used"] == 0
