@@ -8,14 +8,15 @@ cell k less, or stay farther from it, than MA retrained the same way, and than M
 random direction with Delta_k's per-layer norms?
 
     nice python experiments/objectives.py --quick --ma-dir /work/main/paper/data/maze_baseline
-        # K=4, one MA seed (~5 CPU-minutes)
-    python experiments/objectives.py --ma-dir ...     # K=16, three MA seeds (see README)
+        # K=4, one MA seed, 3 retraining seeds (~8 CPU-minutes)
+    python experiments/objectives.py --ma-dir ...     # K=16, three MA seeds, ~2.5 CPU-hours
 
 Runs (checkpoints) go to ``--runs`` (git-ignored); tidy tables to ``--out``.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from devrl._io import atomic_write_json, atomic_write_text
+from devrl._io import atomic_write, atomic_write_json, atomic_write_text
 from devrl.agents import PPOConfig, train
 from devrl.envs.rewards import CellReward
 from devrl.objectives.deltas import (
@@ -40,7 +41,7 @@ from devrl.objectives.families import (
     sample_levels,
     value_correlation_matrix,
 )
-from devrl.objectives.patch import lean, target_visits, weights_run
+from devrl.objectives.patch import lean, t_interval, target_visits, weights_run
 from devrl.paper import experiment_parser
 from devrl.runs import Run
 
@@ -60,14 +61,16 @@ def settings(quick: bool) -> dict:
             "ma_seeds": 1,
             "finetune": 4096 * 24,
             "retrain": 4096 * 8,
+            "retrain_seeds": 3,
             "episodes": 200,
             "levels": 30,
         }
     return {
         "K": 16,
         "ma_seeds": 3,
-        "finetune": 4096 * 24,
+        "finetune": 4096 * 48,
         "retrain": 4096 * 8,
+        "retrain_seeds": 3,
         "episodes": 500,
         "levels": 100,
     }
@@ -93,10 +96,10 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict):
     ma_state = ma.load_checkpoint(ma_step)["model"]
     env_ra = ma.env_kwargs
     root = runs / f"seed{seed}"
+    cfg_batch = base["num_envs"] * base["num_steps"]
     evals = root / "evals"
 
     def ft(name, reward_spec, steps, parent, run_seed_, parent_step=None):
-        t0 = time.perf_counter()
         run = train(
             PPOConfig.from_dict(
                 {
@@ -111,7 +114,9 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict):
             resume=True,
             init_from=(parent, parent_step),
         )
-        timing.setdefault(name.split("_")[0], []).append(time.perf_counter() - t0)
+        # training time from the run's own log (so a resumed experiment still reports it)
+        m = run.metrics
+        timing.setdefault(name.split("_")[0], []).append(float((cfg_batch / m["charts/SPS"]).sum()))
         return run
 
     # --- item 2: fine-tune on each "reach cell k", diff against MA
@@ -149,76 +154,120 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict):
             for j, b in enumerate(names)
         ]
 
-    # --- item 3: MA, MA - Delta_k, MA - random_k, each retrained on RA for the same budget
+    # --- item 3: MA, MA - Delta_k, MA - random_k, each retrained on RA for the same budget,
+    # several retraining seeds (the runs, not the episodes, are the units of the lean)
     episodes.append(
         _cached_eval(
             evals / "ma.csv", lambda: ma.policy(ma_step), env_ra, targets, cfg["episodes"]
         ).assign(arm="ma", arm_target="")
     )
-    ma_rt = ft("retrain_ma", base["reward"], cfg["retrain"], ma.path, RETRAIN_SEED, ma_step)
-    episodes.append(
-        _cached_eval(
-            evals / "ma_retrained.csv", ma_rt.policy, env_ra, targets, cfg["episodes"]
-        ).assign(arm="ma_retrained", arm_target="")
-    )
+    edited = {}
     for i, (name, d) in enumerate(zip(names, deltas, strict=True)):
         for arm, edit in (("patch", d), ("random", random_like(d, seed=100 * seed + i))):
-            edited = weights_run(
+            run = weights_run(
                 root / f"{arm}_{name}_weights", ma.path, add_delta(ma_state, edit, alpha=-1.0)
             )
+            edited[arm, name] = run
             episodes.append(
                 _cached_eval(
-                    evals / f"{arm}_raw_{name}.csv", edited.policy, env_ra, targets, cfg["episodes"]
+                    evals / f"{arm}_raw_{name}.csv", run.policy, env_ra, targets, cfg["episodes"]
                 ).assign(arm=f"{arm}_raw", arm_target=name)
             )
+    for rs in range(cfg["retrain_seeds"]):
+        jobs = [("ma", "", ma.path, ma_step)]
+        jobs += [(arm, name, run.path, 0) for (arm, name), run in edited.items()]
+        for arm, name, parent, step in jobs:
+            tag = f"{arm}_{name}_r{rs}" if name else f"{arm}_r{rs}"
             rt = ft(
-                f"retrain_{arm}_{name}",
-                base["reward"],
-                cfg["retrain"],
-                edited.path,
-                RETRAIN_SEED,
-                0,
+                f"retrain_{tag}", base["reward"], cfg["retrain"], parent, RETRAIN_SEED + rs, step
             )
             episodes.append(
                 _cached_eval(
-                    evals / f"{arm}_{name}.csv", rt.policy, env_ra, targets, cfg["episodes"]
-                ).assign(arm=arm, arm_target=name)
+                    evals / f"retrained_{tag}.csv", rt.policy, env_ra, targets, cfg["episodes"]
+                ).assign(
+                    arm="ma_retrained" if arm == "ma" else arm, arm_target=name, retrain_seed=rs
+                )
             )
     eps = pd.concat(episodes, ignore_index=True).assign(seed=seed)
+    eps["retrain_seed"] = eps["retrain_seed"].fillna(-1).astype(int)
     return pd.DataFrame(norms), pd.DataFrame(cos_rows), eps
 
 
 def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
-    """Per seed and target k: patch vs MA-retrained, random vs MA-retrained, patch vs random."""
+    """Per seed, retraining seed and target k: patch vs MA, random vs MA, patch vs random.
+
+    Plus ``mb_vs_ma`` (did the fine-tune make the agent go to k at all?). Intervals here are
+    over episodes of one run; :func:`lean_summary` puts them over runs.
+    """
     rows = []
     for seed, e in eps.groupby("seed"):
-        base = e[e["arm"] == "ma_retrained"]
-        for name in sorted(e.loc[e["arm"] == "patch", "arm_target"].unique()):
-            pick = {
-                a: e[(e["arm"] == a) & (e["arm_target"] == name)]
-                for a in ("patch", "random", "mb", "patch_raw", "random_raw")
+        names = sorted(e.loc[e["arm"] == "patch", "arm_target"].unique())
+        for name in names:
+            on_k = e[e["target"] == name]
+            mb = on_k[(on_k["arm"] == "mb") & (on_k["arm_target"] == name)]
+            rows += (
+                lean(mb, on_k[on_k["arm"] == "ma"], seed=seed)
+                .assign(seed=seed, retrain_seed=-1, comparison="mb_vs_ma")
+                .to_dict("records")
+            )
+            for rs, r in on_k[on_k["retrain_seed"] >= 0].groupby("retrain_seed"):
+                pick = {
+                    a: r[(r["arm"] == a) & (r["arm_target"] == name)] for a in ("patch", "random")
+                }
+                base = r[r["arm"] == "ma_retrained"]
+                for comparison, arm, ref in (
+                    ("patch_vs_ma", pick["patch"], base),
+                    ("random_vs_ma", pick["random"], base),
+                    ("patch_vs_random", pick["patch"], pick["random"]),
+                ):
+                    rows += (
+                        lean(arm, ref, seed=seed)
+                        .assign(seed=seed, retrain_seed=int(rs), comparison=comparison)
+                        .to_dict("records")
+                    )
+    return pd.DataFrame(rows)
+
+
+def lean_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per comparison and target: mean over retraining runs with a t interval; ``all`` over targets."""
+    rows = []
+    for (comparison, target), g in table.groupby(["comparison", "target"]):
+        for col in ("d_visit", "d_dist"):
+            m, lo, hi, n = t_interval(g[col])
+            rows.append(
+                {
+                    "comparison": comparison,
+                    "target": target,
+                    "quantity": col,
+                    "mean": m,
+                    "low": lo,
+                    "high": hi,
+                    "runs": n,
+                }
+            )
+    per_target = pd.DataFrame(rows)
+    for (comparison, col), g in per_target.groupby(["comparison", "quantity"]):
+        m, lo, hi, n = t_interval(g["mean"])
+        rows.append(
+            {
+                "comparison": comparison,
+                "target": "all",
+                "quantity": col,
+                "mean": m,
+                "low": lo,
+                "high": hi,
+                "runs": n,
             }
-            on_k = {a: t[t["target"] == name] for a, t in pick.items()}
-            b_k = base[base["target"] == name]
-            for comparison, arm, ref in (
-                ("patch_vs_ma", on_k["patch"], b_k),
-                ("random_vs_ma", on_k["random"], b_k),
-                ("patch_vs_random", on_k["patch"], on_k["random"]),
-                ("mb_vs_ma", on_k["mb"], e[(e["arm"] == "ma") & (e["target"] == name)]),
-            ):
-                rows += (
-                    lean(arm, ref, seed=seed)
-                    .assign(seed=seed, comparison=comparison)
-                    .to_dict("records")
-                )
+        )
     return pd.DataFrame(rows)
 
 
 def arm_summary(eps: pd.DataFrame) -> pd.DataFrame:
     """Cheese success and episode length of every arm (is the retrained network competent?)."""
-    one = eps.drop_duplicates(["seed", "arm", "arm_target", "episode"])
+    keys = ["seed", "arm", "arm_target", "retrain_seed"]
+    one = eps.drop_duplicates([*keys, "episode"])
     return (
-        one.groupby(["seed", "arm", "arm_target"], dropna=False)
+        one.groupby(keys, dropna=False)
         .agg(
             success=("reached_cheese", "mean"),
             length=("length", "mean"),
@@ -248,8 +297,14 @@ def run_experiment(args) -> None:
     norms, cos, eps = (pd.concat(p, ignore_index=True) for p in zip(*parts, strict=True))
     atomic_write_text(out / "delta_norms.csv", norms.to_csv(index=False))
     atomic_write_text(out / "delta_cosines.csv", cos.to_csv(index=False))
-    atomic_write_text(out / "episodes.csv", eps.to_csv(index=False))
-    atomic_write_text(out / "lean.csv", lean_table(eps).to_csv(index=False))
+    # per-episode rows are the bulk of the data: gzip with a fixed mtime (reproducible bytes)
+    atomic_write(
+        out / "episodes.csv.gz",
+        lambda f: f.write(gzip.compress(eps.to_csv(index=False).encode(), mtime=0)),
+    )
+    lean_runs = lean_table(eps)
+    atomic_write_text(out / "lean.csv", lean_runs.to_csv(index=False))
+    atomic_write_text(out / "lean_summary.csv", lean_summary(lean_runs).to_csv(index=False))
     atomic_write_text(out / "arms.csv", arm_summary(eps).to_csv(index=False))
     atomic_write_json(
         out / "settings.json",

@@ -7,7 +7,13 @@ import torch
 
 from devrl.envs.levels import observation
 from devrl.objectives.deltas import add_delta, state_delta
-from devrl.objectives.patch import episode_target_stats, lean, target_visits, weights_run
+from devrl.objectives.patch import (
+    episode_target_stats,
+    lean,
+    t_interval,
+    target_visits,
+    weights_run,
+)
 from devrl.rollouts import Rollout
 from devrl.runs import Run
 
@@ -109,3 +115,13 @@ def test_lean_finds_a_planted_avoidance_and_no_effect_between_equals():
     assert null["d_visit"] == 0 and null["d_visit_low"] < 0 < null["d_visit_high"]
     with pytest.raises(ValueError, match="arm lacks"):
         lean(pd.DataFrame({"target": []}), table(0.5, 3.0))
+
+
+def test_t_interval_known_values():
+    m, lo, hi, n = t_interval([1.0, 2.0, 3.0, float("nan")])
+    half = 4.302652729911275 / np.sqrt(3)  # t_{0.975, 2} * sd 1 / sqrt(3)
+    assert (m, n) == (2.0, 3) and lo == pytest.approx(2 - half) and hi == pytest.approx(2 + half)
+    m, lo, hi, n = t_interval([5.0])
+    assert m == 5.0 and n == 1 and np.isnan(lo) and np.isnan(hi)
+    with pytest.raises(ValueError, match="values"):
+        t_interval([float("nan")])
