@@ -21,6 +21,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -30,6 +31,7 @@ from devrl.envs.rewards import CellReward
 from devrl.objectives.deltas import (
     add_delta,
     cosine_matrix,
+    layer_cosines,
     layer_norms,
     random_like,
     shared_specific,
@@ -41,7 +43,13 @@ from devrl.objectives.families import (
     sample_levels,
     value_correlation_matrix,
 )
-from devrl.objectives.patch import lean, t_interval, target_visits, weights_run
+from devrl.objectives.patch import (
+    lean,
+    own_minus_others,
+    t_interval,
+    target_visits,
+    weights_run,
+)
 from devrl.paper import experiment_parser
 from devrl.runs import Run
 
@@ -145,11 +153,29 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict):
                 {"seed": seed, "target": name, "part": part, "layer": k, "norm": v}
                 for k, v in layer_norms(obj).items()
             ]
+    norms += [
+        {"seed": seed, "target": "", "part": "ma_weights", "layer": k, "norm": v}
+        for k, v in layer_norms(
+            state_delta({k: 0 * w for k, w in ma_state.items()}, ma_state)
+        ).items()
+    ]
     cos_rows = []
     for part, objs in (("delta", deltas), ("specific", specific)):
+        off = ~np.eye(len(objs), dtype=bool)
+        cos_rows += [
+            {
+                "seed": seed,
+                "part": part,
+                "layer": layer,
+                "a": "mean_offdiag",
+                "b": "",
+                "cosine": float(m[off].mean()),
+            }
+            for layer, m in layer_cosines(objs).items()
+        ]
         m = cosine_matrix(objs)
         cos_rows += [
-            {"seed": seed, "part": part, "a": a, "b": b, "cosine": m[i, j]}
+            {"seed": seed, "part": part, "layer": "all", "a": a, "b": b, "cosine": m[i, j]}
             for i, a in enumerate(names)
             for j, b in enumerate(names)
         ]
@@ -210,7 +236,7 @@ def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
                 .assign(seed=seed, retrain_seed=-1, comparison="mb_vs_ma")
                 .to_dict("records")
             )
-            for rs, r in on_k[on_k["retrain_seed"] >= 0].groupby("retrain_seed"):
+            for rs, r in e[e["retrain_seed"] >= 0].groupby("retrain_seed"):
                 pick = {
                     a: r[(r["arm"] == a) & (r["arm_target"] == name)] for a in ("patch", "random")
                 }
@@ -220,10 +246,20 @@ def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
                     ("random_vs_ma", pick["random"], base),
                     ("patch_vs_random", pick["patch"], pick["random"]),
                 ):
+                    every = lean(arm, ref, seed=seed)  # on all targets: the edit's side effects
+                    tags = {"seed": seed, "retrain_seed": int(rs)}
                     rows += (
-                        lean(arm, ref, seed=seed)
-                        .assign(seed=seed, retrain_seed=int(rs), comparison=comparison)
+                        every[every["target"] == name]
+                        .assign(**tags, comparison=comparison)
                         .to_dict("records")
+                    )
+                    rows.append(
+                        {
+                            "target": name,
+                            **own_minus_others(every, name),
+                            **tags,
+                            "comparison": f"{comparison}_own_minus_others",
+                        }
                     )
     return pd.DataFrame(rows)
 

@@ -22,7 +22,14 @@ from devrl.envs.solver import bfs_distances
 from devrl.rollouts import Rollout, collect
 from devrl.runs import Run
 
-__all__ = ["episode_target_stats", "lean", "t_interval", "target_visits", "weights_run"]
+__all__ = [
+    "episode_target_stats",
+    "lean",
+    "own_minus_others",
+    "t_interval",
+    "target_visits",
+    "weights_run",
+]
 
 
 def weights_run(
@@ -185,3 +192,23 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
         return m, float("nan"), float("nan"), 1
     half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return m, m - half, m + half, int(x.size)
+
+
+def own_minus_others(table: pd.DataFrame, own: str) -> dict[str, float]:
+    """The lean on the edited target minus the mean lean on the other targets.
+
+    Why: an edit that breaks competence changes visits to *every* cell (a stuck agent
+    visits the cells near the start more and far cells less); only a change on cell k
+    beyond the change on the other targets speaks to an objective about k.
+
+    Args:
+        table: :func:`lean` output holding ``own`` and at least one other target.
+        own: the edited target's name (``"cell_r_c"``).
+
+    Returns:
+        ``{"d_visit": ..., "d_dist": ...}``.
+    """
+    if own not in set(table["target"]) or table["target"].nunique() < 2:
+        raise ValueError(f"table must hold target {own!r} and at least one other target.")
+    mine, others = table[table["target"] == own], table[table["target"] != own]
+    return {col: float(mine[col].iloc[0] - others[col].mean()) for col in ("d_visit", "d_dist")}

@@ -10,6 +10,7 @@ from devrl.objectives.deltas import add_delta, state_delta
 from devrl.objectives.patch import (
     episode_target_stats,
     lean,
+    own_minus_others,
     t_interval,
     target_visits,
     weights_run,
@@ -125,3 +126,17 @@ def test_t_interval_known_values():
     assert m == 5.0 and n == 1 and np.isnan(lo) and np.isnan(hi)
     with pytest.raises(ValueError, match="values"):
         t_interval([float("nan")])
+
+
+def test_own_minus_others_removes_a_change_shared_by_all_cells():
+    table = pd.DataFrame(
+        {
+            "target": ["cell_0_0", "cell_2_2", "cell_4_4"],
+            "d_visit": [-0.5, -0.2, -0.4],
+            "d_dist": [2.0, 1.0, 1.0],
+        }
+    )
+    got = own_minus_others(table, "cell_0_0")
+    assert got["d_visit"] == pytest.approx(-0.2) and got["d_dist"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least one other"):
+        own_minus_others(table.iloc[:1], "cell_0_0")
