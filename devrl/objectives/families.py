@@ -85,6 +85,14 @@ def sample_levels(
     return [sample_level(size, corner, rng) for _ in range(int(n))]
 
 
+def _values(reward: Reward, walls: np.ndarray, cheese: tuple[int, int], gamma: float) -> np.ndarray:
+    """``V*`` with NaN on walls *and* terminal cells: a terminal cell's 0 is a convention, not a
+    preference, and as the lone outlier among values near 1 it would dominate the correlation."""
+    v = solve(walls, cheese, reward, gamma, method="policy_iteration").V.copy()
+    v[reward.tabular(walls, cheese).terminal] = np.nan
+    return v
+
+
 def _level_corr(va: np.ndarray, vb: np.ndarray) -> float:
     ok = np.isfinite(va) & np.isfinite(vb)
     a, b = va[ok], vb[ok]
@@ -99,7 +107,9 @@ def value_correlation(
     levels: Sequence[tuple[np.ndarray, tuple[int, int]]],
     gamma: float = 0.99,
 ) -> float:
-    """Mean over levels of the Pearson correlation of ``V*_A`` and ``V*_B`` over free cells.
+    """Mean over levels of the Pearson correlation of ``V*_A`` and ``V*_B`` over states.
+
+    States are the free cells that are terminal for neither reward (where the mouse acts).
 
     Why: two rewards are "orthogonal" for the weight-difference method when being good at
     one says nothing about being good at the other; the optimal value functions capture
@@ -121,8 +131,7 @@ def value_correlation(
         raise ValueError("levels must hold at least one (walls, cheese) pair.")
     corrs = [
         _level_corr(
-            solve(walls, cheese, reward_a, gamma, method="policy_iteration").V,
-            solve(walls, cheese, reward_b, gamma, method="policy_iteration").V,
+            _values(reward_a, walls, cheese, gamma), _values(reward_b, walls, cheese, gamma)
         )
         for walls, cheese in levels
     ]
@@ -143,10 +152,7 @@ def value_correlation_matrix(
     """
     if len(levels) == 0:
         raise ValueError("levels must hold at least one (walls, cheese) pair.")
-    values = {
-        name: [solve(w, c, r, gamma, method="policy_iteration").V for w, c in levels]
-        for name, r in rewards.items()
-    }
+    values = {name: [_values(r, w, c, gamma) for w, c in levels] for name, r in rewards.items()}
     rows = []
     for a in rewards:
         for b in rewards:
