@@ -188,6 +188,33 @@ class SumReward(Reward):
         return " + ".join(repr(t) for t in self._terms)
 
 
+class NegatedReward(Reward):
+    """The negation of a reward: every payment flips sign, terminal cells stay terminal.
+
+    Why: the avoidance version of a goal (``NegatedReward(CellReward(2, 4))`` pays -1 for
+    entering cell (2, 4) and ends the episode there), and the "opposite objective" that a
+    patched network MA - Delta would pursue if the parameter -> objective map were linear.
+
+    Args:
+        base: the reward to negate (any Reward, including a sum).
+    """
+
+    def __init__(self, base: Reward):
+        if not isinstance(base, Reward):
+            raise TypeError(f"NegatedReward base must be a Reward, got {base!r}.")
+        self.base = base
+
+    def tabular(self, walls: np.ndarray, cheese: tuple[int, int]) -> TabularReward:
+        t = self.base.tabular(walls, cheese)
+        return TabularReward(-t.cell, -t.step, t.terminal)
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"type": "neg", "base": self.base.to_spec()}
+
+    def __repr__(self) -> str:
+        return f"NegatedReward({self.base!r})"
+
+
 _SIMPLE = {"cheese": CheeseReward, "corner": CornerReward}
 
 
@@ -213,11 +240,13 @@ def reward_from_spec(spec: dict[str, Any] | Reward | None) -> Reward:
             return CellReward(**args)
         if kind == "step_penalty":
             return StepPenalty(**args)
+        if kind == "neg" and set(args) == {"base"}:
+            return NegatedReward(reward_from_spec(args["base"]))
         if kind == "sum" and set(args) == {"terms"}:
             return SumReward(*(reward_from_spec(t) for t in args["terms"]))
     except TypeError as err:
         raise ValueError(f"bad arguments in reward spec {spec!r}: {err}") from None
     raise ValueError(
         f"unknown reward spec {spec!r}; expected type 'cheese', 'corner', 'cell' (row, col), "
-        "'step_penalty' (c) or 'sum' (terms)."
+        "'step_penalty' (c), 'neg' (base) or 'sum' (terms)."
     )

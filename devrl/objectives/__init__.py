@@ -1,4 +1,12 @@
-"""Objectives in weight space: exact tabular theory of reward-swap weight differences (issue 14)."""
+"""Objectives in weight space: reward swaps, weight differences and Jozdien's patch (issue 14).
+
+:mod:`devrl.objectives.tabular` is the exact theory (a tabular softmax policy; numpy only,
+exported here). On the maze: :mod:`devrl.objectives.families` (reward families and how
+orthogonal they are), :mod:`devrl.objectives.deltas` (Δ = MB − MA as per-layer tensors: norms,
+cosines, shared and specific parts, random directions of equal norm) and
+:mod:`devrl.objectives.patch` (MA − Δ, retraining, and whether the agent leans away from a
+target); import those modules directly (they load torch).
+"""
 
 from devrl.objectives.tabular import (
     Evaluation,

@@ -10,6 +10,7 @@ from devrl.envs.rewards import (
     CellReward,
     CheeseReward,
     CornerReward,
+    NegatedReward,
     StepPenalty,
     SumReward,
     reward_from_spec,
@@ -57,6 +58,8 @@ def test_step_penalty_and_sum():
         StepPenalty(0.05),
         CheeseReward() + StepPenalty(0.01),
         CornerReward() + CellReward(0, 0) + StepPenalty(-1),
+        NegatedReward(CellReward(2, 4)),
+        CheeseReward() + NegatedReward(CellReward(2, 4) + StepPenalty(0.1)),
     ],
 )
 def test_spec_round_trip(reward):
@@ -87,6 +90,8 @@ def test_equality_and_defaults():
         {"type": "cheese", "x": 1},
         {"type": "step_penalty", "c": float("nan")},
         {"type": "sum", "terms": []},
+        {"type": "neg"},
+        {"type": "neg", "base": {"type": "lava"}},
     ],
 )
 def test_bad_specs(spec):
@@ -103,3 +108,12 @@ def test_bad_cells():
         CellReward(6, 0).tabular(WALLS, CHEESE)
     with pytest.raises(ValueError, match="finite"):
         StepPenalty(float("inf"))
+
+
+def test_negated_reward_flips_payments_and_keeps_terminals():
+    base = CellReward(2, 4) + StepPenalty(0.1)
+    a, n = base.tabular(WALLS, CHEESE), NegatedReward(base).tabular(WALLS, CHEESE)
+    assert n.cell[2, 4] == -1.0 and n.step == 0.1
+    assert np.array_equal(n.terminal, a.terminal)
+    with pytest.raises(TypeError, match="base"):
+        NegatedReward("cheese")
