@@ -12,7 +12,7 @@ mouse enters that cell within ``N`` steps (:mod:`devrl.mechanisms.future_path`):
   each cell's activation ``x``: ``logit = m^T W_N x + v_N^T x + b_N`` (so it contains the
   1x1 probe).
 
-Inputs are z-scored per channel on the training cells; each probe is fitted by full-batch
+Inputs are z-scored per channel over all training units; each probe is fitted by full-batch
 L-BFGS on the masked binary cross-entropy with a small L2 penalty, and scored on
 held-out levels by F1 (threshold 0.5) and AUROC (``sklearn.metrics``) per horizon.
 
@@ -176,7 +176,7 @@ def fit_probe(
     C = data.acts.shape[1]
     probe = CellProbe(kind, C, data.labels.shape[1])
     mask = torch.as_tensor(data.mask)
-    cells = data.acts.permute(0, 2, 3, 1)[mask]  # [cells, C]
+    cells = data.acts.permute(0, 2, 3, 1).reshape(-1, C)  # all units: 3x3 sees unscored ones
     probe.mean.copy_(cells.mean(0).view(1, C, 1, 1))
     probe.std.copy_(cells.std(0).clamp_min(1e-6).view(1, C, 1, 1))
     y = torch.as_tensor(data.labels).float()
