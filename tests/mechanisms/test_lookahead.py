@@ -125,3 +125,26 @@ def test_rollout_states_and_activations():
     assert predict(fit_probe("1x1", d, max_iter=5), d).shape == d.labels.shape
     with pytest.raises(ValueError, match="max_states"):
         rollout_states(roll, HS, max_states=0)
+
+
+@pytest.mark.parametrize("target", ["corner", "cheese"])
+def test_corner_first_flags_of_the_seekers(target):
+    from devrl.envs.levels import corner_cell
+    from devrl.mechanisms import SeekerPolicy
+
+    env = MazeVecEnv(num_envs=8, size=7, corner=None, max_steps=40)
+    roll = collect(SeekerPolicy(target), env, episodes=16, seed=1, greedy=True)
+    st = rollout_states(roll, HS)
+    corner = np.array(corner_cell(7))
+    for e in np.unique(st.episode):
+        rows = st.episode == e
+        at_corner = (st.positions[rows] == corner).all(axis=1).any() or st.corner_first[rows][0]
+        cheese = roll.cheese_pos[roll.episode == e][0]
+        if target == "corner" and not (cheese == corner).all():
+            # the corner-seeker reaches the corner first unless the cheese lies on its way
+            reached = (roll.next_mouse_pos[roll.episode == e] == cheese).all(axis=1).any()
+            assert st.corner_first[rows].all() != reached
+        if target == "cheese" and not at_corner:
+            assert not st.corner_first[rows].any()
+    if target == "corner":
+        assert st.corner_first.any()
