@@ -21,7 +21,7 @@ stride-2 layers have one unit per node; the observation is scored at the same ce
 
 Each seed is written once (resumable); summaries are rebuilt from the seed tables.
 
-    nice python experiments/lookahead.py --quick --agents /path/to/maze_baseline  # ~5 CPU-min
+    nice python experiments/lookahead.py --quick --agents /path/to/maze_baseline  # 3.1 CPU-min
     python experiments/lookahead.py --quick --figures-only   # rebuild the summaries
 """
 
