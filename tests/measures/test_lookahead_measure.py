@@ -56,3 +56,17 @@ def test_track_on_a_real_checkpoint(run_dir):
     values = frame[frame["measure"] == "lookahead/auroc-2"]["value"]
     assert len(values) == 2 and np.isfinite(values).all()
     assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_episodes_of_the_final_checkpoint(run_dir):
+    run = Run.load(run_dir)
+    context = Context(run, run.steps[0])
+    final = context.policy_at("final")
+    own = _rows(final, context, layer="hook_obs", episodes=20)
+    fixed = _rows(OracleNet(), context, layer="hook_planes", episodes=20, episodes_of="final")
+    # The same states (those the final checkpoint plays), whichever network is probed.
+    assert fixed["lookahead/states"] == own["lookahead/states"]
+    oracle = _rows(OracleNet(), context, layer="hook_planes", episodes=20)
+    assert oracle["lookahead/states"] != own["lookahead/states"]
+    with pytest.raises(ValueError, match="episodes_of"):
+        _rows(final, context, layer="hook_obs", episodes=20, episodes_of="initial")
