@@ -12,11 +12,12 @@ LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
 ``polygon``; :mod:`devrl.measures.tms`) and which goal a maze agent pursues
 (``decision-cheese``, ``corner-first``, ``success-vs-corner``;
 :mod:`devrl.measures.decision`) and its shards (``choice-regression``, ``cheese-vector``,
-``cheese-channels``; :mod:`devrl.measures.shards`). Add a measure with :func:`register_measure` in a module
+``cheese-channels``; :mod:`devrl.measures.shards`) and look-ahead (``lookahead``;
+:mod:`devrl.measures.lookahead`). Add a measure with :func:`register_measure` in a module
 of its own here, or from your own code.
 """
 
-from devrl.measures import behaviour, decision, llc, shards, tms  # noqa: F401  (register the built-in measures)
+from devrl.measures import behaviour, decision, llc, lookahead, shards, tms  # noqa: F401  (register the built-in measures)
 from devrl.measures.base import (
     DEFAULT_MEASURE_SEED,
     MEASURES,

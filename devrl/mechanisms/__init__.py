@@ -29,6 +29,10 @@ Public API:
     trajectory_labels, shortest_path_labels, episode_labels, FuturePathLabels,
     HORIZONS                             (:mod:`devrl.mechanisms.future_path`: cells
                                          the mouse will enter within N steps)
+    fit_probe, probe_data, probe_scores, rollout_states, layer_activations,
+    KINDS, ProbeData, RolloutStates
+                                         (:mod:`devrl.mechanisms.lookahead`: per-cell
+                                         probes for the future path)
     retarget_scores, clamp_hook, touched_fraction, CONDITIONS
                                          (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
@@ -56,6 +60,16 @@ from devrl.mechanisms.future_path import (
     trajectory_labels,
 )
 from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
+from devrl.mechanisms.lookahead import (
+    KINDS,
+    ProbeData,
+    RolloutStates,
+    fit_probe,
+    layer_activations,
+    probe_data,
+    probe_scores,
+    rollout_states,
+)
 from devrl.mechanisms.probe import cheese_probe
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
 from devrl.mechanisms.regression import (
@@ -93,11 +107,14 @@ __all__ = [
     "FEATURES",
     "GOAL_QUANTITIES",
     "HORIZONS",
+    "KINDS",
     "QUANTITIES",
     "DecisionSquare",
     "DecisionStats",
     "FuturePathLabels",
+    "ProbeData",
     "RegressionResult",
+    "RolloutStates",
     "SeekerPolicy",
     "channel_correlations",
     "cheese_channels",
@@ -111,18 +128,23 @@ __all__ = [
     "decision_square",
     "decision_stats",
     "episode_labels",
+    "fit_probe",
     "goal_summary",
     "goal_table",
     "interval_text",
+    "layer_activations",
     "level_features",
     "level_outcomes",
     "maze_rates",
     "mean_interval",
+    "probe_data",
+    "probe_scores",
     "pursuit_episodes",
     "pursuit_stats",
     "pursuit_table",
     "resampling_ablation",
     "retarget_scores",
+    "rollout_states",
     "same_norm_random",
     "sample_decision_levels",
     "seed_level_interval",
