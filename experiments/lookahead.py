@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from devrl._io import atomic_write_text
 from devrl.agents.registry import build_model
@@ -48,6 +47,7 @@ from devrl.mechanisms.lookahead import (
 from devrl.paper import experiment_parser
 from devrl.rollouts import collect
 from devrl.runs import Run
+from devrl.stats import t_interval
 
 NAME = "lookahead"
 LEVEL_SEED = 2024
@@ -138,13 +138,8 @@ def summarize(root: Path, seeds: list[int], table: str, keys: list[str]) -> pd.D
         row = dict(zip(keys, key, strict=True)) | {"seeds": g["seed"].nunique()}
         for metric in ("f1", "auroc"):
             x = g[metric].dropna().to_numpy()
-            mean = float(x.mean()) if len(x) else np.nan
-            half = (
-                float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-                if len(x) > 1
-                else np.nan
-            )
-            row |= {metric: mean, f"{metric}_low": mean - half, f"{metric}_high": mean + half}
+            mean, low, high = t_interval(x)[:3] if len(x) else (np.nan,) * 3
+            row |= {metric: mean, f"{metric}_low": low, f"{metric}_high": high}
         out.append(row)
     return pd.DataFrame(out)
 

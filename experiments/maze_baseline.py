@@ -40,13 +40,13 @@ from devrl.mechanisms import (
     goal_table,
     pursuit_episodes,
     sample_decision_levels,
-    seed_level_interval,
     seeker_baselines,
     seeker_table,
 )
 from devrl.paper import count_phrase, experiment_parser, save_figure, write_macros, write_table
 from devrl.rollouts import evaluate
 from devrl.runs import Run
+from devrl.stats import seed_level_interval
 from devrl.track import track
 
 NAME = "maze_baseline"

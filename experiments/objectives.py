@@ -46,12 +46,12 @@ from devrl.objectives.families import (
 from devrl.objectives.patch import (
     lean,
     own_minus_others,
-    t_interval,
     target_visits,
     weights_run,
 )
 from devrl.paper import experiment_parser
 from devrl.runs import Run
+from devrl.stats import t_interval
 
 NAME = "objectives"
 SIZE = 9

@@ -60,11 +60,9 @@ from devrl.mechanisms import (
     choice_regression,
     decision_choices,
     level_features,
-    mean_interval,
     resampling_ablation,
     retarget_scores,
     sample_decision_levels,
-    seed_level_interval,
     steering_effects,
     steering_summary,
     touched_fraction,
@@ -72,6 +70,7 @@ from devrl.mechanisms import (
 from devrl.mechanisms.retarget import shortest_path
 from devrl.paper import experiment_parser
 from devrl.runs import Run
+from devrl.stats import mean_interval, seed_level_interval
 from devrl.track import track
 
 NAME = "shards"

@@ -9,9 +9,6 @@ Public API:
     pursuit_episodes, pursuit_table, pursuit_stats
                                          (:mod:`devrl.mechanisms.pursuit`: corner
                                          before cheese, success against the seeker)
-    wilson, mean_interval, seed_level_interval
-                                         (:mod:`devrl.mechanisms.intervals`: over
-                                         levels, and over seeds and levels)
     goal_summary, goal_table, seeker_table, interval_text, GOAL_QUANTITIES
                                          (:mod:`devrl.mechanisms.summary`: all of
                                          it per seed and over seeds, as tables)
@@ -59,7 +56,6 @@ from devrl.mechanisms.future_path import (
     shortest_path_labels,
     trajectory_labels,
 )
-from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
 from devrl.mechanisms.lookahead import (
     KINDS,
     ProbeData,
@@ -136,7 +132,6 @@ __all__ = [
     "level_features",
     "level_outcomes",
     "maze_rates",
-    "mean_interval",
     "probe_data",
     "probe_scores",
     "pursuit_episodes",
@@ -147,7 +142,6 @@ __all__ = [
     "rollout_states",
     "same_norm_random",
     "sample_decision_levels",
-    "seed_level_interval",
     "seeker_baselines",
     "seeker_table",
     "shortest_path_labels",
@@ -156,5 +150,4 @@ __all__ = [
     "touched_fraction",
     "trajectory_labels",
     "vif",
-    "wilson",
 ]

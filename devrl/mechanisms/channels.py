@@ -32,7 +32,7 @@ from devrl.envs.levels import observation
 from devrl.hooks import HookFn, run_with_cache
 from devrl.mechanisms._probe import Level, decision_batch, default_layers, hooked_probs
 from devrl.mechanisms.decision import decision_square
-from devrl.mechanisms.intervals import mean_interval
+from devrl.stats.intervals import mean_interval
 
 
 def cheese_indicator(cheese: np.ndarray, size: int, shape: Sequence[int]) -> torch.Tensor:

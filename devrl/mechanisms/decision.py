@@ -44,7 +44,7 @@ from devrl.envs.levels import (
     sample_level,
 )
 from devrl.envs.solver import bfs_distances
-from devrl.mechanisms.intervals import mean_interval, wilson
+from devrl.stats.intervals import mean_interval, wilson
 
 Cell = tuple[int, int]
 Level = tuple[np.ndarray, Cell]

@@ -23,7 +23,7 @@ from torch import nn
 from devrl.envs.levels import mouse_start, observation
 from devrl.hooks import run_with_cache
 from devrl.mechanisms._probe import Level, default_layers
-from devrl.mechanisms.intervals import wilson
+from devrl.stats.intervals import wilson
 
 
 @torch.no_grad()

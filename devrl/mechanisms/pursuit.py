@@ -24,9 +24,9 @@ import pandas as pd
 from torch import nn
 
 from devrl.envs.levels import corner_cell
-from devrl.mechanisms.intervals import mean_interval, wilson
 from devrl.mechanisms.seekers import level_outcomes
 from devrl.rollouts import Rollout, collect, episode_scores
+from devrl.stats.intervals import mean_interval, wilson
 
 
 def pursuit_table(roll: Rollout, scores: pd.DataFrame) -> pd.DataFrame:

@@ -44,7 +44,7 @@ from devrl.envs.levels import (
     validate_size,
 )
 from devrl.envs.solver import bfs_distances
-from devrl.mechanisms.intervals import mean_interval
+from devrl.stats.intervals import mean_interval
 
 QUANTITIES = {
     "corner_seeker_success": "P(cheese on the shortest start->corner path)",

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 from torch import nn
 
 from devrl.hooks import run_with_cache, steering_hook
@@ -30,7 +29,7 @@ from devrl.mechanisms._probe import (
     hooked_probs,
     without_cheese,
 )
-from devrl.mechanisms.intervals import wilson
+from devrl.stats.intervals import bootstrap_ci, wilson
 
 VECTORS = ("cheese", "random", "other-level")
 """The vectors :func:`steering_effects` applies: the level's own, and the two controls."""
@@ -175,17 +174,10 @@ def steering_effects(
 
 
 def _median_interval(x: np.ndarray, level: float, seed: int) -> tuple[float, float]:
-    if x.size < 2 or np.ptp(x) == 0:
+    if x.size < 2:
         return float(np.median(x)), float(np.median(x))
-    res = stats.bootstrap(
-        (x,),
-        np.median,
-        confidence_level=level,
-        n_resamples=2000,
-        method="percentile",
-        random_state=np.random.default_rng(seed),
-    )
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    ci = bootstrap_ci(x, np.median, level=level, n_resamples=2000, seed=seed)
+    return ci.low, ci.high
 
 
 def steering_summary(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from devrl.mechanisms.intervals import mean_interval, seed_level_interval, wilson
+from devrl.stats.intervals import mean_interval, seed_level_interval, wilson
 
 GOAL_QUANTITIES = {
     "success": "reaches the cheese (all episodes)",

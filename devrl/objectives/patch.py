@@ -26,7 +26,6 @@ __all__ = [
     "episode_target_stats",
     "lean",
     "own_minus_others",
-    "t_interval",
     "target_visits",
     "weights_run",
 ]
@@ -170,28 +169,6 @@ def lean(
             }
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float, int]:
-    """``(mean, low, high, n)``: Student-t interval of the mean over independent units.
-
-    Why: the lean of a patch varies between retraining runs and between targets far more
-    than between episodes, so the honest interval is over runs (few units: a t interval,
-    not a bootstrap). NaNs are dropped; with one unit the bounds are NaN.
-    """
-    from scipy import stats
-
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        raise ValueError("values must hold at least one finite number.")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}.")
-    m = float(x.mean())
-    if x.size == 1:
-        return m, float("nan"), float("nan"), 1
-    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return m, m - half, m + half, int(x.size)
 
 
 def own_minus_others(table: pd.DataFrame, own: str) -> dict[str, float]:

@@ -17,7 +17,16 @@ from devrl.stats.hypothesis import (
     sign_test,
     trend_test,
 )
-from devrl.stats.intervals import Interval, bootstrap_ci, iqm, ratio_ci
+from devrl.stats.intervals import (
+    Interval,
+    bootstrap_ci,
+    iqm,
+    mean_interval,
+    ratio_ci,
+    seed_level_interval,
+    t_interval,
+    wilson,
+)
 from devrl.stats.shift_nulls import SeedShifts, ShiftScore, permutation_null, score_shifts
 
 __all__ = [
@@ -30,10 +39,14 @@ __all__ = [
     "fisher_exact",
     "group_dependence",
     "iqm",
+    "mean_interval",
     "monte_carlo_p",
     "permutation_null",
     "ratio_ci",
     "score_shifts",
+    "seed_level_interval",
     "sign_test",
+    "t_interval",
     "trend_test",
+    "wilson",
 ]

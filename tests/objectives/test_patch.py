@@ -11,12 +11,12 @@ from devrl.objectives.patch import (
     episode_target_stats,
     lean,
     own_minus_others,
-    t_interval,
     target_visits,
     weights_run,
 )
 from devrl.rollouts import Rollout
 from devrl.runs import Run
+from devrl.stats import t_interval
 
 OPEN = np.zeros((5, 5), dtype=bool)
 

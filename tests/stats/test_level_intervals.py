@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from devrl.mechanisms import mean_interval, seed_level_interval, wilson
+from devrl.stats import mean_interval, seed_level_interval, wilson
 
 
 def test_wilson_known_values():
