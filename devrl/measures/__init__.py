@@ -16,7 +16,7 @@ LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
 of its own here, or from your own code.
 """
 
-from devrl.measures import behaviour, decision, llc, shards, tms  # noqa: F401  (register the built-in measures)
+from devrl.measures import behaviour, decision, fisher, llc, shards, tms  # noqa: F401  (register the built-in measures)
 from devrl.measures.base import (
     DEFAULT_MEASURE_SEED,
     MEASURES,

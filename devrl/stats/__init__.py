@@ -5,7 +5,8 @@ Intervals over seeds (:func:`bootstrap_ci`, the cluster bootstrap of a pooled ra
 (:func:`fisher_exact`, :func:`sign_test`, :func:`trend_test`, :func:`group_dependence`, :func:`monte_carlo_p`,
 :func:`binomial_interval`); and nulls for change-point detection scored against known
 transitions (:func:`score_shifts` with random-time and circular-shift nulls,
-:func:`permutation_null`). A claim is stated as "estimate [95% CI], n seeds, null value".
+:func:`permutation_null`); the seed-shuffle null of a per-seed correlation
+(:func:`seed_shuffle_test`, :func:`pair_matrix`, :func:`spearman`). A claim is stated as "estimate [95% CI], n seeds, null value".
 """
 
 from devrl.stats.hypothesis import (
@@ -18,6 +19,7 @@ from devrl.stats.hypothesis import (
     trend_test,
 )
 from devrl.stats.intervals import Interval, bootstrap_ci, iqm, ratio_ci
+from devrl.stats.pairing import pair_matrix, seed_shuffle_test, spearman
 from devrl.stats.shift_nulls import SeedShifts, ShiftScore, permutation_null, score_shifts
 
 __all__ = [
@@ -31,9 +33,12 @@ __all__ = [
     "group_dependence",
     "iqm",
     "monte_carlo_p",
+    "pair_matrix",
     "permutation_null",
     "ratio_ci",
     "score_shifts",
+    "seed_shuffle_test",
     "sign_test",
+    "spearman",
     "trend_test",
 ]
