@@ -54,6 +54,11 @@ from devrl.paper import data_dir, experiment_parser, save_figure, write_macros, 
 from devrl.runs import Run
 from devrl.track import track
 
+try:  # run as a script (devrl paper) or imported from the repository root
+    import llc_over_training_stats as stats
+except ImportError:  # pragma: no cover
+    from experiments import llc_over_training_stats as stats
+
 NAME = "llc_over_training"
 KINDS = ("action", "value", "regret")
 BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
@@ -73,7 +78,9 @@ PPO |= {"lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "upda
 PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
 
 
-CONTROL_CHECKPOINTS = 12  # checkpoints per run of the Fisher / γ control
+CONTROL_CHECKPOINTS = {"quick": 4, "full": 8}  # checkpoints per run of the Fisher / γ control
+GAMMA_WORDS = {10.0: "GTen", 100.0: "GHundred", 1000.0: "GThousand"}  # macro suffixes
+FISHER_STATES = 256  # uniform states of the Fisher spectrum (its Gram matrix is 4N x 4N)
 CONTROL_GAMMAS = (10.0, 1000.0)  # localizations added to the calibrated γ = 100
 
 
@@ -127,7 +134,7 @@ def llc_measures(calib: dict) -> list:
     return [*measures, dataclasses.replace(uniform, name="llc-action-uniform")]
 
 
-def control_steps(steps: list, k: int = CONTROL_CHECKPOINTS) -> list:
+def control_steps(steps: list, k: int) -> list:
     """``k`` checkpoints evenly spaced in index over ``steps`` (the grid is log then linear)."""
     idx = np.unique(np.linspace(1, len(steps) - 1, min(k, len(steps) - 1)).round().astype(int))
     return [steps[i] for i in idx]
@@ -145,14 +152,15 @@ def run_control(args) -> None:
         dataclasses.replace(m, name=f"llc-action-uniform-g{g:g}")
         for m, g in zip(gammas, CONTROL_GAMMAS)
     ]
-    measures = [get_measure("fisher", nbeta=calib["nbeta"]), *gammas]
+    measures = [get_measure("fisher", nbeta=calib["nbeta"], samples=FISHER_STATES), *gammas]
+    k = CONTROL_CHECKPOINTS["quick" if args.quick else "full"]
     torch.set_num_threads(1)
     frames, norms = [], []
     for seed in progress(seeds, "llc_over_training control", unit="run"):
         run = Run.load(runs_dir / f"run_seed{seed}")
         cache = out / f"run_seed{seed}" / "tracks"
         norms.append(track(run, ["weight-norm"], cache_dir=cache, progress=False))
-        frames.append(track(run, measures, control_steps(run.steps), cache_dir=cache))
+        frames.append(track(run, measures, control_steps(run.steps, k), cache_dir=cache))
     pd.concat(frames, ignore_index=True).to_csv(out / "control.csv", index=False)
     pd.concat(norms, ignore_index=True).to_csv(out / "weights.csv", index=False)
 
@@ -282,7 +290,7 @@ def table_lags(lag: pd.DataFrame, path) -> None:
     write_table(path, table, caption, "tab:llc-over-training", float_format="%.2f")
 
 
-def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, path) -> None:
+def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, path) -> dict:
     """The numbers the section's prose quotes, in the order of the macro file."""
     wide = tracks.pivot_table(index=["seed", "step"], columns="measure", values="value")
     final = wide.groupby(level="seed").tail(1).droplevel("step")  # each seed's last checkpoint
@@ -328,7 +336,121 @@ def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, p
     m["llcGridSteps"] = float(last / (GRID - 1))
     for kind in KINDS:
         m[f"llc{kind.capitalize()}LagStepsMedian"] = float(lag[f"{kind}_lag_steps"].median())
-    write_macros(path, m)
+    if path is not None:
+        write_macros(path, m)
+    return m
+
+
+def _camel(name: str) -> str:
+    """'llc-action-uniform' -> 'ActionUniform', 'fisher/top' -> 'FisherTop' (macro names)."""
+    parts = name.replace("llc-", "").replace("/", "-").split("-")
+    return "".join(p.capitalize() for p in parts)
+
+
+def _cell(v: float, lo: float, hi: float, fmt: str = "%.2f") -> str:
+    return f"{fmt % v} [{fmt % lo}, {fmt % hi}]"
+
+
+def null_statistics(out, tracks: pd.DataFrame, lag: pd.DataFrame, seeds: list, path) -> dict:
+    """Correlations, lags, health and the Fisher/γ control with intervals and nulls.
+
+    Writes the tidy ``stats.csv`` beside the data and the table ``path``; returns macros.
+    """
+    runs = {seed: out / f"run_seed{seed}" for seed in seeds}
+    weights = pd.read_csv(out / "weights.csv") if (out / "weights.csv").is_file() else None
+    wide = stats.curves(tracks, runs, weights)
+    cols = ["log-step", "weight-norm", "entropy", "value-loss", *stats.LLCS]
+    corr = stats.correlations(wide, cols)
+    first = tracks[tracks["step"] > 0]["step"].min()
+    grid_log = float(np.log10(tracks["step"].max() / first) / (GRID - 1))
+    lags = stats.lag_stats(lag, KINDS, grid_log, float(tracks["step"].max() / (GRID - 1)))
+    health = stats.health(tracks)
+    control = pd.read_csv(out / "control.csv")
+    gammas = (*CONTROL_GAMMAS[:1], 100.0, *CONTROL_GAMMAS[1:])
+    ctrl = stats.control_stats(control, tracks, gammas)
+    tidy = pd.concat(
+        [
+            corr.assign(kind="rho_success"),
+            lags.assign(kind="lag"),
+            health.assign(kind="share"),
+            ctrl.assign(kind="control"),
+        ],
+        ignore_index=True,
+    )
+    tidy.to_csv(out / "stats.csv", index=False)
+    m: dict = {}
+    for r in corr.itertuples():
+        key = f"llcRho{_camel(r.measure)}"
+        m |= {key: r.rho, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Null": r.null}
+        m[f"{key}P"] = r.p
+    for r in lags.itertuples():
+        key = f"llcLag{r.llc.capitalize()}{'Log' if r.axis == 'log10' else 'Linear'}"
+        m |= {key: r.lag, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Abs": r.abs}
+        m |= {f"{key}AbsNull": r.abs_null, f"{key}P": r.p}
+    m["llcResolutionLog"] = float(lags[lags["axis"] == "log10"]["resolution"].iloc[0])
+    m["llcResolutionLinear"] = float(lags[lags["axis"] == "linear"]["resolution"].iloc[0])
+    for r in health.itertuples():
+        key = f"llcShare{_camel(r.llc)}{r.share.capitalize()}"
+        m |= {key: r.value, f"{key}Low": r.low, f"{key}High": r.high}
+    for r in ctrl.itertuples():
+        stat = r.stat.replace("rho_success:", "RhoSuccess-").replace("rise:", "Rise-")
+        key = "llcControl" + _camel(stat.replace("_", "-"))
+        key += "" if np.isnan(r.gamma) else GAMMA_WORDS[float(r.gamma)]
+        m |= {key: r.value, f"{key}Low": r.low, f"{key}High": r.high}
+        if not np.isnan(r.null):
+            m |= {f"{key}Null": r.null, f"{key}P": r.p}
+    m["llcControlCheckpoints"] = int(control.groupby("seed")["step"].nunique().min())
+    m["llcFisherStates"] = FISHER_STATES
+    m |= {"llcMinP": float(1 / np.prod(np.arange(1, len(seeds) + 1)))}
+    cost = stats.training_cost(list(runs.values()))
+    seconds = tracks[tracks["measure"].str.endswith("/seconds")]
+    llc_run = float(seconds.groupby("seed")["value"].sum().median())
+    m |= {"llcSecondsPerUpdate": cost["update"], "llcSecondsPerRun": cost["run"]}
+    m |= {"llcLlcSecondsPerRun": llc_run, "llcSeedsTarget": 8}
+    m["llcMoreSeedsMinutes"] = (8 - len(seeds)) * (cost["run"] + llc_run) / 60
+    rows = [
+        {"curve": r.measure, "rho [95% CI]": _cell(r.rho, r.low, r.high), "null": r.null}
+        | {"p": r.p}
+        for r in corr.itertuples()
+    ]
+    caption = (
+        "Spearman $\\rho$ of success with each curve over checkpoints: mean over seeds "
+        "[95\\% bootstrap interval over seeds]; null: the mean $\\rho$ with another seed's "
+        "success (seed-shuffled pairing), $p$: permutation over pairings (smallest "
+        "possible with three seeds: 1/6). log-step is the trend every late-rising curve shares."
+    )
+    write_table(path, pd.DataFrame(rows), caption, "tab:llc-over-training-stats", "%.2f")
+    table_control(ctrl, gammas, path.with_name(f"{NAME}_control.tex"))
+    return m
+
+
+def table_control(ctrl: pd.DataFrame, gammas: tuple, path) -> None:
+    """Per γ: the uniform-buffer LLC beside the Fisher spectrum's quadratic prediction."""
+    at = ctrl.set_index(["gamma", "stat"])
+    rows = []
+    for g in gammas:
+        r = {"gamma": f"{g:g}"}
+        for stat, label in (
+            ("last", "LLC (last)"),
+            ("visible_last", "Fisher pred. (last)"),
+            ("rise", "LLC rise"),
+            ("visible_rise", "pred. rise"),
+            ("rho", "rho(LLC, pred.)"),
+            ("healthy", "healthy"),
+        ):
+            x = at.loc[(g, stat)]
+            r[label] = _cell(x["value"], x["low"], x["high"], "%.3g")
+        r["rho null"] = at.loc[(g, "rho"), "null"]
+        rows.append(r)
+    caption = (
+        "Degeneracy or scale: the action-likelihood LLC on the fixed uniform buffer at "
+        "three localizations $\\gamma$, beside the LLC a quadratic loss with the policy's "
+        "Fisher spectrum would give, $\\tfrac12\\sum_i n\\beta h_i/(n\\beta h_i+\\gamma)$, "
+        "at the last control checkpoint and as the ratio last/first; $\\rho$: Spearman "
+        "over the control checkpoints; mean over seeds [95\\% bootstrap interval]; "
+        "null: seed-shuffled $\\rho$."
+    )
+    write_table(path, pd.DataFrame(rows), caption, "tab:llc-over-training-control", "%.2f", True)
 
 
 def make_figures(args) -> None:
@@ -350,7 +472,9 @@ def make_figures(args) -> None:
     )
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
-    macros(tracks, lag, chosen, seeds, args.tables / f"{NAME}_macros.tex")
+    m = macros(tracks, lag, chosen, seeds, None)
+    m |= null_statistics(out, tracks, lag, seeds, args.tables / f"{NAME}_stats.tex")
+    write_macros(args.tables / f"{NAME}_macros.tex", m)
 
 
 def main() -> None:
