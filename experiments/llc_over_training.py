@@ -78,7 +78,7 @@ PPO |= {"lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "upda
 PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
 
 
-CONTROL_CHECKPOINTS = {"quick": 4, "full": 8}  # checkpoints per run of the Fisher / γ control
+CONTROL_CHECKPOINTS = {"quick": 4, "full": 12}  # checkpoints per run of the Fisher / γ control
 GAMMA_WORDS = {10.0: "GTen", 100.0: "GHundred", 1000.0: "GThousand"}  # macro suffixes
 FISHER_STATES = 256  # uniform states of the Fisher spectrum (its Gram matrix is 4N x 4N)
 CONTROL_GAMMAS = (10.0, 1000.0)  # localizations added to the calibrated γ = 100
