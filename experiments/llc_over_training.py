@@ -79,7 +79,6 @@ PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "do
 
 
 CONTROL_CHECKPOINTS = {"quick": 4, "full": 12}  # checkpoints per run of the Fisher / γ control
-GAMMA_WORDS = {10.0: "GTen", 100.0: "GHundred", 1000.0: "GThousand"}  # macro suffixes
 FISHER_STATES = 256  # uniform states of the Fisher spectrum (its Gram matrix is 4N x 4N)
 CONTROL_GAMMAS = (10.0, 1000.0)  # localizations added to the calibrated γ = 100
 
@@ -341,118 +340,6 @@ def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, p
     return m
 
 
-def _camel(name: str) -> str:
-    """'llc-action-uniform' -> 'ActionUniform', 'fisher/top' -> 'FisherTop' (macro names)."""
-    parts = name.replace("llc-", "").replace("/", "-").split("-")
-    return "".join(p.capitalize() for p in parts)
-
-
-def _cell(v: float, lo: float, hi: float, fmt: str = "%.2f") -> str:
-    return f"{fmt % v} [{fmt % lo}, {fmt % hi}]"
-
-
-def null_statistics(out, tracks: pd.DataFrame, lag: pd.DataFrame, seeds: list, path) -> dict:
-    """Correlations, lags, health and the Fisher/γ control with intervals and nulls.
-
-    Writes the tidy ``stats.csv`` beside the data and the table ``path``; returns macros.
-    """
-    runs = {seed: out / f"run_seed{seed}" for seed in seeds}
-    weights = pd.read_csv(out / "weights.csv") if (out / "weights.csv").is_file() else None
-    wide = stats.curves(tracks, runs, weights)
-    cols = ["log-step", "weight-norm", "entropy", "value-loss", *stats.LLCS]
-    corr = stats.correlations(wide, cols)
-    first = tracks[tracks["step"] > 0]["step"].min()
-    grid_log = float(np.log10(tracks["step"].max() / first) / (GRID - 1))
-    lags = stats.lag_stats(lag, KINDS, grid_log, float(tracks["step"].max() / (GRID - 1)))
-    health = stats.health(tracks)
-    control = pd.read_csv(out / "control.csv")
-    gammas = (*CONTROL_GAMMAS[:1], 100.0, *CONTROL_GAMMAS[1:])
-    ctrl = stats.control_stats(control, tracks, gammas)
-    tidy = pd.concat(
-        [
-            corr.assign(kind="rho_success"),
-            lags.assign(kind="lag"),
-            health.assign(kind="share"),
-            ctrl.assign(kind="control"),
-        ],
-        ignore_index=True,
-    )
-    tidy.to_csv(out / "stats.csv", index=False)
-    m: dict = {}
-    for r in corr.itertuples():
-        key = f"llcRho{_camel(r.measure)}"
-        m |= {key: r.rho, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Null": r.null}
-        m[f"{key}P"] = r.p
-    for r in lags.itertuples():
-        key = f"llcLag{r.llc.capitalize()}{'Log' if r.axis == 'log10' else 'Linear'}"
-        m |= {key: r.lag, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Abs": r.abs}
-        m |= {f"{key}AbsNull": r.abs_null, f"{key}P": r.p}
-    m["llcResolutionLog"] = float(lags[lags["axis"] == "log10"]["resolution"].iloc[0])
-    m["llcResolutionLinear"] = float(lags[lags["axis"] == "linear"]["resolution"].iloc[0])
-    for r in health.itertuples():
-        key = f"llcShare{_camel(r.llc)}{r.share.capitalize()}"
-        m |= {key: r.value, f"{key}Low": r.low, f"{key}High": r.high}
-    for r in ctrl.itertuples():
-        stat = r.stat.replace("rho_success:", "RhoSuccess-").replace("rise:", "Rise-")
-        key = "llcControl" + _camel(stat.replace("_", "-"))
-        key += "" if np.isnan(r.gamma) else GAMMA_WORDS[float(r.gamma)]
-        m |= {key: r.value, f"{key}Low": r.low, f"{key}High": r.high}
-        if not np.isnan(r.null):
-            m |= {f"{key}Null": r.null, f"{key}P": r.p}
-    m["llcControlCheckpoints"] = int(control.groupby("seed")["step"].nunique().min())
-    m["llcFisherStates"] = FISHER_STATES
-    m |= {"llcMinP": float(1 / np.prod(np.arange(1, len(seeds) + 1)))}
-    cost = stats.training_cost(list(runs.values()))
-    seconds = tracks[tracks["measure"].str.endswith("/seconds")]
-    llc_run = float(seconds.groupby("seed")["value"].sum().median())
-    m |= {"llcSecondsPerUpdate": cost["update"], "llcSecondsPerRun": cost["run"]}
-    m |= {"llcLlcSecondsPerRun": llc_run, "llcSeedsTarget": 8}
-    m["llcMoreSeedsMinutes"] = (8 - len(seeds)) * (cost["run"] + llc_run) / 60
-    rows = [
-        {"curve": r.measure, "rho [95% CI]": _cell(r.rho, r.low, r.high), "null": r.null}
-        | {"p": r.p}
-        for r in corr.itertuples()
-    ]
-    caption = (
-        "Spearman $\\rho$ of success with each curve over checkpoints: mean over seeds "
-        "[95\\% bootstrap interval over seeds]; null: the mean $\\rho$ with another seed's "
-        "success (seed-shuffled pairing), $p$: permutation over pairings (smallest "
-        "possible with three seeds: 1/6). log-step is the trend every late-rising curve shares."
-    )
-    write_table(path, pd.DataFrame(rows), caption, "tab:llc-over-training-stats", "%.2f")
-    table_control(ctrl, gammas, path.with_name(f"{NAME}_control.tex"))
-    return m
-
-
-def table_control(ctrl: pd.DataFrame, gammas: tuple, path) -> None:
-    """Per γ: the uniform-buffer LLC beside the Fisher spectrum's quadratic prediction."""
-    at = ctrl.set_index(["gamma", "stat"])
-    rows = []
-    for g in gammas:
-        r = {"gamma": f"{g:g}"}
-        for stat, label in (
-            ("last", "LLC (last)"),
-            ("visible_last", "Fisher pred. (last)"),
-            ("rise", "LLC rise"),
-            ("visible_rise", "pred. rise"),
-            ("rho", "rho(LLC, pred.)"),
-            ("healthy", "healthy"),
-        ):
-            x = at.loc[(g, stat)]
-            r[label] = _cell(x["value"], x["low"], x["high"], "%.3g")
-        r["rho null"] = at.loc[(g, "rho"), "null"]
-        rows.append(r)
-    caption = (
-        "Degeneracy or scale: the action-likelihood LLC on the fixed uniform buffer at "
-        "three localizations $\\gamma$, beside the LLC a quadratic loss with the policy's "
-        "Fisher spectrum would give, $\\tfrac12\\sum_i n\\beta h_i/(n\\beta h_i+\\gamma)$, "
-        "at the last control checkpoint and as the ratio last/first; $\\rho$: Spearman "
-        "over the control checkpoints; mean over seeds [95\\% bootstrap interval]; "
-        "null: seed-shuffled $\\rho$."
-    )
-    write_table(path, pd.DataFrame(rows), caption, "tab:llc-over-training-control", "%.2f", True)
-
-
 def make_figures(args) -> None:
     """Figures, table and number macros from the saved data only."""
     out = data_dir(args.out, args.quick, reading="tracks.csv")
@@ -473,7 +360,18 @@ def make_figures(args) -> None:
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
     m = macros(tracks, lag, chosen, seeds, None)
-    m |= null_statistics(out, tracks, lag, seeds, args.tables / f"{NAME}_stats.tex")
+    gammas = (CONTROL_GAMMAS[0], chosen["localization"], *CONTROL_GAMMAS[1:])
+    m |= stats.null_statistics(
+        out,
+        tracks,
+        lag,
+        seeds,
+        (args.tables / f"{NAME}_stats.tex", args.tables / f"{NAME}_control.tex"),
+        kinds=KINDS,
+        grid=GRID,
+        gammas=gammas,
+        fisher_states=FISHER_STATES,
+    )
     write_macros(args.tables / f"{NAME}_macros.tex", m)
 
 
