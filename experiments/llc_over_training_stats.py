@@ -244,6 +244,8 @@ def null_statistics(
             m |= {f"{key}Null": r.null, f"{key}P": r.p}
     m["llcControlCheckpoints"] = int(control.groupby("seed")["step"].nunique().min())
     m["llcFisherStates"] = fisher_states
+    m |= {"llcControlGammaSmall": min(gammas), "llcControlGammaLarge": max(gammas)}
+    m |= {"llcLevelPercent": 95, "llcAlphaPercent": 5}
     m |= {"llcMinP": float(1 / np.prod(np.arange(1, len(seeds) + 1)))}
     cost = training_cost(list(runs.values()))
     seconds = tracks[tracks["measure"].str.endswith("/seconds")]
