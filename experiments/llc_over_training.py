@@ -10,6 +10,14 @@ and reports the lag between them (in log10 env steps, and in env steps).
     python experiments/llc_over_training.py --quick          # 3 seeds x 24 checkpoints
     python experiments/llc_over_training.py                  # 3 seeds x 72 checkpoints
     python experiments/llc_over_training.py --figures-only   # redraw from saved data
+    python experiments/llc_over_training.py --seeds 8        # add seeds (resumable)
+    python experiments/llc_over_training.py --control --runs DIR   # Fisher/γ control only
+
+``--control`` computes, at ``CONTROL_CHECKPOINTS`` checkpoints of each run (read from
+``--runs``, default the data folder), the policy's Fisher spectrum on the fixed uniform
+state buffer (measure ``fisher``) and the uniform-buffer action LLC at several γ, and
+writes ``control.csv``; the weight norm is tracked at every checkpoint (``weights.csv``).
+All of it is cached per checkpoint by ``devrl.track``, so an interrupted run resumes.
 
 Data go to ``--out``/quick or ``--out``/full (run directories with their cached
 tracks, calibration, the tidy table ``tracks.csv``, per-seed lags ``lags.csv``).
@@ -20,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 
 import matplotlib
 
@@ -45,6 +54,11 @@ from devrl.paper import data_dir, experiment_parser, save_figure, write_macros, 
 from devrl.runs import Run
 from devrl.track import track
 
+try:  # run as a script (devrl paper) or imported from the repository root
+    import llc_over_training_stats as stats
+except ImportError:  # pragma: no cover
+    from experiments import llc_over_training_stats as stats
+
 NAME = "llc_over_training"
 KINDS = ("action", "value", "regret")
 BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
@@ -64,10 +78,15 @@ PPO |= {"lr": 1e-3, "gamma": 0.95, "ent_coef": 0.01, "num_minibatches": 8, "upda
 PPO |= {"channels": 8, "hidden": 32, "readout_plane": None, "res_blocks": 1, "downsample": False}
 
 
-def settings(quick: bool) -> dict:
+CONTROL_CHECKPOINTS = {"quick": 4, "full": 12}  # checkpoints per run of the Fisher / γ control
+FISHER_STATES = 256  # uniform states of the Fisher spectrum (its Gram matrix is 4N x 4N)
+CONTROL_GAMMAS = (10.0, 1000.0)  # localizations added to the calibrated γ = 100
+
+
+def settings(quick: bool, seeds: int | None = None) -> dict:
     """Seeds, checkpoints, evaluation episodes and the calibration grid of each mode."""
     return {
-        "seeds": 3,
+        "seeds": seeds or 3,
         "checkpoints": 24 if quick else 72,
         "episodes": 64 if quick else 200,
         "lrs": (1e-4, 3e-4, 1e-3, 3e-3),
@@ -114,9 +133,40 @@ def llc_measures(calib: dict) -> list:
     return [*measures, dataclasses.replace(uniform, name="llc-action-uniform")]
 
 
+def control_steps(steps: list, k: int) -> list:
+    """``k`` checkpoints evenly spaced in index over ``steps`` (the grid is log then linear)."""
+    idx = np.unique(np.linspace(1, len(steps) - 1, min(k, len(steps) - 1)).round().astype(int))
+    return [steps[i] for i in idx]
+
+
+def run_control(args) -> None:
+    """Fisher spectrum and LLC at several γ at a subset of checkpoints; weight norm at all."""
+    out = data_dir(args.out, args.quick)
+    runs_dir = args.runs or out
+    calib = json.loads((out / "calibration.json").read_text())
+    seeds = json.loads((out / "seeds.json").read_text())
+    uniform = llc_measures(calib)[-1]
+    gammas = [uniform.with_params(localization=g) for g in CONTROL_GAMMAS]
+    gammas = [
+        dataclasses.replace(m, name=f"llc-action-uniform-g{g:g}")
+        for m, g in zip(gammas, CONTROL_GAMMAS)
+    ]
+    measures = [get_measure("fisher", nbeta=calib["nbeta"], samples=FISHER_STATES), *gammas]
+    k = CONTROL_CHECKPOINTS["quick" if args.quick else "full"]
+    torch.set_num_threads(1)
+    frames, norms = [], []
+    for seed in progress(seeds, "llc_over_training control", unit="run"):
+        run = Run.load(runs_dir / f"run_seed{seed}")
+        cache = out / f"run_seed{seed}" / "tracks"
+        norms.append(track(run, ["weight-norm"], cache_dir=cache, progress=False))
+        frames.append(track(run, measures, control_steps(run.steps, k), cache_dir=cache))
+    pd.concat(frames, ignore_index=True).to_csv(out / "control.csv", index=False)
+    pd.concat(norms, ignore_index=True).to_csv(out / "weights.csv", index=False)
+
+
 def run_experiment(args) -> None:
     """Train every seed, calibrate on one checkpoint, track everything; save under args.out."""
-    out, cfg = data_dir(args.out, args.quick), settings(args.quick)
+    out, cfg = data_dir(args.out, args.quick), settings(args.quick, args.seeds)
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
     seeds = [args.seed + i for i in range(cfg["seeds"])]
@@ -239,7 +289,7 @@ def table_lags(lag: pd.DataFrame, path) -> None:
     write_table(path, table, caption, "tab:llc-over-training", float_format="%.2f")
 
 
-def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, path) -> None:
+def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, path) -> dict:
     """The numbers the section's prose quotes, in the order of the macro file."""
     wide = tracks.pivot_table(index=["seed", "step"], columns="measure", values="value")
     final = wide.groupby(level="seed").tail(1).droplevel("step")  # each seed's last checkpoint
@@ -285,7 +335,9 @@ def macros(tracks: pd.DataFrame, lag: pd.DataFrame, chosen: dict, seeds: list, p
     m["llcGridSteps"] = float(last / (GRID - 1))
     for kind in KINDS:
         m[f"llc{kind.capitalize()}LagStepsMedian"] = float(lag[f"{kind}_lag_steps"].median())
-    write_macros(path, m)
+    if path is not None:
+        write_macros(path, m)
+    return m
 
 
 def make_figures(args) -> None:
@@ -307,13 +359,35 @@ def make_figures(args) -> None:
     )
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
-    macros(tracks, lag, chosen, seeds, args.tables / f"{NAME}_macros.tex")
+    m = macros(tracks, lag, chosen, seeds, None)
+    gammas = (CONTROL_GAMMAS[0], chosen["localization"], *CONTROL_GAMMAS[1:])
+    m |= stats.null_statistics(
+        out,
+        tracks,
+        lag,
+        seeds,
+        (args.tables / f"{NAME}_stats.tex", args.tables / f"{NAME}_control.tex"),
+        kinds=KINDS,
+        grid=GRID,
+        gammas=gammas,
+        fisher_states=FISHER_STATES,
+    )
+    write_macros(args.tables / f"{NAME}_macros.tex", m)
 
 
 def main() -> None:
-    args = experiment_parser(__doc__.splitlines()[0], NAME).parse_args()
-    if not args.figures_only:
+    parser = experiment_parser(__doc__.splitlines()[0], NAME)
+    parser.add_argument("--seeds", type=int, default=None, help="seeds to train (default 3)")
+    parser.add_argument("--control", action="store_true", help="only the Fisher/γ control")
+    parser.add_argument("--runs", type=Path, default=None, help="folder of the trained runs")
+    args = parser.parse_args()
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.control:
+        run_control(args)
+    elif not args.figures_only:
         run_experiment(args)
+        run_control(args)
     make_figures(args)
 
 

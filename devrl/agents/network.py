@@ -42,8 +42,12 @@ def _to_input(obs: torch.Tensor) -> torch.Tensor:
 
 
 def _is_vmapped(x: torch.Tensor) -> bool:
-    check = getattr(getattr(torch._C, "_functorch", None), "is_batchedtensor", None)
-    return bool(check is not None and check(x))
+    """Whether ``x`` is inside a torch.func transform (vmap, or vmap of jacrev/grad)."""
+    functorch = getattr(torch._C, "_functorch", None)
+    return any(
+        getattr(functorch, name, None) is not None and getattr(functorch, name)(x)
+        for name in ("is_batchedtensor", "is_functorch_wrapped_tensor")
+    )
 
 
 class ConvLayer(nn.Module):

@@ -5,7 +5,8 @@ Intervals over seeds (:func:`bootstrap_ci`, the cluster bootstrap of a pooled ra
 (:func:`fisher_exact`, :func:`sign_test`, :func:`trend_test`, :func:`group_dependence`, :func:`monte_carlo_p`,
 :func:`binomial_interval`); and nulls for change-point detection scored against known
 transitions (:func:`score_shifts` with random-time and circular-shift nulls,
-:func:`permutation_null`). A claim is stated as "estimate [95% CI], n seeds, null value".
+:func:`permutation_null`); the seed-shuffle null of a per-seed correlation
+(:func:`seed_shuffle_test`, :func:`pair_matrix`, :func:`spearman`). A claim is stated as "estimate [95% CI], n seeds, null value".
 """
 
 from devrl.stats.hypothesis import (
@@ -27,6 +28,7 @@ from devrl.stats.intervals import (
     t_interval,
     wilson,
 )
+from devrl.stats.pairing import pair_matrix, seed_shuffle_test, spearman
 from devrl.stats.shift_nulls import SeedShifts, ShiftScore, permutation_null, score_shifts
 
 __all__ = [
@@ -41,11 +43,14 @@ __all__ = [
     "iqm",
     "mean_interval",
     "monte_carlo_p",
+    "pair_matrix",
     "permutation_null",
     "ratio_ci",
     "score_shifts",
     "seed_level_interval",
+    "seed_shuffle_test",
     "sign_test",
+    "spearman",
     "t_interval",
     "trend_test",
     "wilson",
