@@ -189,7 +189,11 @@ def save_tms_runs(result: TMSResult, out: str | Path) -> list[Run]:
     runs = []
     model = TMSModel(cfg.c, cfg.m)
     for s, seed in enumerate(cfg.seeds):
-        run = Run.create(out / f"seed_{seed:03d}", _run_config(cfg, seed), resume=True)
+        # fields added to the config after a run was written compare equal to their defaults
+        defaults = dataclasses.asdict(type(cfg)())
+        run = Run.create(
+            out / f"seed_{seed:03d}", _run_config(cfg, seed), resume=True, defaults=defaults
+        )
         with run.lock("write"), torch.no_grad():  # one writer per run
             for t, step in enumerate(result.steps):
                 model.W.copy_(torch.from_numpy(result.W[s, t]))

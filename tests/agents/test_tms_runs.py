@@ -101,3 +101,22 @@ def test_snapshots_give_back_the_checkpoints_bits_without_checkpoints(tmp_path):
     pd.testing.assert_frame_equal(back.phases(), res.phases())
     with pytest.raises(ValueError, match="weights"):
         load_tms_runs(tmp_path / "rl", weights="pickles")
+
+
+def test_runs_written_before_a_config_field_existed_are_rewritten_not_refused(tmp_path):
+    # a run recorded before init_seed/data_seed/samples existed (the committed quick data)
+    cfg = TMSSGDConfig(
+        n_seeds=1, n_samples=100, epochs=2, n_log_checkpoints=3, n_linear_checkpoints=2
+    )
+    train_tms_sgd(cfg, out=tmp_path / "b", progress=False)
+    config_file = tms_run_dirs(tmp_path / "b")[0] / "config.json"
+    old = json.loads(config_file.read_text())
+    for field in ("init_seed", "data_seed", "samples"):
+        old.pop(field)
+    config_file.write_text(json.dumps(old))
+    train_tms_sgd(cfg, out=tmp_path / "b", progress=False)  # defaults compare equal
+    changed = TMSSGDConfig(
+        n_seeds=1, n_samples=100, epochs=2, n_log_checkpoints=3, n_linear_checkpoints=2, samples=2
+    )
+    with pytest.raises(RunConfigMismatch, match="samples"):
+        train_tms_sgd(changed, out=tmp_path / "b", progress=False)
