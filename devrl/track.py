@@ -121,30 +121,6 @@ def track(
         CacheFileWarning: naming each cached file that was unreadable or edited (it is
             recomputed); RuntimeWarning naming a checkpoint with NaN or infinite weights.
     """
-    return _track(
-        run,
-        measures,
-        steps,
-        measure_seed=measure_seed,
-        recompute=recompute,
-        progress=progress,
-        cache_dir=cache_dir,
-        workers=workers,
-    )
-
-
-def _track(
-    run: Run | str | os.PathLike,
-    measures: str | Measure | Sequence[str | Measure | MeasureFn],
-    steps: Iterable[int] | None = None,
-    *,
-    measure_seed: int = DEFAULT_MEASURE_SEED,
-    recompute: bool = False,
-    progress: bool | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    workers: int | None = 1,
-) -> pd.DataFrame:
-    """:func:`track` without taking the run's lock (its caller, or its parent job, holds it)."""
     if isinstance(measure_seed, bool) or not isinstance(measure_seed, numbers.Integral):
         raise TypeError(f"measure_seed must be an integer, got {measure_seed!r}.")
     for name, flag in (("recompute", recompute), ("progress", progress)):
@@ -253,7 +229,7 @@ def _track_parallel(
     progress: bool | None,
 ) -> None:
     """Fill the cache under ``root`` for ``steps``, one checkpoint per task, over spawned
-    processes (they run :func:`_track`: the caller holds the run's lock for them)."""
+    processes (they run ``track.__wrapped__``, without the lock: the caller holds it for them)."""
     from devrl.measures import MEASURES
 
     unregistered = [
@@ -287,7 +263,7 @@ def _track_one(task: tuple[str, list[tuple[str, dict]], int, int, bool, str]) ->
     with warnings.catch_warnings():
         # recorded with the result, and warned by the parent when it reads it
         warnings.simplefilter("ignore", NonFiniteWeightsWarning)
-        _track(
+        track.__wrapped__(
             path,
             measures,
             [step],
