@@ -8,9 +8,9 @@ checkpoint interval of the steepest success increase and of the steepest LLC cha
 and reports the lag between them (in log10 env steps, and in env steps).
 
     python experiments/llc_over_training.py --quick          # 3 seeds x 24 checkpoints
-    python experiments/llc_over_training.py                  # 3 seeds x 72 checkpoints
+    python experiments/llc_over_training.py                  # 8 seeds x 72 checkpoints
     python experiments/llc_over_training.py --figures-only   # redraw from saved data
-    python experiments/llc_over_training.py --seeds 8        # add seeds (resumable)
+    python experiments/llc_over_training.py --seeds 12       # more seeds (resumable)
     python experiments/llc_over_training.py --control --runs DIR   # Fisher/γ control only
 
 ``--control`` computes, at ``CONTROL_CHECKPOINTS`` checkpoints of each run (read from
@@ -86,7 +86,7 @@ CONTROL_GAMMAS = (10.0, 1000.0)  # localizations added to the calibrated γ = 10
 def settings(quick: bool, seeds: int | None = None) -> dict:
     """Seeds, checkpoints, evaluation episodes and the calibration grid of each mode."""
     return {
-        "seeds": seeds or 3,
+        "seeds": seeds or (3 if quick else 8),
         "checkpoints": 24 if quick else 72,
         "episodes": 64 if quick else 200,
         "lrs": (1e-4, 3e-4, 1e-3, 3e-3),
@@ -377,7 +377,7 @@ def make_figures(args) -> None:
 
 def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
-    parser.add_argument("--seeds", type=int, default=None, help="seeds to train (default 3)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds to train (default 8; quick 3)")
     parser.add_argument("--control", action="store_true", help="only the Fisher/γ control")
     parser.add_argument("--runs", type=Path, default=None, help="folder of the trained runs")
     args = parser.parse_args()
