@@ -30,6 +30,12 @@ Public API:
     KINDS, ProbeData, RolloutStates
                                          (:mod:`devrl.mechanisms.lookahead`: per-cell
                                          probes for the future path)
+    wall_pairs, patching_effects, patching_summary, covering_units
+                                         (:mod:`devrl.mechanisms.lookahead_patching`:
+                                         is a wall on the future path read there?)
+    probe_direction, route_mask, route_steering, route_steering_summary
+                                         (:mod:`devrl.mechanisms.plan_steering`: write
+                                         another route into the probed plan)
     retarget_scores, clamp_hook, touched_fraction, CONDITIONS
                                          (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
@@ -65,6 +71,18 @@ from devrl.mechanisms.lookahead import (
     probe_data,
     probe_scores,
     rollout_states,
+)
+from devrl.mechanisms.lookahead_patching import (
+    covering_units,
+    patching_effects,
+    patching_summary,
+    wall_pairs,
+)
+from devrl.mechanisms.plan_steering import (
+    probe_direction,
+    route_mask,
+    route_steering,
+    route_steering_summary,
 )
 from devrl.mechanisms.probe import cheese_probe
 from devrl.mechanisms.pursuit import pursuit_episodes, pursuit_stats, pursuit_table
@@ -120,6 +138,7 @@ __all__ = [
     "choice_regression",
     "clamp_hook",
     "corner_vectors",
+    "covering_units",
     "decision_choices",
     "decision_square",
     "decision_stats",
@@ -132,7 +151,10 @@ __all__ = [
     "level_features",
     "level_outcomes",
     "maze_rates",
+    "patching_effects",
+    "patching_summary",
     "probe_data",
+    "probe_direction",
     "probe_scores",
     "pursuit_episodes",
     "pursuit_stats",
@@ -140,6 +162,9 @@ __all__ = [
     "resampling_ablation",
     "retarget_scores",
     "rollout_states",
+    "route_mask",
+    "route_steering",
+    "route_steering_summary",
     "same_norm_random",
     "sample_decision_levels",
     "seeker_baselines",
@@ -150,4 +175,5 @@ __all__ = [
     "touched_fraction",
     "trajectory_labels",
     "vif",
+    "wall_pairs",
 ]

@@ -269,16 +269,17 @@ def _paired_ratio(
     est = float(on.mean() / off.mean()) if off.mean() > 0 else np.nan
     if len(on) < 2 or not np.isfinite(est):
         return est, np.nan, np.nan
-    res = stats.bootstrap(
-        (on, off),
-        lambda a, b, axis=-1: a.mean(axis) / b.mean(axis),
-        paired=True,
-        vectorized=True,
-        n_resamples=2000,
-        method="percentile",
-        confidence_level=level,
-        rng=np.random.default_rng(seed),
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample with off-path 0
+        res = stats.bootstrap(
+            (on, off),
+            lambda a, b, axis=-1: a.mean(axis) / b.mean(axis),
+            paired=True,
+            vectorized=True,
+            n_resamples=2000,
+            method="percentile",
+            confidence_level=level,
+            rng=np.random.default_rng(seed),
+        )
     return est, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

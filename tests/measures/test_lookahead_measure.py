@@ -70,3 +70,24 @@ def test_episodes_of_the_final_checkpoint(run_dir):
     assert oracle["lookahead/states"] != own["lookahead/states"]
     with pytest.raises(ValueError, match="episodes_of"):
         _rows(final, context, layer="hook_obs", episodes=20, episodes_of="initial")
+
+
+def test_patching_and_steering_measures_through_track(run_dir):
+    assert {"lookahead-patching", "plan-steering"} <= set(MEASURES)
+    measures = [
+        get_measure("lookahead-patching", episodes=20, distance=2),
+        get_measure("plan-steering", episodes=20, levels=10, coeff=2.0),
+    ]
+    frame = track(run_dir, measures, progress=False)
+    v = frame.groupby("measure")["value"].last()
+    assert {
+        "lookahead-patching/ratio-1",
+        "lookahead-patching/random-on",
+        "plan-steering/random",
+    } <= set(v.index)
+    assert v["lookahead-patching/pairs"] >= 0 and v["plan-steering/levels"] >= 0
+    shares = v[["plan-steering", "plan-steering/random", "plan-steering/chosen"]].dropna()
+    assert ((shares >= 0) & (shares <= 1)).all()
+    run = Run.load(run_dir)
+    with pytest.raises(ValueError, match="distance"):
+        get_measure("lookahead-patching", distance=3)(run.policy(), Context(run, run.steps[-1]))
