@@ -59,6 +59,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
+    Section(
+        "lookahead", "Does the agent look ahead?", "experiments/lookahead.py", ("maze_baseline",)
+    ),
 )
 
 
@@ -105,7 +108,9 @@ def write_main_tex(
     """Write the mode's ``main.tex``, inputting each section's macros and prose that exist.
 
     The prose (``paper/sections``) and the bibliography are shared; figures and tables
-    come from the mode's own folder (:func:`output_dir`).
+    come from the mode's own folder (:func:`output_dir`). A section whose macros this
+    mode has not generated (its experiment has no data in this mode yet) is left out:
+    its prose would show undefined numbers.
     """
     out = output_dir(paper_dir, quick)
     shared = "../" if quick else ""
@@ -116,8 +121,9 @@ def write_main_tex(
     for section in sections:
         if not (paper_dir / "sections" / f"{section.name}.tex").exists():
             continue
-        if (out / "tables" / f"{section.name}_macros.tex").exists():
-            parts.append(f"\\input{{tables/{section.name}_macros}}\n")
+        if not (out / "tables" / f"{section.name}_macros.tex").exists():
+            continue
+        parts.append(f"\\input{{tables/{section.name}_macros}}\n")
         parts.append(f"\\section{{{section.title}}}\n\\input{{{shared}sections/{section.name}}}\n")
     if (paper_dir / "references.bib").exists():
         parts.append("\\FloatBarrier\n")  # no figure or table after the references
