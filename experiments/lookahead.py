@@ -358,6 +358,7 @@ def figure_patching(summary: pd.DataFrame, path_stem: Path) -> None:
         ax.set_xticks(xs, [x.split(".")[1] for x in layers], rotation=45, fontsize=7)
         ax.set_title(f"wall {d} steps ahead", fontsize=8)
         ax.set_yscale("log")
+        ax.set_ylim(0.5, None)  # t intervals of three seeds can reach below zero
     np.atleast_1d(axes)[0].set_ylabel("on-path / off-path effect")
     fig.legend(loc="upper center", ncol=6, fontsize=6, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.88))
@@ -459,6 +460,17 @@ def make_macros(root: Path, seeds: list[int], cpu: dict[str, float], path: Path)
                 m |= {f"{key}On": float(r["on_path"]), f"{key}Off": float(r["off_path"])}
                 m |= {f"{key}Pairs": int(r["pairs_min"])}
                 m |= {f"{key}Min": float(r["ratio_min"]), f"{key}Max": float(r["ratio_max"])}
+    per_seed_patch = [pd.read_csv(root / f"seed{s}" / "patching.csv") for s in seeds]
+    for d, word in ((4, "Four"), (8, "Eight")):
+        for where, tag in (("on_path", "On"), ("off_path", "Off")):
+            share = [
+                _pick(t, network="trained", layer=MAIN_LAYER, distance=d, patch="cell")[where]
+                / _pick(t, network="trained", layer=MAIN_LAYER, distance=d, patch="total")[where]
+                for t in per_seed_patch
+            ]
+            mean, low, high, _ = t_interval(share)
+            m |= {f"laCarried{tag}{word}": mean, f"laCarried{tag}{word}Low": low}
+            m[f"laCarried{tag}{word}High"] = high
     for net, tag in (("trained", "Trained"), ("initial", "Initial"), ("random", "Random")):
         for vec in ("probe", "random", "chosen"):
             for c, word in ((1.0, "One"), (4.0, "Four"), (8.0, "Eight")):

@@ -56,6 +56,7 @@ DEFINITIONS = {
         "$N=1$",
         "$N=4$",
         "$N=16$",
+        "$N=8$",
     ],
 }
 _COUNT_WORDS = (
