@@ -75,6 +75,11 @@ class PPOConfig:
         "also feed the dense layer the conv features at this "
         "observation plane's cells (1 = mouse); none = plain flatten",
     )
+    ticks: int = _f(
+        0,
+        "ConvLSTM ticks per step instead of residual blocks (devrl.agents.thinking; "
+        "maze observations); 0 = off",
+    )
     # --- run
     checkpoints: int = _f(100, "about this many checkpoints, log-spaced union linear (>= 2)")
     torch_threads: int = _f(1, "torch.set_num_threads; 1 is fastest for these tiny nets")
@@ -121,6 +126,7 @@ class PPOConfig:
         check_range("channels", self.channels, 1, 1024, integer=True)
         check_range("hidden", self.hidden, 1, 65_536, integer=True)
         check_range("res_blocks", self.res_blocks, 1, 64, integer=True)
+        check_range("ticks", self.ticks, 0, 64, integer=True)
         check_range("readout_plane", self.readout_plane, 0, 2, integer=True, allow_none=True)
         check_range("checkpoints", self.checkpoints, 2, 100_000, integer=True)
         for name in ("anneal_lr", "norm_adv", "clip_vloss", "separate_trunks", "downsample"):

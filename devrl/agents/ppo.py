@@ -61,10 +61,17 @@ def make_env(cfg: PPOConfig) -> VectorEnv:
 def make_agent(cfg: PPOConfig, envs: VectorEnv) -> nn.Module:
     """The network for the env's spaces: conv actor-critic for grids, else an MLP.
 
-    ``[C, H, W]`` observations with discrete actions get :class:`ActorCritic`; flat
+    ``[C, H, W]`` observations with discrete actions get :class:`ActorCritic` (or, with
+    ``ticks``, :class:`~devrl.agents.thinking.ThinkingActorCritic`); flat
     observations get :class:`MLPActorCritic`, with a Gaussian head for ``Box`` actions.
     """
     obs_space, action_space = envs.single_observation_space, envs.single_action_space
+    if isinstance(action_space, spaces.Discrete) and len(obs_space.shape) == 3 and cfg.ticks:
+        from devrl.agents.thinking import ThinkingActorCritic
+
+        return ThinkingActorCritic(
+            obs_space.shape, int(action_space.n), cfg.channels, cfg.hidden, cfg.ticks
+        )
     if isinstance(action_space, spaces.Discrete) and len(obs_space.shape) == 3:
         return ActorCritic(
             obs_space.shape,

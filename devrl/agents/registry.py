@@ -17,6 +17,7 @@ from torch import nn
 
 MODEL_KINDS: dict[str, str | type[nn.Module]] = {
     "actor_critic": "devrl.agents.network:ActorCritic",
+    "thinking_actor_critic": "devrl.agents.thinking:ThinkingActorCritic",
     "mlp_actor_critic": "devrl.agents.network:MLPActorCritic",
     "tms": "devrl.agents.tms_model:TMSModel",
     "sb3_actor_critic": "devrl.agents.sb3:SB3ActorCritic",
