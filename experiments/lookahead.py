@@ -41,11 +41,17 @@ them. ``tracks.csv`` (tidy), ``lags.csv`` (steepest changes against success,
 :func:`devrl.forms.change_lags`), ``forms.csv`` (:func:`devrl.forms.compare`, seeds
 pooled).
 
+**More thinking** (item 6, :mod:`devrl.agents.thinking`): a ConvLSTM agent trained with
+3 ticks per step (quick: one seed, 1.5M steps), then evaluated with 1-8 ticks: success
+in distribution and with the cheese anywhere, and held-out 3x3 probe AUROC on its final
+hidden state. ``thinking/run_seed<k>`` (the run), ``thinking/seed<k>.csv``,
+``thinking.csv``.
+
 Each step of each seed is written once (resumable; the tracks are cached in the runs);
 summaries, figures and macros are rebuilt from the tables. Quick mode reads the full
 agents when their checkpoints exist, else maze_baseline's quick agents.
 
-    nice python experiments/lookahead.py --quick   # about 10 CPU-min
+    nice python experiments/lookahead.py --quick   # 7 CPU-min, plus ~15 to train the ConvLSTM
     python experiments/lookahead.py --quick --figures-only   # rebuild from the tables
 """
 
@@ -63,6 +69,8 @@ import pandas as pd
 import torch
 
 from devrl._io import atomic_write_text
+from devrl.agents import PPOConfig, train
+from devrl.agents.presets import PRESETS
 from devrl.agents.registry import build_model
 from devrl.envs import MazeVecEnv
 from devrl.forms import change_lags, compare
@@ -86,10 +94,10 @@ from devrl.mechanisms.plan_steering import (
     route_steering,
     route_steering_summary,
 )
-from devrl.paper import count_phrase, experiment_parser, save_figure, write_macros
-from devrl.rollouts import collect
+from devrl.paper import count_phrase, experiment_parser, number_latex, save_figure, write_macros
+from devrl.rollouts import collect, evaluate
 from devrl.runs import Run
-from devrl.stats import t_interval
+from devrl.stats import t_interval, wilson
 from devrl.track import track
 
 NAME = "lookahead"
@@ -122,6 +130,12 @@ STEER_HORIZON = 8
 TRACK_CHECKPOINTS = {"quick": 10, "full": None}
 """Checkpoints tracked per agent (evenly spaced over the run's list); None: all."""
 TRACK_EPISODES = {"quick": 60, "full": 100}
+THINK_SEEDS = {"quick": [0], "full": [0, 1, 2]}
+THINK_STEPS = {"quick": 1_500_000, "full": 2_000_000}
+THINK_TRAIN_TICKS = 3
+THINK_TICKS = (1, 2, 3, 4, 6, 8)
+"""Ticks at test time for the thinking agent (trained with :data:`THINK_TRAIN_TICKS`)."""
+THINK_LAYER = "trunk.lstm.hook_h"
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -238,6 +252,41 @@ def run_tracks(run: Run, seed: int, mode: str, out: Path) -> None:
     succ = pd.DataFrame({"step": steps, "measure": "success", "value": success, "stderr": np.nan})
     frame = pd.concat([frame[["step", "measure", "value", "stderr"]], succ], ignore_index=True)
     _write(frame.assign(seed=seed), out / "tracks.csv")
+
+
+def run_thinking(seed: int, mode: str, out: Path) -> None:
+    """Item 6: train the ConvLSTM agent (resumable, ``run_seed<k>``), then its success and
+    probe AUROC against the ticks it is given at test time; writes ``seed<k>.csv``."""
+    cfg = PPOConfig(**{**PRESETS["quick"], "ticks": THINK_TRAIN_TICKS, "seed": seed,
+                       "total_timesteps": THINK_STEPS[mode], "checkpoints": 20})  # fmt: skip
+    run = train(cfg, out / f"run_seed{seed}", resume=True)
+    policy = run.policy(run.steps[-1])
+    env = MazeVecEnv(num_envs=64, size=9, corner=None, seed=LEVEL_SEED)
+    try:  # states and future paths of the agent at its training ticks, fixed for all ticks
+        roll = collect(policy, env, episodes=SIZES[mode], seed=LEVEL_SEED, greedy=True)
+    finally:
+        env.close()
+    st = rollout_states(roll, max_states=MAX_STATES)
+    eps = np.unique(st.episode)
+    rng = np.random.default_rng(LEVEL_SEED)
+    test = np.isin(st.episode, rng.choice(eps, round(TEST_SHARE * len(eps)), replace=False))
+    rows = []
+    for ticks in THINK_TICKS:
+        policy.ticks = ticks
+        for corner, name in ((1, "in-distribution"), (None, "cheese anywhere")):
+            ev = evaluate(policy, {"size": 9, "corner": corner}, SIZES[mode], seed=LEVEL_SEED)
+            rows.append({"ticks": ticks, "quantity": f"success, {name}",
+                         "value": float(ev["reached_cheese"].mean())})  # fmt: skip
+        data = st.probe_data(layer_activations(policy, st.obs, THINK_LAYER))
+        probs = predict(fit_probe("3x3", data.subset(~test), seed=seed), data.subset(test))
+        sc = score(probs, data.subset(test).labels, data.subset(test).mask, st.horizons)
+        for _, r in sc.iterrows():
+            rows.append(
+                {"ticks": ticks, "quantity": f"auroc-{int(r['horizon'])}", "value": r["auroc"]}
+            )
+    policy.ticks = THINK_TRAIN_TICKS
+    _write(pd.DataFrame(rows).assign(seed=seed, trained_ticks=THINK_TRAIN_TICKS),
+           out / f"seed{seed}.csv")  # fmt: skip
 
 
 def summarize(root: Path, seeds: list[int], table: str, keys: list[str]) -> pd.DataFrame:
@@ -412,6 +461,24 @@ def figure_tracks(tracks: pd.DataFrame, path_stem: Path) -> None:
     save_figure(fig, path_stem)
 
 
+def figure_thinking(thinking: pd.DataFrame, path_stem: Path) -> None:
+    """The ConvLSTM agent's success and probe AUROC against its ticks at test time."""
+    fig, axes = plt.subplots(1, 2, figsize=(6.5, 2.5))
+    for ax, prefix in zip(axes, ("success", "auroc"), strict=True):
+        names = [q for q in thinking["quantity"].unique() if q.startswith(prefix)]
+        for j, q in enumerate(names):
+            for seed, g in thinking[thinking["quantity"] == q].groupby("seed"):
+                g = g.sort_values("ticks")
+                ax.plot(g["ticks"], g["value"], marker="o", ms=3, color=f"C{j}",
+                        label=q if seed == thinking["seed"].min() else None)  # fmt: skip
+        ax.axvline(THINK_TRAIN_TICKS, color="grey", lw=0.6, ls=":")
+        ax.set_xlabel("ticks at test time", fontsize=7)
+        ax.set_title("success" if prefix == "success" else "probe AUROC", fontsize=8)
+        ax.legend(fontsize=6, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, path_stem)
+
+
 def _pick(frame: pd.DataFrame, **where) -> pd.Series:
     g = frame
     for k, v in where.items():
@@ -516,6 +583,24 @@ def make_macros(root: Path, seeds: list[int], cpu: dict[str, float], path: Path)
             f = forms[(forms["curve"] == label) & (forms["status"] == "ok")]
             if len(f):
                 m[f"laForm{word}"] = str(f.iloc[0]["form"]).replace("_", " ")
+    if (root / "thinking.csv").is_file():
+        th = pd.read_csv(root / "thinking.csv").groupby(["quantity", "ticks"])["value"].mean()
+        th_seeds = pd.read_csv(root / "thinking.csv")["seed"].nunique()
+        m["laThinkSeedsPhrase"] = count_phrase(
+            pd.read_csv(root / "thinking.csv")["seed"].nunique(), "seed"
+        )
+        m["laThinkTrainTicks"] = THINK_TRAIN_TICKS
+        m["laThinkSteps"] = number_latex(THINK_STEPS["quick" if "quick" in root.name else "full"])
+        n = SIZES["quick" if "quick" in root.name else "full"]  # episodes per evaluation
+        for t, word in ((1, "One"), (THINK_TRAIN_TICKS, "Train"), (max(THINK_TICKS), "Max")):
+            for q, tag in (("in-distribution", "In"), ("cheese anywhere", "Any")):
+                share = float(th[(f"success, {q}", t)])
+                _, low, high = wilson(round(share * n * th_seeds), n * th_seeds)
+                m |= {f"laThinkSuccess{tag}{word}": share}
+                m |= {f"laThinkSuccess{tag}{word}Low": low, f"laThinkSuccess{tag}{word}High": high}
+            m[f"laThinkAurocFour{word}"] = float(th[("auroc-4", t)])
+            m[f"laThinkAurocSixteen{word}"] = float(th[("auroc-16", t)])
+        m["laThinkMaxTicks"] = max(THINK_TICKS)
     m |= {f"laCpu{k.capitalize()}": round(v / 60, 1) for k, v in cpu.items()}
     write_macros(path, m)
 
@@ -583,6 +668,15 @@ def main() -> None:
             row = pd.DataFrame([{"seed": s, "part": part, "seconds": time.process_time() - t0}])
             cpu = pd.concat([cpu[~((cpu["seed"] == s) & (cpu["part"] == part))], row])
             _write(cpu, cpu_path)
+    for s in [] if args.figures_only else THINK_SEEDS[mode]:
+        out = root / "thinking"
+        if (out / f"seed{s}.csv").is_file():
+            continue
+        t0 = time.process_time()
+        run_thinking(s, mode, out)
+        row = pd.DataFrame([{"seed": s, "part": "thinking", "seconds": time.process_time() - t0}])
+        cpu = pd.concat([cpu[~((cpu["seed"] == s) & (cpu["part"] == "thinking"))], row])
+        _write(cpu, cpu_path)
     seeds = [s for s in args.seeds if all(_steps_done(root / f"seed{s}").values())]
     if not seeds:
         if args.figures_only and mode == "full":  # the full paper builds without this section
@@ -608,6 +702,11 @@ def main() -> None:
     figure_patching(pd.read_csv(root / "patching_summary.csv"), args.figures / f"{NAME}_patching")
     figure_steering(pd.read_csv(root / "steering_summary.csv"), args.figures / f"{NAME}_steering")
     figure_tracks(tracks, args.figures / f"{NAME}_tracks")
+    think = sorted((root / "thinking").glob("seed*.csv"))
+    if think:
+        thinking = pd.concat([pd.read_csv(p) for p in think], ignore_index=True)
+        _write(thinking, root / "thinking.csv")
+        figure_thinking(thinking, args.figures / f"{NAME}_thinking")
     cpu = pd.read_csv(cpu_path)
     cpu = cpu[cpu["seed"].isin(seeds)].groupby("part")["seconds"].sum().to_dict()
     cpu["total"] = sum(cpu.values())
