@@ -641,6 +641,9 @@ def main() -> None:
         else pd.DataFrame(columns=["seed", "part", "seconds"])
     )
     agents = _agents(args, mode)
+    if agents != args.agents:  # maze_baseline's quick agents: as many seeds as it trained
+        print(f"no checkpoints under {args.agents}: using the quick agents in {agents}")
+        args.seeds = [s for s in args.seeds if (agents / f"run_seed{s}").is_dir()] or args.seeds
     for s in [] if args.figures_only else args.seeds:
         out = root / f"seed{s}"
         done = _steps_done(out)
