@@ -377,7 +377,9 @@ def make_figures(args) -> None:
 
 def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
-    parser.add_argument("--seeds", type=int, default=None, help="seeds to train (default 8; quick 3)")
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="seeds to train (default 8; quick 3)"
+    )
     parser.add_argument("--control", action="store_true", help="only the Fisher/γ control")
     parser.add_argument("--runs", type=Path, default=None, help="folder of the trained runs")
     args = parser.parse_args()

@@ -261,8 +261,8 @@ def null_statistics(
     caption = (
         "Spearman $\\rho$ of success with each curve over checkpoints: mean over seeds "
         "[95\\% bootstrap interval over seeds]; null: the mean $\\rho$ with another seed's "
-        "success (seed-shuffled pairing), $p$: permutation over pairings (smallest "
-        "possible with three seeds: 1/6). log-step is the trend every late-rising curve shares."
+        "success (seed-shuffled pairing), $p$: permutation over pairings of the "
+        f"{len(seeds)} seeds. log-step is the trend every late-rising curve shares."
     )
     write_table(paths[0], pd.DataFrame(rows), caption, "tab:llc-over-training-stats", "%.2f")
     table_control(ctrl, gammas, paths[1])
