@@ -6,12 +6,14 @@ geometry.csv) and writes one LaTeX table with :func:`devrl.paper.write_table`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from devrl.forms.detection import transition_stats
 from devrl.paper.script import write_table
 
 __all__ = [
@@ -107,11 +109,13 @@ def geometry_for_table(geo: pd.DataFrame) -> pd.DataFrame:
 
 def write_transitions_table(stats: pd.DataFrame, path: Path) -> None:
     """The plateaus each learner visits (:func:`transitions_for_table` of ``stats``)."""
+    seeds = " or ".join(str(n) for n in sorted(stats["seeds"].unique()))
+    dwell = inspect.signature(transition_stats).parameters["min_dwell"].default
     write_table(
         path,
         transitions_for_table(stats),
-        caption="k-gon plateaus under supervised and reinforcement learning (c = 6, 16 seeds "
-        "each). Epoch = 1000 contexts seen. Plateaus: k-gons held for 3 or more "
+        caption=f"k-gon plateaus under supervised and reinforcement learning (c = 6, {seeds} "
+        f"seeds each). Epoch = 1000 contexts seen. Plateaus: k-gons held for {dwell} or more "
         "checkpoints (3-gons and unclassified shapes on the way from random "
         "initialisation omitted). 'jumped': seeds that reached a 5- or 6-gon; "
         "final: phase:seeds at the end.",
