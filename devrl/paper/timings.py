@@ -54,19 +54,17 @@ def is_timing(name: str) -> bool:
 
 
 def _csv_without_timings(text: str) -> str:
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return text
-    header = rows[0]
+    header = next(csv.reader(io.StringIO(text)), [])
     columns = {i for i, name in enumerate(header) if is_timing(name)}
     measure = header.index("measure") if "measure" in header else None
     values = {i for i, name in enumerate(header) if name in _VALUES}
     if not columns and (measure is None or not values):
-        return text
+        return text  # no column can hold a timing
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows[1:]:
+    rows = csv.reader(io.StringIO(text))
+    writer.writerow(next(rows))
+    for row in rows:
         blank = set(columns)
         if measure is not None and measure < len(row) and is_timing(row[measure]):
             blank |= values
@@ -84,22 +82,28 @@ def _json_without_timings(value):
     return value
 
 
+def _canonical(raw: bytes, name: str, blank: bool) -> bytes:
+    """A data file's content as compared: CSV (gzipped or not) re-written through the csv
+    module and JSON dumped with sorted keys, with every timing blanked if ``blank``."""
+    try:
+        if name.endswith((".csv", ".csv.gz")):
+            text = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode()
+            return (_csv_without_timings(text) if blank else text).encode()
+        if name.endswith(".json"):
+            value = json.loads(raw)
+            return json.dumps(
+                _json_without_timings(value) if blank else value, sort_keys=True
+            ).encode()
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError, EOFError, csv.Error):
+        pass  # not what its name says: compared byte for byte
+    return raw
+
+
 def without_timings(path: Path) -> bytes:
     """The content of a data file with every measured time blanked (CSV, gzipped CSV, JSON);
     any other file's bytes unchanged. Two runs that differ only in timings give equal bytes."""
     path = Path(path)
-    raw = path.read_bytes()
-    name = path.name
-    try:
-        if name.endswith(".csv.gz"):
-            return _csv_without_timings(gzip.decompress(raw).decode()).encode()
-        if name.endswith(".csv"):
-            return _csv_without_timings(raw.decode()).encode()
-        if name.endswith(".json"):
-            return json.dumps(_json_without_timings(json.loads(raw)), sort_keys=True).encode()
-    except (UnicodeDecodeError, json.JSONDecodeError, OSError, csv.Error):
-        pass  # not what its name says: compared byte for byte
-    return raw
+    return _canonical(path.read_bytes(), path.name, blank=True)
 
 
 def _sha(data: bytes) -> str:
@@ -123,9 +127,10 @@ def snapshot(folder: Path, quick: bool) -> Snapshot:
     raw, timeless, timed = {}, {}, {}
     for path in data_files(folder, quick):
         rel = path.relative_to(folder).as_posix()
-        content, stripped = path.read_bytes(), without_timings(path)
+        content = path.read_bytes()
+        stripped = _canonical(content, path.name, blank=True)
         raw[rel], timeless[rel] = _sha(content), _sha(stripped)
-        if stripped != content:
+        if stripped != _canonical(content, path.name, blank=False):
             timed[rel] = content
     return Snapshot(Path(folder), raw, timeless, timed)
 
