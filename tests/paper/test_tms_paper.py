@@ -152,7 +152,7 @@ def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed(
     n_curves = len(tms_paper.DETECTION_CURVES)
     n_scores = len(tms_paper.DETECTION_SCORES) + len(tms_paper.DETECTION_INTERVALS)
     n_scores += len(tms_paper.DETECTION_P)
-    assert len(got) == 1 + 8 + n_scores * n_curves + 12
+    assert len(got) == 1 + 8 + n_scores * n_curves + 12 + 10  # + the k-gon sampler settings
 
 
 def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():
