@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from devrl.forms.detection import transition_stats
+from devrl.forms.detection import detection_table, transition_stats
 from devrl.paper.script import write_table
 
 __all__ = [
@@ -146,6 +146,7 @@ def write_detection_tables(
     shown = detection_for_table(det, curves)
     is_main = shown.learner.isin(list(main))
     tol, min_shift = settings["tol"], settings["min_shift"]
+    n_null = inspect.signature(detection_table).parameters["n_null"].default
     write_table(
         paths[0],
         shown[is_main],
@@ -156,7 +157,7 @@ def write_detection_tables(
         "it; precision: share of shifts near a transition (1 $-$ false alarms). "
         f"Intervals: 95\\% cluster bootstrap over the {int(det.seeds.max())} seeds. null: the same score "
         "with each seed's shifts placed at random checkpoint gaps / at random log-times / "
-        "its shift pattern circularly shifted in time (999 draws each, same number of "
+        f"its shift pattern circularly shifted in time ({n_null} draws each, same number of "
         "shifts); p: Monte Carlo p-value of the F1 score against the hardest null. "
         "'loss (control)': the same detector on the loss curve. Only transitions between "
         f"the 3rd and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "
