@@ -7,7 +7,6 @@ Everything here reads saved data only: batches of TMS runs loaded with
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Iterable, Mapping
 
@@ -427,10 +426,8 @@ def feedback_macros(W, b, sigma: float, kappa: float, prefix: str = "tmsRl") -> 
 
 
 def kgon_macros(kg: pd.DataFrame, prefix: str = "tmsRl") -> dict:
-    """LLC estimates (and their std and theory) at the exact 5- and 6-gon, n, the sampler's
-    settings (kgon_llc.csv) and the bias given to the 5-gon's zero column."""
-    from devrl.llc.geometry import kgon_llc
-
+    """LLC estimates (and their std and theory) at the exact 5- and 6-gon, n and the
+    sampler's settings (kgon_llc.csv)."""
     kg = kg.set_index("phase")
     out = {}
     for ph, word in (("5", "Five"), ("6", "Six")):
@@ -446,8 +443,6 @@ def kgon_macros(kg: pd.DataFrame, prefix: str = "tmsRl") -> dict:
     for col in ("chains", "burnin", "draws"):
         out[f"{prefix}Kgon{col.capitalize()}"] = number_latex(int(first[col]))
     out[f"{prefix}KgonBatch"] = number_latex(int(first["batch_size"]))
-    zero_bias = inspect.signature(kgon_llc).parameters["zero_bias"].default
-    out[f"{prefix}KgonZeroBias"] = f"${zero_bias:g}$"
     return out
 
 

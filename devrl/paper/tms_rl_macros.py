@@ -20,6 +20,7 @@ import pandas as pd
 
 from devrl.forms.changes import level_shifts
 from devrl.forms.detection import detection_table
+from devrl.llc.geometry import kgon_llc
 from devrl.paper.script import number_latex
 from devrl.paper.tms import SYMLOG_LINEAR, power_latex
 from devrl.theory.tms import kgon_critical_points
@@ -81,7 +82,7 @@ def llc_setting_macros(
     """The trajectory LLC's sampler and data, the detector (tolerance, smallest shift,
     penalty, null draws) and the polishing under drift, from ``settings.json``; the
     loss a zero column at its kink gains by switching on (4-gon minus 4⁺-gon) and its LLC
-    worth at the trajectories' nβ.
+    worth at the trajectories' nβ; the bias of the exact 5-gon's zero column.
 
     Args:
         settings: settings.json of the run.
@@ -114,6 +115,8 @@ def llc_setting_macros(
         f"{prefix}KinkDrop": str(drop),
         f"{prefix}KinkLlc": f"{llc['nbeta'] * float(drop):.2g}",
         f"{prefix}SymlogLinear": _g(SYMLOG_LINEAR),  # the LLC figure's axis
+        # the bias kgon_llc gives the 5-gon's zero column (deep in its flat region)
+        f"{prefix}KgonZeroBias": f"${_default(kgon_llc, 'zero_bias'):g}$",
     }
 
 

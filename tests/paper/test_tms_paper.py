@@ -118,7 +118,6 @@ def test_geometry_kgon_and_transition_macros():
         "tmsRlKgonBurnin": "300",
         "tmsRlKgonDraws": "600",
         "tmsRlKgonBatch": "2{,}000",
-        "tmsRlKgonZeroBias": "$-1$",  # the bias kgon_llc gives the 5-gon's zero column
     }
     assert [tms_paper.power_latex(x) for x in (1e-3, 1e6, 0.05, 2000.0)] == [
         "10^{-3}",

@@ -50,6 +50,7 @@ def test_llc_settings_kink_and_polishing():
     assert got["tmsRlPolishEpochs"] == "400"
     assert got["tmsRlTolFactor"] == "1.22" and got["tmsRlLlcN"] == "5{,}000"
     assert got["tmsRlShiftPenalty"] == "3" and got["tmsRlNullDraws"] == 999
+    assert got["tmsRlKgonZeroBias"] == "$-1$"
 
 
 def test_trajectory_numbers():
