@@ -20,6 +20,7 @@ from devrl.paper.cache import (
     section_key,
     write_stamp,
 )
+from devrl.paper.timings import keep_committed_timings, snapshot
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,18 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _run_script(section: Section, cmd: list[str], root: Path, capture: bool) -> bool:
+    """Run one experiment script; with ``capture``, print its output in one block."""
+    # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    done = subprocess.run(
+        cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
+    )
+    if capture and (done.stdout + done.stderr).strip():
+        _say(f"[devrl paper] {section.name} output:\n{(done.stdout + done.stderr).rstrip()}")
+    return done.returncode == 0
+
+
 def _run_section(
     section: Section,
     root: Path,
@@ -165,9 +178,13 @@ def _run_section(
     seed: int,
     force: bool,
     capture: bool,
+    retime: bool = False,
 ) -> bool:
     """Run (or only redraw) one section; with ``capture``, print its output in one block
-    at the end (sections running side by side would interleave it line by line)."""
+    at the end (sections running side by side would interleave it line by line).
+
+    A recomputation that changes nothing in the data but measured times keeps the committed
+    times and redraws from them, unless ``retime`` (:mod:`devrl.paper.timings`)."""
     paper_dir = root / "paper"
     out = output_dir(paper_dir, quick)
     folder = mode_data_dir(paper_dir / "data" / section.name, quick)
@@ -211,15 +228,19 @@ def _run_section(
         cmd.append("--figures-only")
     _say(f"[devrl paper] {section.name}: {' '.join(cmd[1:])}")
     start = time.perf_counter()
-    # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
-    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
-    done = subprocess.run(
-        cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
-    )
+    before = None if redraw or retime else snapshot(folder, quick)
+    ok = _run_script(section, cmd, root, capture)
+    if ok and before is not None:
+        kept = keep_committed_timings(before, quick)
+        if kept:
+            files = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            _say(
+                f"[devrl paper] {section.name}: only measured times changed ({files}); kept "
+                "the committed ones and redrawing from them (--retime keeps the new)"
+            )
+            ok = _run_script(section, [*cmd, "--figures-only"], root, capture)
     seconds = time.perf_counter() - start
-    if capture and (done.stdout + done.stderr).strip():
-        _say(f"[devrl paper] {section.name} output:\n{(done.stdout + done.stderr).rstrip()}")
-    if done.returncode != 0:  # go on: the other sections' outputs are still worth having
+    if not ok:  # go on: the other sections' outputs are still worth having
         _say(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s")
         return False
     _say(f"[devrl paper] {section.name} done in {seconds:.0f} s")
@@ -270,6 +291,7 @@ def build_paper(
     seed: int = 0,
     force: bool = False,
     workers: int | None = None,
+    retime: bool = False,
 ) -> Path:
     """Rerun the experiments (or only redraw), then rewrite ``paper/main.tex``.
 
@@ -285,6 +307,8 @@ def build_paper(
         force: Rerun sections even when their inputs are unchanged.
         workers: Sections run side by side in this many processes (None: all cores); a
             section starts after the sections it reads. Outputs are the serial ones.
+        retime: Keep the times a recomputation measured even when its data are otherwise
+            unchanged (by default the committed ones stay, :mod:`devrl.paper.timings`).
 
     Returns:
         Path of ``paper/main.tex``.
@@ -305,6 +329,7 @@ def build_paper(
         figures_only=figures_only,
         seed=seed,
         force=force,
+        retime=retime,
     )
     main_tex = write_main_tex(paper_dir, quick=quick)
     pdf = _compile_pdf(out)
