@@ -159,7 +159,8 @@ def run_control(args) -> None:
         run = Run.load(runs_dir / f"run_seed{seed}")
         cache = out / f"run_seed{seed}" / "tracks"
         norms.append(track(run, ["weight-norm"], cache_dir=cache, progress=False))
-        frames.append(track(run, measures, control_steps(run.steps, k), cache_dir=cache))
+        steps = control_steps(run.steps, k)
+        frames.append(track(run, measures, steps, cache_dir=cache, workers=args.workers))
     pd.concat(frames, ignore_index=True).to_csv(out / "control.csv", index=False)
     pd.concat(norms, ignore_index=True).to_csv(out / "weights.csv", index=False)
 
@@ -182,7 +183,7 @@ def run_experiment(args) -> None:
     measures = llc_measures(calib)
     measures += [get_measure(name, episodes=cfg["episodes"]) for name in BEHAVIOUR]
     tracking = progress(seeds, "llc_over_training tracking", unit="run")
-    frames = [track(runs[seed], measures) for seed in tracking]
+    frames = [track(runs[seed], measures, workers=args.workers) for seed in tracking]
     pd.concat(frames, ignore_index=True).to_csv(out / "tracks.csv", index=False)
     (out / "seeds.json").write_text(json.dumps(seeds))
 
@@ -382,9 +383,14 @@ def main() -> None:
     )
     parser.add_argument("--control", action="store_true", help="only the Fisher/γ control")
     parser.add_argument("--runs", type=Path, default=None, help="folder of the trained runs")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes tracking a run's checkpoints (default 1)"
+    )
     args = parser.parse_args()
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.control:
         run_control(args)
     elif not args.figures_only:
