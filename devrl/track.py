@@ -233,17 +233,23 @@ def _track_parallel(
     processes (they run ``track.__wrapped__``, without the lock: the caller holds it for them)."""
     from devrl.measures import MEASURES
 
-    # a measure renamed with dataclasses.replace (e.g. "llc-action-uniform") is rebuilt from
-    # the registered measure with the same function, under its own name
-    registered = {id(m.fn): name for name, m in MEASURES.items()}
-    unregistered = [m.name for m in measures if id(m.fn) not in registered]
+    def registered(m: Measure) -> str | None:
+        """The registered measure ``m`` is rebuilt from: its own name, or (for a measure
+        renamed with dataclasses.replace, e.g. "llc-action-uniform") one with the same
+        function and parameter names, every parameter of which ``m`` sets."""
+        same = [
+            name for name, r in MEASURES.items() if r.fn is m.fn and set(r.params) == set(m.params)
+        ]
+        return m.name if m.name in same else (same[0] if same else None)
+
+    named = [(registered(m), m.name, dict(m.params)) for m in measures]
+    unregistered = [label for base, label, _ in named if base is None]
     if unregistered:
         raise ValueError(
             f"track(workers > 1) rebuilds measures from their registered functions in other "
             f"processes, but {unregistered} are not registered measures; register them "
             "(devrl.measures.register_measure) in an imported module, or use workers=1"
         )
-    named = [(registered[id(m.fn)], m.name, dict(m.params)) for m in measures]
     tasks = [(str(run.path), named, int(s), measure_seed, recompute, str(root)) for s in steps]
     desc = f"track {run.path.name} ({check_workers(workers)} workers)"
     for _ in _progress(
