@@ -351,8 +351,9 @@ def make_figures(args) -> None:
     lag = lag.assign(seed=lag["seed"].astype(int))
     lag.to_csv(out / "lags.csv", index=False)
     figure_curves(tracks, lag, args.figures / f"{NAME}_curves")
+    sweep = pd.read_csv(out / "calibration.csv")
     calibration = plot_calibration(
-        pd.read_csv(out / "calibration.csv"),
+        sweep,
         KINDS,
         chosen["lr"],
         chosen["localization"],
@@ -361,6 +362,9 @@ def make_figures(args) -> None:
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
     m = macros(tracks, lag, chosen, seeds, None)
+    # the regret's loss at w* against the action likelihood's: why its nβ is larger
+    init = sweep.groupby("kind")["init_loss"].median()
+    m["llcRegretLossRatio"] = float(init["action"] / init["regret"])
     gammas = (CONTROL_GAMMAS[0], chosen["localization"], *CONTROL_GAMMAS[1:])
     m |= stats.null_statistics(
         out,
