@@ -60,6 +60,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
+    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py"),
 )
 
 
