@@ -29,6 +29,7 @@ from devrl.measures.base import Context, register_measure
 from devrl.measures.behaviour import mean_se
 from devrl.measures.defaults import STATE_SAMPLES
 from devrl.measures.shared import state_buffer
+from devrl.rollouts import action_log_probs
 
 KSTEP = 1000.0
 """Rates are per this many env steps."""
@@ -54,19 +55,6 @@ def weight_distance(policy: nn.Module, context: Context) -> dict[str, float]:
     return {"": d, "per-kstep": d * KSTEP / (context.step - prev)}
 
 
-@torch.no_grad()
-def _log_probs(policy: nn.Module, obs: np.ndarray, batch: int = 512) -> np.ndarray:
-    """Log-softmax of the policy's logits on ``obs [N, ...]`` -> ``[N, A]`` (float64)."""
-    params = next(policy.parameters(), None)
-    device = params.device if params is not None else torch.device("cpu")
-    chunks = []
-    for i in range(0, len(obs), batch):
-        out = policy(torch.as_tensor(obs[i : i + batch], device=device).float())
-        logits = out[0] if isinstance(out, (tuple, list)) else out
-        chunks.append(torch.log_softmax(logits.double(), dim=-1).cpu().numpy())
-    return np.concatenate(chunks)
-
-
 def _uniform_obs(policy, context: Context, samples: int, anywhere: float | None) -> np.ndarray:
     context.require_env(MAZE_ID, "a uniform state buffer")
     return state_buffer(policy, context, "uniform", samples, anywhere=anywhere).obs
@@ -84,7 +72,7 @@ def policy_kl(
     if prev is None:
         return {"": (np.nan, np.nan), "per-kstep": (np.nan, np.nan)}
     obs = _uniform_obs(policy, context, samples, buffer_anywhere)
-    lp_prev, lp = _log_probs(context.policy_at(prev), obs), _log_probs(policy, obs)
+    lp_prev, lp = action_log_probs(context.policy_at(prev), obs), action_log_probs(policy, obs)
     kl = np.maximum((np.exp(lp_prev) * (lp_prev - lp)).sum(axis=1), 0.0)
     mean, se = mean_se(kl)
     rate = KSTEP / (context.step - prev)
@@ -99,7 +87,7 @@ def state_entropy(
     buffer_anywhere: float | None = None,
 ) -> tuple[float, float]:
     """Mean policy entropy (nats) over a fixed uniform buffer of states."""
-    lp = _log_probs(policy, _uniform_obs(policy, context, samples, buffer_anywhere))
+    lp = action_log_probs(policy, _uniform_obs(policy, context, samples, buffer_anywhere))
     return mean_se(-(np.exp(lp) * lp).sum(axis=1))
 
 
