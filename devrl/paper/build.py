@@ -59,6 +59,13 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
+    # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints)
+    Section(
+        "objectives",
+        "Objectives in weight space",
+        "experiments/objectives.py",
+        ("maze_baseline",),
+    ),
 )
 
 
