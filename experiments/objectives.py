@@ -13,8 +13,10 @@ live (layers, channels, the dense layer's input positions) and the cheese (point
 comparison. Item 7: items 4-5 again from MA's earlier checkpoints (step 0 is the
 random-weight network), as tidy tracks beside MA's success.
 
-    nice python experiments/objectives.py --quick   # K=4, one MA seed, 3 MA checkpoints
-    python experiments/objectives.py                # K=16, three MA seeds (see settings)
+    nice python experiments/objectives.py --quick   # K=4, one MA seed, 3 MA checkpoints,
+                                                    # ~9 CPU-min
+    python experiments/objectives.py                # K=16, three MA seeds x 5 checkpoints,
+                                                    # ~2.8 CPU-hours (estimate), resumable
 
 Runs (checkpoints) go to ``--runs`` (git-ignored); tidy tables to ``--out``.
 """
@@ -34,13 +36,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from devrl._io import atomic_write, atomic_write_json, atomic_write_text
 from devrl.agents import PPOConfig, train
 from devrl.envs.rewards import CellReward
-from devrl.objectives.decode import decode_accuracy_null
 from devrl.objectives.deltas import (
     add_delta,
-    cosine_matrix,
-    flatten,
-    layer_cosines,
-    layer_norms,
     random_like,
     shared_specific,
     state_delta,
@@ -51,19 +48,20 @@ from devrl.objectives.families import (
     sample_levels,
     value_correlation_matrix,
 )
-from devrl.objectives.layer_map import (
-    channel_profile,
-    dense_position_map,
-    layer_shares,
-    position_rank,
-    profile_consistency,
-)
 from devrl.objectives.patch import (
-    lean,
-    own_minus_others,
     target_visits,
     weights_run,
 )
+from devrl.objectives.summary import (
+    arm_summary,
+    edit_summary,
+    editability_track,
+    interval,
+    lean_summary,
+    lean_table,
+    track_relations,
+)
+from devrl.objectives.tables import decoding_rows, delta_tables, map_rows, target_names
 from devrl.objectives.transplant import edit_effect, edited_policy
 from devrl.paper import (
     count_phrase,
@@ -74,7 +72,7 @@ from devrl.paper import (
     write_table,
 )
 from devrl.runs import Run
-from devrl.stats import binomial_interval, t_interval
+from devrl.stats import binomial_interval
 
 NAME = "objectives"
 SIZE = 9
@@ -175,10 +173,6 @@ def _finetune(
     return run
 
 
-def _names(targets) -> list[str]:
-    return [f"cell_{r}_{c}" for r, c in targets]
-
-
 def deltas_at(ma: Run, step: int, targets, cfg: dict, root: Path, timing: dict):
     """Item 2 at one MA checkpoint: MB_k fine-tuned on "reach cell k", Delta_k = MB_k - MA."""
     state = ma.load_checkpoint(step)["model"]
@@ -200,74 +194,6 @@ def deltas_at(ma: Run, step: int, targets, cfg: dict, root: Path, timing: dict):
     return state, deltas, mbs
 
 
-def delta_tables(seed: int, step: int, names, deltas, ma_state):
-    """Per-layer norms and pairwise cosines of the deltas, their specific and shared parts."""
-    shared, specific = shared_specific(deltas)
-    tags = {"seed": seed, "step": step}
-    norms = []
-    for name, d, sp in zip(names, deltas, specific, strict=True):
-        for part, obj in (("delta", d), ("specific", sp), ("shared", shared)):
-            norms += [
-                {**tags, "target": name, "part": part, "layer": k, "norm": v}
-                for k, v in layer_norms(obj).items()
-            ]
-    zero = {k: 0 * w for k, w in ma_state.items()}
-    norms += [
-        {**tags, "target": "", "part": "ma_weights", "layer": k, "norm": v}
-        for k, v in layer_norms(state_delta(zero, ma_state)).items()
-    ]
-    cos_rows = []
-    for part, objs in (("delta", deltas), ("specific", specific)):
-        off = ~np.eye(len(objs), dtype=bool)
-        cos_rows += [
-            {
-                **tags,
-                "part": part,
-                "layer": layer,
-                "a": "mean_offdiag",
-                "b": "",
-                "cosine": float(m[off].mean()),
-            }
-            for layer, m in layer_cosines(objs).items()
-        ]
-        m = cosine_matrix(objs)
-        cos_rows += [
-            {**tags, "part": part, "layer": "all", "a": a, "b": b, "cosine": m[i, j]}
-            for i, a in enumerate(names)
-            for j, b in enumerate(names)
-        ]
-    return norms, cos_rows
-
-
-def decoding_rows(seed: int, step: int, targets, deltas, cfg: dict) -> list[dict]:
-    """Item 4a: leave-one-target-out decoding of (row, col) from the specific parts, per K,
-    against shuffled labels and against random directions of the same per-layer norms."""
-    rng = np.random.default_rng(1000 * seed + step % 997)
-    coords = np.asarray(targets, dtype=float)
-    rows = []
-    K = len(deltas)
-    for k_sub in [k for k in (*cfg["k_levels"], K) if k >= 3]:
-        subsets = (
-            [np.arange(K)]
-            if k_sub == K
-            else [rng.choice(K, size=k_sub, replace=False) for _ in range(cfg["subsets"])]
-        )
-        for i, sub in enumerate(subsets):
-            _, specific = shared_specific([deltas[j] for j in sub])
-            for part, vecs in (
-                ("specific", [flatten(sp)[0] for sp in specific]),
-                (
-                    "random",
-                    [flatten(random_like(sp, seed=7 * i + j))[0] for j, sp in enumerate(specific)],
-                ),
-            ):
-                res = decode_accuracy_null(np.stack(vecs), coords[sub], n_perm=99, seed=i)
-                rows.append(
-                    {"seed": seed, "step": step, "K": k_sub, "subset": i, "part": part, **res}
-                )
-    return rows
-
-
 def edit_rows(
     ma: Run, step: int, seed: int, state, targets, deltas, alphas, cfg, evals: Path, k_scaling: bool
 ) -> tuple[list[dict], pd.DataFrame]:
@@ -275,7 +201,7 @@ def edit_rows(
 
     Every arm is scored against MA at the same checkpoint on the same evaluation episodes.
     """
-    env, names, eps = ma.env_kwargs, _names(targets), cfg["episodes"]
+    env, names, eps = ma.env_kwargs, target_names(targets), cfg["episodes"]
     where = evals / f"s{step}"
 
     def score(tag, delta, alpha):
@@ -346,84 +272,11 @@ def edit_rows(
     return rows, base
 
 
-def map_rows(ma: Run, seed: int, step: int, targets, deltas, cheese=None):
-    """Item 5: layer shares, channel consistency and dense-layer position maps."""
-    mc = ma.config["model"]
-    C, side = mc["channels"], (mc["obs_shape"][1] + 1) // 2 if mc["downsample"] else None
-    _, specific = shared_specific(deltas)
-    names = _names(targets)
-    tags = {"seed": seed, "step": step}
-    layers, positions, channels = [], [], []
-    parts = {
-        "delta": deltas,
-        "specific": specific,
-        "random": [random_like(sp, seed=5000 + i) for i, sp in enumerate(specific)],
-    }
-    for part, objs in parts.items():
-        for name, (r, c), d in zip(names, targets, objs, strict=True):
-            layers += [
-                {**tags, "target": name, "part": part, "layer": k, "share": sh, "param_share": ps}
-                for k, (sh, ps) in layer_shares(d).items()
-            ]
-            where = (r // 2, c // 2)
-            draws = [d["trunk.dense.weight"]]
-            if part == "random":  # the null's mean: many equal-norm draws per target
-                w = {"w": d["trunk.dense.weight"]}
-                draws = [
-                    random_like(w, seed=7000 + 100 * j + len(positions))["w"]
-                    for j in range(RANDOM_DRAWS)
-                ]
-            maps = [dense_position_map(x, C, side, side) for x in draws]
-            positions.append(
-                {
-                    **tags,
-                    "target": name,
-                    "part": part,
-                    "rank": float(np.mean([position_rank(m, where) for m in maps])),
-                    "share_at_target": float(np.mean([m[where] for m in maps])),
-                    "peak_share": float(np.mean([m.max() for m in maps])),
-                }
-            )
-        for key in [k for k, v in objs[0].items() if k.endswith("weight") and v.shape[0] >= 3]:
-            channels.append(
-                {
-                    **tags,
-                    "part": part,
-                    "layer": key,
-                    "consistency": profile_consistency([channel_profile(d, key) for d in objs]),
-                }
-            )
-    if cheese is not None:
-        layers += [
-            {
-                **tags,
-                "target": "cheese",
-                "part": "delta",
-                "layer": k,
-                "share": sh,
-                "param_share": ps,
-            }
-            for k, (sh, ps) in layer_shares(cheese).items()
-        ]
-        m = dense_position_map(cheese["trunk.dense.weight"], C, side, side)
-        positions.append(
-            {
-                **tags,
-                "target": "cheese",
-                "part": "delta",
-                "rank": float("nan"),
-                "share_at_target": float("nan"),
-                "peak_share": float(m.max()),
-            }
-        )
-    return layers, positions, channels
-
-
 def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict) -> dict:
     """Items 2-5 and 7 for one MA seed; returns its tidy tables by name."""
     root = runs / f"seed{seed}"
     evals = root / "evals"
-    names = _names(targets)
+    names = target_names(targets)
     steps = checkpoint_steps(ma, cfg["checkpoints"])
     final = steps[-1]
     out: dict[str, list] = {
@@ -444,7 +297,9 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict) -
         norms, cos = delta_tables(seed, step, names, deltas, state)
         out["norms"] += norms
         out["cosines"] += cos
-        out["decoding"] += decoding_rows(seed, step, targets, deltas, cfg)
+        out["decoding"] += decoding_rows(
+            seed, step, targets, deltas, cfg["k_levels"], cfg["subsets"]
+        )
         is_final = step == final
         alphas = cfg["alphas"] if is_final else [cfg["k_alpha"]]
         edits, base = edit_rows(
@@ -466,7 +321,9 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict) -
                 corner=None,
             )
             cheese = state_delta(state, run.load_checkpoint(run.steps[-1])["model"])
-        layers, positions, channels = map_rows(ma, seed, step, targets, deltas, cheese)
+        layers, positions, channels = map_rows(
+            ma.config["model"], seed, step, targets, deltas, cheese, RANDOM_DRAWS
+        )
         out["layers"] += layers
         out["positions"] += positions
         out["channels"] += channels
@@ -495,7 +352,7 @@ def patch_episodes(
 ) -> list[pd.DataFrame]:
     """Item 3: MA, MA - Delta_k and MA - random_k, each retrained on RA for the same budget,
     several retraining seeds (the runs, not the episodes, are the units of the lean)."""
-    env_ra, names, evals = ma.env_kwargs, _names(targets), root / "evals" / "patch"
+    env_ra, names, evals = ma.env_kwargs, target_names(targets), root / "evals" / "patch"
     base_cfg = _base_config(ma)
     episodes = [base.assign(arm="ma", arm_target="")]
     for (r, c), mb in zip(targets, mbs, strict=True):
@@ -545,100 +402,6 @@ def patch_episodes(
     return episodes
 
 
-def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
-    """Per seed, retraining seed and target k: patch vs MA, random vs MA, patch vs random.
-
-    Plus ``mb_vs_ma`` (did the fine-tune make the agent go to k at all?). Intervals here are
-    over episodes of one run; :func:`lean_summary` puts them over runs.
-    """
-    rows = []
-    for seed, e in eps.groupby("seed"):
-        names = sorted(e.loc[e["arm"] == "patch", "arm_target"].unique())
-        for name in names:
-            on_k = e[e["target"] == name]
-            mb = on_k[(on_k["arm"] == "mb") & (on_k["arm_target"] == name)]
-            rows += (
-                lean(mb, on_k[on_k["arm"] == "ma"], seed=seed)
-                .assign(seed=seed, retrain_seed=-1, comparison="mb_vs_ma")
-                .to_dict("records")
-            )
-            for rs, r in e[e["retrain_seed"] >= 0].groupby("retrain_seed"):
-                pick = {
-                    a: r[(r["arm"] == a) & (r["arm_target"] == name)] for a in ("patch", "random")
-                }
-                base = r[r["arm"] == "ma_retrained"]
-                for comparison, arm, ref in (
-                    ("patch_vs_ma", pick["patch"], base),
-                    ("random_vs_ma", pick["random"], base),
-                    ("patch_vs_random", pick["patch"], pick["random"]),
-                ):
-                    every = lean(arm, ref, seed=seed)  # on all targets: the edit's side effects
-                    tags = {"seed": seed, "retrain_seed": int(rs)}
-                    rows += (
-                        every[every["target"] == name]
-                        .assign(**tags, comparison=comparison)
-                        .to_dict("records")
-                    )
-                    rows.append(
-                        {
-                            "target": name,
-                            **own_minus_others(every, name),
-                            **tags,
-                            "comparison": f"{comparison}_own_minus_others",
-                        }
-                    )
-    return pd.DataFrame(rows)
-
-
-def lean_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per comparison and target: mean over retraining runs with a t interval; ``all`` over targets."""
-    rows = []
-    for (comparison, target), g in table.groupby(["comparison", "target"]):
-        for col in ("d_visit", "d_dist"):
-            m, lo, hi, n = t_interval(g[col])
-            rows.append(
-                {
-                    "comparison": comparison,
-                    "target": target,
-                    "quantity": col,
-                    "mean": m,
-                    "low": lo,
-                    "high": hi,
-                    "runs": n,
-                }
-            )
-    per_target = pd.DataFrame(rows)
-    for (comparison, col), g in per_target.groupby(["comparison", "quantity"]):
-        m, lo, hi, n = t_interval(g["mean"])
-        rows.append(
-            {
-                "comparison": comparison,
-                "target": "all",
-                "quantity": col,
-                "mean": m,
-                "low": lo,
-                "high": hi,
-                "runs": n,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def arm_summary(eps: pd.DataFrame) -> pd.DataFrame:
-    """Cheese success and episode length of every arm (is the retrained network competent?)."""
-    keys = ["seed", "arm", "arm_target", "retrain_seed"]
-    one = eps.drop_duplicates([*keys, "episode"])
-    return (
-        one.groupby(keys, dropna=False)
-        .agg(
-            success=("reached_cheese", "mean"),
-            length=("length", "mean"),
-            episodes=("episode", "size"),
-        )
-        .reset_index()
-    )
-
-
 TABLES = ("norms", "cosines", "decoding", "edits", "layers", "positions", "channels")
 """Tidy tables every MA seed contributes, written as ``<name>.csv`` (episodes: gzipped)."""
 
@@ -675,6 +438,7 @@ def run_experiment(args) -> None:
     atomic_write_text(out / "arms.csv", arm_summary(eps).to_csv(index=False))
     track = editability_track(frames, cfg["k_alpha"])
     atomic_write_text(out / "track.csv", track.to_csv(index=False))
+    atomic_write_text(out / "track_relations.csv", track_relations(track).to_csv(index=False))
     atomic_write_json(
         out / "settings.json",
         {
@@ -685,84 +449,9 @@ def run_experiment(args) -> None:
     )
 
 
-def editability_track(frames: dict, alpha: float) -> pd.DataFrame:
-    """Item 7: per MA seed and checkpoint, the objective-editing measures as a tidy track.
-
-    Measures: decoding accuracy of all K held-out targets (and its shuffled-label null),
-    transplant and negation (own minus others, at ``alpha``, specific minus random), the
-    specific share of Delta, the position rank of the target in the dense map, and MA's
-    success at that checkpoint (its evaluation episodes, cheese in the corner).
-    """
-    rows = []
-    dec, ed, pos, norms = (frames[k] for k in ("decoding", "edits", "positions", "norms"))
-    K = int(ed["K"].max())
-    for (seed, step), g in ed[ed["K"] == K].groupby(["seed", "step"]):
-        vals: dict[str, list[float]] = {}
-        for sign, label in ((1.0, "transplant"), (-1.0, "negation")):
-            pick = g[(g["alpha"] == alpha) & (g["sign"] == sign)]
-            spec = pick[pick["direction"] == "specific"].set_index("target")["d_visit"]
-            rand = pick[pick["direction"] == "random"].set_index("target")["d_visit"]
-            vals[label] = list(sign * spec)
-            vals[f"{label}_minus_random"] = list(sign * (spec - rand.reindex(spec.index)))
-        d = dec[(dec["seed"] == seed) & (dec["step"] == step) & (dec["K"] == K)]
-        for part in ("specific", "random"):
-            vals[f"decoding_{part}"] = list(d.loc[d["part"] == part, "accuracy"])
-        vals["decoding_null"] = list(d.loc[d["part"] == "specific", "null_accuracy"])
-        p = pos[(pos["seed"] == seed) & (pos["step"] == step) & (pos["part"] == "specific")]
-        vals["position_rank"] = list(p["rank"])
-        n = norms[(norms["seed"] == seed) & (norms["step"] == step) & (norms["layer"] == "total")]
-        tot = n.pivot_table(index="target", columns="part", values="norm")
-        vals["specific_share"] = list((tot["specific"] / tot["delta"]) ** 2)
-        vals["ma_success"] = [float(g["success_base"].iloc[0])]
-        for measure, v in vals.items():
-            mean, lo, hi, count = _ci(v)
-            rows.append(
-                {
-                    "run": f"run_seed{seed}",
-                    "seed": seed,
-                    "step": step,
-                    "measure": measure,
-                    "value": mean,
-                    "low": lo,
-                    "high": hi,
-                    "n": count,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _ci(values) -> tuple[float, float, float, int]:
-    v = np.asarray(list(values), dtype=float)
-    v = v[np.isfinite(v)]
-    return t_interval(v) if v.size else (float("nan"),) * 3 + (0,)
-
-
 def _put(macros: dict, key: str, est) -> None:
     """``key``, ``keyLow``, ``keyHigh`` from a ``(mean, low, high, n)`` tuple."""
     macros[key], macros[f"{key}Low"], macros[f"{key}High"] = (float(x) for x in est[:3])
-
-
-def edit_summary(edits: pd.DataFrame) -> pd.DataFrame:
-    """Per step, K, direction, sign and alpha: own-minus-others visits with a t interval over
-    targets x MA seeds, and the cheese success change."""
-    rows = []
-    keys = ["step", "K", "direction", "sign", "alpha"]
-    for key, g in edits.groupby(keys):
-        m, lo, hi, n = _ci(g["d_visit"])
-        succ = _ci(g["d_success"])
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                "d_visit": m,
-                "low": lo,
-                "high": hi,
-                "n": n,
-                "d_success": succ[0],
-                "d_success_low": succ[1],
-                "d_success_high": succ[2],
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def _macros(d: Path) -> dict:
@@ -793,11 +482,11 @@ def _macros(d: Path) -> dict:
     o = read["orthogonality"]
     cells = o["reward_a"].str.startswith("cell") & o["reward_b"].str.startswith("cell")
     off = cells & (o["reward_a"] != o["reward_b"])
-    _put(m, "objOrthoCells", _ci(o.loc[off, "correlation"]))
+    _put(m, "objOrthoCells", interval(o.loc[off, "correlation"]))
     _put(
         m,
         "objOrthoCheese",
-        _ci(
+        interval(
             o.loc[(o["reward_a"] == "cheese") & o["reward_b"].str.startswith("cell"), "correlation"]
         ),
     )
@@ -826,7 +515,7 @@ def _macros(d: Path) -> dict:
         m[f"{key}SuccessLow"], m[f"{key}SuccessHigh"] = float(lo), float(hi)
         m[f"{key}Base"] = float(one["success_base"].mean())
         m[f"{key}Length"] = float(one["d_length"].mean())
-        _put(m, f"{key}Visits", _ci(g["d_visit_own"]))  # change of visits to the K cells
+        _put(m, f"{key}Visits", interval(g["d_visit_own"]))  # change of visits to the K cells
     # item 4b, c: transplant and negation at alpha = k_alpha (MA + specific_k = MB_k - shared),
     # and specific minus random
     alpha = cfg["k_alpha"]
@@ -835,21 +524,21 @@ def _macros(d: Path) -> dict:
         pick = e[(e["alpha"] == alpha) & (e["sign"] == sign) & (e["K"] == K)]
         spec = pick[pick["direction"] == "specific"].set_index(["seed", "target"])
         rand = pick[pick["direction"] == "random"].set_index(["seed", "target"])
-        _put(m, f"obj{name}", _ci(spec["d_visit"]))
-        _put(m, f"obj{name}Random", _ci(rand["d_visit"]))
-        _put(m, f"obj{name}Diff", _ci(spec["d_visit"] - rand["d_visit"].reindex(spec.index)))
-        _put(m, f"obj{name}Success", _ci(spec["d_success"]))
+        _put(m, f"obj{name}", interval(spec["d_visit"]))
+        _put(m, f"obj{name}Random", interval(rand["d_visit"]))
+        _put(m, f"obj{name}Diff", interval(spec["d_visit"] - rand["d_visit"].reindex(spec.index)))
+        _put(m, f"obj{name}Success", interval(spec["d_success"]))
         for k_sub in cfg["k_levels"]:
             g = e[(e["K"] == k_sub) & (e["sign"] == sign) & (e["direction"] == "specific")]
             word = {2: "Two", 4: "Four", 8: "Eight"}[k_sub]
-            _put(m, f"obj{name}K{word}", _ci(g["d_visit"]))
+            _put(m, f"obj{name}K{word}", interval(g["d_visit"]))
         kk = e[
             (e["K"] == K)
             & (e["sign"] == sign)
             & (e["direction"] == "specific")
             & (e["alpha"] == cfg["k_alpha"])
         ]
-        _put(m, f"obj{name}KAll", _ci(kk["d_visit"]))
+        _put(m, f"obj{name}KAll", interval(kk["d_visit"]))
     m["objKAlpha"] = cfg["k_alpha"]
     m["objKLevelsPhrase"] = ", ".join(str(k) for k in cfg["k_levels"])
     # item 4a: decoding of held-out targets with all K
@@ -865,14 +554,14 @@ def _macros(d: Path) -> dict:
     m["objDecodeTrials"] = int(dk[dk["part"] == "specific"]["K"].sum())
     # item 5: where the specific parts live
     pf = pos[pos["step"] == final]
-    _put(m, "objRank", _ci(pf.loc[pf["part"] == "specific", "rank"]))
-    _put(m, "objRankRandom", _ci(pf.loc[pf["part"] == "random", "rank"]))
-    _put(m, "objRankDelta", _ci(pf.loc[pf["part"] == "delta", "rank"]))
+    _put(m, "objRank", interval(pf.loc[pf["part"] == "specific", "rank"]))
+    _put(m, "objRankRandom", interval(pf.loc[pf["part"] == "random", "rank"]))
+    _put(m, "objRankDelta", interval(pf.loc[pf["part"] == "delta", "rank"]))
     m["objPeakCheese"] = float(pf.loc[pf["target"] == "cheese", "peak_share"].mean())
     _put(
         m,
         "objPeakCells",
-        _ci(pf.loc[(pf["part"] == "delta") & (pf["target"] != "cheese"), "peak_share"]),
+        interval(pf.loc[(pf["part"] == "delta") & (pf["target"] != "cheese"), "peak_share"]),
     )
     m["objPeakUniform"] = 1.0 / ((SIZE + 1) // 2) ** 2
     m["objRankNull"] = 0.5
@@ -883,12 +572,12 @@ def _macros(d: Path) -> dict:
         ("objDenseCells", (dense["part"] == "delta") & (dense["target"] != "cheese")),
         ("objDenseRandom", dense["part"] == "random"),
     ):
-        _put(m, key, _ci(dense.loc[sel, "share"]))
+        _put(m, key, interval(dense.loc[sel, "share"]))
     m["objDenseCheese"] = float(dense.loc[dense["target"] == "cheese", "share"].mean())
     m["objDenseParams"] = float(dense["param_share"].iloc[0])
     cf = ch[ch["step"] == final]
     for part, key in (("specific", "objChannels"), ("random", "objChannelsRandom")):
-        _put(m, key, _ci(cf.loc[cf["part"] == part, "consistency"]))
+        _put(m, key, interval(cf.loc[cf["part"] == part, "consistency"]))
     # item 7: first and last checkpoint
     first = int(tr["step"].min())
     for measure, key in (
@@ -902,6 +591,7 @@ def _macros(d: Path) -> dict:
             g = tr[(tr["measure"] == measure) & (tr["step"] == step)]
             m[f"objTrack{key}{when}"] = float(g["value"].mean())
     m["objShareLast"] = m["objTrackShareLast"]
+    m["objShareOrthogonal"] = 1.0 - 1.0 / K
     return {**m, **verdicts(m)}
 
 
