@@ -590,6 +590,11 @@ def _macros(d: Path) -> dict:
         for step, when in ((first, "First"), (final, "Last")):
             g = tr[(tr["measure"] == measure) & (tr["step"] == step)]
             m[f"objTrack{key}{when}"] = float(g["value"].mean())
+            # one seed: its interval over targets; several: the interval over seeds
+            lo, hi = (
+                (g["low"].iloc[0], g["high"].iloc[0]) if len(g) == 1 else interval(g["value"])[1:3]
+            )
+            m[f"objTrack{key}{when}Low"], m[f"objTrack{key}{when}High"] = float(lo), float(hi)
     m["objShareLast"] = m["objTrackShareLast"]
     m["objShareOrthogonal"] = 1.0 - 1.0 / K
     return {**m, **verdicts(m)}
@@ -668,7 +673,13 @@ def verdicts(m: dict) -> dict[str, str]:
             "The specific parts show no preference for their target's input position beyond "
             "random directions."
         )
-    v["ObjTrackVerdict"] = (
+    early = (
+        "Already at the random-weight network the transplant beats its random direction, so "
+        "on this measure the network does not wait for competence to become objective-editable. "
+        if _above(m, "objTrackTransplantFirst")
+        else "At the random-weight network the transplant does not beat its random direction. "
+    )
+    v["ObjTrackVerdict"] = early + (
         "These are descriptive tracks over few checkpoints; functional forms and the relation "
         "to the LLC curves need the full mode's denser set."
     )

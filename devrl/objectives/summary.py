@@ -153,7 +153,8 @@ def editability_track(frames: dict, alpha: float) -> pd.DataFrame:
     """Item 7: per MA seed and checkpoint, the objective-editing measures as a tidy track.
 
     Measures: decoding accuracy of all K held-out targets (and its shuffled-label null),
-    transplant and negation (own minus others, at ``alpha``, specific minus random), the
+    transplant and negation (own minus others at ``alpha``, raw and specific minus random;
+    the negation with its sign flipped, so positive = avoids its cell more), the
     specific share of Delta, the position rank of the target in the dense map, and MA's
     success at that checkpoint (its evaluation episodes, cheese in the corner).
     """

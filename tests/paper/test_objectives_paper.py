@@ -32,6 +32,7 @@ def _m(**over):
         "objDecode": (0.2, 0.1, 0.3),
         "objRank": (0.9, 0.8, 1.0),
         "objRankRandom": (0.5, 0.4, 0.6),
+        "objTrackTransplantFirst": (0.2, 0.1, 0.3),
         **over,
     }.items():
         m[key], m[f"{key}Low"], m[f"{key}High"] = est, lo, hi
@@ -47,6 +48,7 @@ def test_verdicts_follow_the_intervals():
     assert v["ObjMapVerdict"].startswith("The specific parts concentrate")
     assert v["ObjShareVerdict"] == "specific to its target"
     assert v["ObjMbVerdict"].startswith("the fine-tunes moved")
+    assert v["ObjTrackVerdict"].startswith("Already at the random-weight network")
     v = S.verdicts(_m(objPatchOwn=(-0.3, -0.4, -0.2), objRank=(0.55, 0.45, 0.65)))
     assert "does not reproduce" in v["ObjPatchVerdict"]
     assert "no preference" in v["ObjMapVerdict"]
