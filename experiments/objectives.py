@@ -14,9 +14,9 @@ comparison. Item 7: items 4-5 again from MA's earlier checkpoints (step 0 is the
 random-weight network), as tidy tracks beside MA's success.
 
     nice python experiments/objectives.py --quick   # K=4, one MA seed, 3 MA checkpoints,
-                                                    # ~9 CPU-min
+                                                    # 8.7 CPU-min measured
     python experiments/objectives.py                # K=16, three MA seeds x 5 checkpoints,
-                                                    # ~2.8 CPU-hours (estimate), resumable
+                                                    # ~2.5-3.3 CPU-hours (estimate), resumable
 
 Runs (checkpoints) go to ``--runs`` (git-ignored); tidy tables to ``--out``.
 """
@@ -107,7 +107,7 @@ def settings(quick: bool) -> dict:
         "finetune": 4096 * 32,
         "retrain": 4096 * 8,
         "retrain_seeds": 2,
-        "episodes": 300,
+        "episodes": 200,
         "levels": 100,
         "alphas": [0.5, 1.0, 2.0, 4.0],
         "k_levels": [2, 4, 8],
