@@ -483,6 +483,8 @@ def _macros(d: Path) -> dict:
     cells = o["reward_a"].str.startswith("cell") & o["reward_b"].str.startswith("cell")
     off = cells & (o["reward_a"] != o["reward_b"])
     _put(m, "objOrthoCells", interval(o.loc[off, "correlation"]))
+    m["objOrthoCellsMin"] = float(o.loc[off, "correlation"].min())
+    m["objOrthoCellsMax"] = float(o.loc[off, "correlation"].max())
     _put(
         m,
         "objOrthoCheese",
