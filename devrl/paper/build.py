@@ -61,6 +61,13 @@ SECTIONS: tuple[Section, ...] = (
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
     Section("goal_switch", "When the goal changes", "experiments/goal_switch.py"),
+    # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints)
+    Section(
+        "objectives",
+        "Objectives in weight space",
+        "experiments/objectives.py",
+        ("maze_baseline",),
+    ),
 )
 
 
