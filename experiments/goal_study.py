@@ -55,7 +55,8 @@ from devrl.stats import t_interval
 from devrl.sweep import read_status, run_sweep
 
 NAME = "goal_study"
-SPEC = Path(__file__).resolve().parent / "specs" / "goal_misgeneralization.json"
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "experiments" / "specs" / "goal_misgeneralization.json"
 QUICK = {
     "name": "goal_study_quick",
     "base": {"size": 7, "total_timesteps": 300_000, "checkpoints": 10},
@@ -93,7 +94,9 @@ def study_spec(quick: bool) -> dict:
 def run_experiment(args) -> Path:
     """Run (or resume) the sweep, then copy its tidy tables into the data folder."""
     folder = data_dir(args.out, args.quick)
-    result = run_sweep(study_spec(args.quick), workers=args.workers, progress=True)
+    spec = study_spec(args.quick)
+    # the runs (with their checkpoints) stay in the repository's git-ignored sweeps/
+    result = run_sweep(spec, workers=args.workers, out=ROOT / spec["out"], progress=True)
     trials = result.trials.copy()
     info = [(read_status(result.out, name) or {}).get("info", {}) for name in trials["run"]]
     for key in ("train_cpu_s", "track_cpu_s", "final_step"):
