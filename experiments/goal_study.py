@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from devrl._io import atomic_write_text
-from devrl.forms import compare_across, effects, fit_per_run, onset_times
+from devrl.forms import FORMS_ACROSS, compare_across, effects, fit_per_run, onset_times
 from devrl.paper import (
     count_phrase,
     data_dir,
@@ -376,7 +376,7 @@ def figure_dependence(data: dict, base: dict, path_stem) -> None:
             ax = axs[i, j]
             ax.plot(runs[column], runs[q], "o", ms=3, color="0.6", zorder=1)
             stats = runs.groupby(column)[q].apply(lambda v: pd.Series(_interval(v)[:3]))
-            stats = stats.unstack()
+            stats = stats.unstack().clip(0.0, 1.0)  # rates, as in the study table
             ax.errorbar(
                 stats.index,
                 stats[0],
@@ -507,6 +507,7 @@ def table_effects(eff: pd.DataFrame) -> pd.DataFrame:
             "p": eff["pvalue"],
             "runs": eff["n"],
             "model": eff["method"],
+            "fit": eff["warnings"].fillna("").map(lambda w: "boundary" if w else "ok"),
         }
     )
 
@@ -649,7 +650,9 @@ def make_figures(args, base: dict) -> None:
         caption="How each axis's variable moves the logistic-in-log-steps fits of each run's "
         "curves (midpoint and end level) and the onset of corner-seeking: slope with its "
         "95\\% interval, a random intercept per seed (mixed model; OLS with errors "
-        "clustered by seed where the mixed model cannot be fitted).",
+        "clustered by seed where the mixed model cannot be fitted). fit: boundary when the "
+        "seed variance was estimated at zero or the fit warned (the interval is then less "
+        "reliable).",
         label="tab:goal-effects",
         fit_width=True,
     )
@@ -664,6 +667,7 @@ def make_figures(args, base: dict) -> None:
             "goalSteps": number_latex(last_step),
             "goalCheckpoints": int(data["results"].query("measure == 'success'")["step"].nunique()),
             "goalSize": int(base["size"]),
+            "goalFormsTried": count_phrase(len(FORMS_ACROSS), "form"),
             "goalTrainCpu": float(trials["train_cpu_s"].mean()),
             "goalTrackCpu": float(trials["track_cpu_s"].mean()),
             "goalTotalCpuMin": float(cpu.sum() / 60),
