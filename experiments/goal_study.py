@@ -16,16 +16,19 @@ P(cheese | decision square) as a function of corner size and of the share (logis
 power, threshold, against constant and linear); when corner-seeking first appears
 (``corner-first`` crossing a threshold) and whether the environment variables move it.
 
-    nice -n 10 python experiments/goal_study.py --quick --workers 1   # 8 runs, ~8 CPU-min
-    nice -n 10 python experiments/goal_study.py --workers 2           # 50 runs, ~3.5 CPU-h
+    nice -n 10 python experiments/goal_study.py --quick --workers 1   # 8 runs, ~7 CPU-min
+    nice -n 10 python experiments/goal_study.py --workers 2           # 50 runs, ~2.9 CPU-h
     python experiments/goal_study.py --figures-only [--quick]         # redraw from saved data
 
-Budget of the full mode (measured, see experiments/specs/goal_misgeneralization.md): 50
-runs of 1M environment steps with 25 tracked checkpoints, about 3.5 CPU-hours; resumable
+Budget of the full mode (from measured speeds, see experiments/specs/goal_misgeneralization.md):
+50 runs of 1M environment steps with 25 tracked checkpoints, about 2.9 CPU-hours (up to
+~3.8 on a loaded machine; ~1.5 h wall on 2 free cores), plus ~3 CPU-min of analysis; resumable
 (rerun the command: finished trials are skipped, interrupted ones resume from their last
 checkpoint). Run directories stay under ``sweeps/`` (git-ignored) with their checkpoints,
 so later studies (issue 12's shard measures on the corner 1/3/5 runs) can track them.
-Only the tidy tables are copied to ``--out``/quick or ``--out``/full.
+Only the tidy tables are copied to ``--out``/quick or ``--out``/full. Quick mode (measured):
+52.5 CPU-s per run (41.4 training, 11.1 tracking), 7.0 CPU-minutes for the 8 runs (33 min
+wall at nice 10 on a machine at load 7-9), ~0.6 CPU-min of analysis.
 """
 
 from __future__ import annotations
