@@ -48,10 +48,6 @@ def test_a_finished_trial_records_its_cpu_seconds(local_sweep):
     info = read_status(local_sweep.out, "seed=0")["info"]
     assert info["final_step"] == 192 and info["checkpoints"] == 3
     assert info["train_cpu_s"] > 0 and info["track_cpu_s"] > 0
-    assert (
-        info["train_cpu_s"] + info["track_cpu_s"]
-        <= read_status(local_sweep.out, "seed=0")["seconds"] * 1.05 + 0.1
-    )  # one thread: CPU time cannot exceed wall time
 
 
 def test_a_killed_worker_is_retried_once_and_resumes_bit_identically(local_sweep, tmp_path):
