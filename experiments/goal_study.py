@@ -102,7 +102,7 @@ def run_experiment(args) -> Path:
     result = run_sweep(spec, workers=args.workers, out=ROOT / spec["out"], progress=True)
     trials = result.trials.copy()
     info = [(read_status(result.out, name) or {}).get("info", {}) for name in trials["run"]]
-    for key in ("train_cpu_s", "track_cpu_s", "final_step"):
+    for key in ("train_cpu_seconds", "track_cpu_seconds", "final_step"):
         trials[key] = [i.get(key, np.nan) for i in info]
     folder.mkdir(parents=True, exist_ok=True)
     keep = [c for c in result.results.columns if c not in ("error", "attempts", "seconds")]
@@ -659,7 +659,7 @@ def make_figures(args, base: dict) -> None:
         label="tab:goal-effects",
         fit_width=True,
     )
-    cpu = trials["train_cpu_s"] + trials["track_cpu_s"]
+    cpu = trials["train_cpu_seconds"] + trials["track_cpu_seconds"]
     last_step = float(trials["final_step"].max())
     write_macros(
         args.tables / f"{NAME}_macros.tex",
@@ -671,8 +671,8 @@ def make_figures(args, base: dict) -> None:
             "goalCheckpoints": int(data["results"].query("measure == 'success'")["step"].nunique()),
             "goalSize": int(base["size"]),
             "goalFormsTried": count_phrase(len(FORMS_ACROSS), "form"),
-            "goalTrainCpu": float(trials["train_cpu_s"].mean()),
-            "goalTrackCpu": float(trials["track_cpu_s"].mean()),
+            "goalTrainCpu": float(trials["train_cpu_seconds"].mean()),
+            "goalTrackCpu": float(trials["track_cpu_seconds"].mean()),
             "goalTotalCpuMin": float(cpu.sum() / 60),
             **_cell_macros(study, base),
             **_form_macros(data["forms_across"]),

@@ -67,8 +67,8 @@ def train_trial(
     """Train the trial's run (resuming it if it exists), then track its measures (cached).
 
     Returns:
-        ``{"checkpoints": n, "final_step": step, "train_cpu_s": s, "track_cpu_s": s}``:
-        the CPU seconds of this process spent training and tracking in this attempt
+        ``{"checkpoints", "final_step", "train_cpu_seconds", "track_cpu_seconds"}``: the CPU
+        seconds of this process spent training and tracking in this attempt
         (what a budget is planned with; wall time depends on the machine's load).
     """
     import torch
@@ -92,8 +92,8 @@ def train_trial(
     return {
         "checkpoints": len(run.steps),
         "final_step": run.steps[-1],
-        "train_cpu_s": round(trained - start, 3),
-        "track_cpu_s": round(time.process_time() - trained, 3),
+        "train_cpu_seconds": round(trained - start, 3),
+        "track_cpu_seconds": round(time.process_time() - trained, 3),
     }
 
 

@@ -47,7 +47,7 @@ def test_a_finished_trial_records_its_cpu_seconds(local_sweep):
     """What a budget is planned with: training and tracking CPU time, apart."""
     info = read_status(local_sweep.out, "seed=0")["info"]
     assert info["final_step"] == 192 and info["checkpoints"] == 3
-    assert info["train_cpu_s"] > 0 and info["track_cpu_s"] > 0
+    assert info["train_cpu_seconds"] > 0 and info["track_cpu_seconds"] > 0
 
 
 def test_a_killed_worker_is_retried_once_and_resumes_bit_identically(local_sweep, tmp_path):
