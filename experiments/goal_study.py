@@ -697,7 +697,9 @@ def main() -> None:
         # the full sweep (~3 CPU-hours) has not been run here: its section says so
         print(f"[{NAME}] no full-mode data in {folder}: nothing to draw (run without --quick)")
         return
-    if not args.figures_only:
+    if args.figures_only:
+        data_dir(args.out, args.quick, reading="study_table.csv")  # says what to run if absent
+    else:
         run_experiment(args)
         analyse(folder, base, args.boot)
     make_figures(args, base)
