@@ -47,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
         "A maze agent and its goal misgeneralization baseline",
         "experiments/maze_baseline.py",
     ),
+    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py"),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
