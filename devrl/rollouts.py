@@ -23,7 +23,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["Rollout", "collect", "episode_returns", "episode_scores", "evaluate"]
+__all__ = [
+    "Rollout",
+    "action_log_probs",
+    "collect",
+    "episode_returns",
+    "episode_scores",
+    "evaluate",
+]
 
 
 @dataclasses.dataclass
@@ -113,6 +120,20 @@ def _policy_step(
     else:
         values = values.float().reshape(len(logits)).cpu().numpy()
     return logits, values
+
+
+@torch.no_grad()
+def action_log_probs(policy: nn.Module, obs: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Log-softmax of the policy's logits on ``obs [N, ...]`` -> ``[N, A]`` (float64),
+    in batches of ``batch`` states on the policy's device."""
+    params = next(policy.parameters(), None)
+    device = params.device if params is not None else torch.device("cpu")
+    chunks = []
+    for i in range(0, len(obs), batch):
+        out = policy(torch.as_tensor(obs[i : i + batch], device=device).float())
+        logits = out[0] if isinstance(out, (tuple, list)) else out
+        chunks.append(torch.log_softmax(logits.double(), dim=-1).cpu().numpy())
+    return np.concatenate(chunks)
 
 
 def _sample(logits: np.ndarray, rng: np.random.Generator, greedy: bool) -> np.ndarray:

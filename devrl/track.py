@@ -19,6 +19,7 @@ once for all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import numbers
 import os
@@ -232,16 +233,23 @@ def _track_parallel(
     processes (they run ``track.__wrapped__``, without the lock: the caller holds it for them)."""
     from devrl.measures import MEASURES
 
-    unregistered = [
-        m.name for m in measures if getattr(MEASURES.get(m.name), "fn", None) is not m.fn
-    ]
+    def registered(m: Measure) -> str | None:
+        """The registered measure ``m`` is rebuilt from: its own name, or (for a measure
+        renamed with dataclasses.replace, e.g. "llc-action-uniform") one with the same
+        function and parameter names, every parameter of which ``m`` sets."""
+        same = [
+            name for name, r in MEASURES.items() if r.fn is m.fn and set(r.params) == set(m.params)
+        ]
+        return m.name if m.name in same else (same[0] if same else None)
+
+    named = [(registered(m), m.name, dict(m.params)) for m in measures]
+    unregistered = [label for base, label, _ in named if base is None]
     if unregistered:
         raise ValueError(
-            f"track(workers > 1) rebuilds measures by name in other processes, but "
-            f"{unregistered} are not registered measures; register them "
+            f"track(workers > 1) rebuilds measures from their registered functions in other "
+            f"processes, but {unregistered} are not registered measures; register them "
             "(devrl.measures.register_measure) in an imported module, or use workers=1"
         )
-    named = [(m.name, dict(m.params)) for m in measures]
     tasks = [(str(run.path), named, int(s), measure_seed, recompute, str(root)) for s in steps]
     desc = f"track {run.path.name} ({check_workers(workers)} workers)"
     for _ in _progress(
@@ -254,12 +262,15 @@ def _track_parallel(
         pass
 
 
-def _track_one(task: tuple[str, list[tuple[str, dict]], int, int, bool, str]) -> int:
+def _track_one(task: tuple[str, list[tuple[str, str, dict]], int, int, bool, str]) -> int:
     """Worker: measure one checkpoint into the cache (see :func:`_track_parallel`)."""
     from devrl.measures import get_measure
 
     path, named, step, measure_seed, recompute, root = task
-    measures = [get_measure(name, **params) for name, params in named]
+    measures = [
+        dataclasses.replace(get_measure(registered, **params), name=label)
+        for registered, label, params in named
+    ]
     with warnings.catch_warnings():
         # recorded with the result, and warned by the parent when it reads it
         warnings.simplefilter("ignore", NonFiniteWeightsWarning)

@@ -159,7 +159,8 @@ def run_control(args) -> None:
         run = Run.load(runs_dir / f"run_seed{seed}")
         cache = out / f"run_seed{seed}" / "tracks"
         norms.append(track(run, ["weight-norm"], cache_dir=cache, progress=False))
-        frames.append(track(run, measures, control_steps(run.steps, k), cache_dir=cache))
+        steps = control_steps(run.steps, k)
+        frames.append(track(run, measures, steps, cache_dir=cache, workers=args.workers))
     pd.concat(frames, ignore_index=True).to_csv(out / "control.csv", index=False)
     pd.concat(norms, ignore_index=True).to_csv(out / "weights.csv", index=False)
 
@@ -182,7 +183,7 @@ def run_experiment(args) -> None:
     measures = llc_measures(calib)
     measures += [get_measure(name, episodes=cfg["episodes"]) for name in BEHAVIOUR]
     tracking = progress(seeds, "llc_over_training tracking", unit="run")
-    frames = [track(runs[seed], measures) for seed in tracking]
+    frames = [track(runs[seed], measures, workers=args.workers) for seed in tracking]
     pd.concat(frames, ignore_index=True).to_csv(out / "tracks.csv", index=False)
     (out / "seeds.json").write_text(json.dumps(seeds))
 
@@ -350,8 +351,9 @@ def make_figures(args) -> None:
     lag = lag.assign(seed=lag["seed"].astype(int))
     lag.to_csv(out / "lags.csv", index=False)
     figure_curves(tracks, lag, args.figures / f"{NAME}_curves")
+    sweep = pd.read_csv(out / "calibration.csv")
     calibration = plot_calibration(
-        pd.read_csv(out / "calibration.csv"),
+        sweep,
         KINDS,
         chosen["lr"],
         chosen["localization"],
@@ -360,6 +362,9 @@ def make_figures(args) -> None:
     save_figure(calibration, args.figures / f"{NAME}_calibration")
     table_lags(lag, args.tables / f"{NAME}.tex")
     m = macros(tracks, lag, chosen, seeds, None)
+    # the regret's loss at w* against the action likelihood's: why its nβ is larger
+    init = sweep.groupby("kind")["init_loss"].median()
+    m["llcRegretLossRatio"] = float(init["action"] / init["regret"])
     gammas = (CONTROL_GAMMAS[0], chosen["localization"], *CONTROL_GAMMAS[1:])
     m |= stats.null_statistics(
         out,
@@ -377,12 +382,19 @@ def make_figures(args) -> None:
 
 def main() -> None:
     parser = experiment_parser(__doc__.splitlines()[0], NAME)
-    parser.add_argument("--seeds", type=int, default=None, help="seeds to train (default 8; quick 3)")
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="seeds to train (default 8; quick 3)"
+    )
     parser.add_argument("--control", action="store_true", help="only the Fisher/γ control")
     parser.add_argument("--runs", type=Path, default=None, help="folder of the trained runs")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes tracking a run's checkpoints (default 1)"
+    )
     args = parser.parse_args()
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.control:
         run_control(args)
     elif not args.figures_only:

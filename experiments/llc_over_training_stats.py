@@ -27,6 +27,11 @@ LLCS = ("llc-action", "llc-action-uniform", "llc-value", "llc-regret")
 GAMMA_WORDS = {10.0: "GTen", 100.0: "GHundred", 1000.0: "GThousand"}  # macro suffixes
 
 
+def verdict(p: float, alpha: float = 0.05) -> str:
+    """How the prose states a test against its null: "beats" below ``alpha``."""
+    return "beats" if p < alpha else "does not beat"
+
+
 def training_cost(run_dirs: list[Path]) -> dict:
     """Seconds per PPO update and per run from the runs' metrics.csv (charts/SPS: env steps/s)."""
     per_update, per_run = [], []
@@ -226,10 +231,11 @@ def null_statistics(
         key = f"llcRho{_camel(r.measure)}"
         m |= {key: r.rho, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Null": r.null}
         m[f"{key}P"] = r.p
+        m[f"{key}Verdict"] = verdict(r.p)
     for r in lags.itertuples():
         key = f"llcLag{r.llc.capitalize()}{'Log' if r.axis == 'log10' else 'Linear'}"
         m |= {key: r.lag, f"{key}Low": r.low, f"{key}High": r.high, f"{key}Abs": r.abs}
-        m |= {f"{key}AbsNull": r.abs_null, f"{key}P": r.p}
+        m |= {f"{key}AbsNull": r.abs_null, f"{key}P": r.p, f"{key}Verdict": verdict(r.p)}
     m["llcResolutionLog"] = float(lags[lags["axis"] == "log10"]["resolution"].iloc[0])
     m["llcResolutionLinear"] = float(lags[lags["axis"] == "linear"]["resolution"].iloc[0])
     for r in shares.itertuples():
@@ -241,7 +247,7 @@ def null_statistics(
         key += "" if np.isnan(r.gamma) else GAMMA_WORDS[float(r.gamma)]
         m |= {key: r.value, f"{key}Low": r.low, f"{key}High": r.high}
         if not np.isnan(r.null):
-            m |= {f"{key}Null": r.null, f"{key}P": r.p}
+            m |= {f"{key}Null": r.null, f"{key}P": r.p, f"{key}Verdict": verdict(r.p)}
     m["llcControlCheckpoints"] = int(control.groupby("seed")["step"].nunique().min())
     m["llcFisherStates"] = fisher_states
     m |= {"llcControlGammaSmall": min(gammas), "llcControlGammaLarge": max(gammas)}
@@ -261,8 +267,8 @@ def null_statistics(
     caption = (
         "Spearman $\\rho$ of success with each curve over checkpoints: mean over seeds "
         "[95\\% bootstrap interval over seeds]; null: the mean $\\rho$ with another seed's "
-        "success (seed-shuffled pairing), $p$: permutation over pairings (smallest "
-        "possible with three seeds: 1/6). log-step is the trend every late-rising curve shares."
+        "success (seed-shuffled pairing), $p$: permutation over pairings of the "
+        f"{len(seeds)} seeds. log-step is the trend every late-rising curve shares."
     )
     write_table(paths[0], pd.DataFrame(rows), caption, "tab:llc-over-training-stats", "%.2f")
     table_control(ctrl, gammas, paths[1])

@@ -38,6 +38,7 @@ from devrl.paper import (
     experiment_parser,
     number_latex,
     save_figure,
+    tms_rl_macros,
     tms_tables,
     write_macros,
 )
@@ -158,8 +159,13 @@ def compute_kgon(args) -> None:
     """LLC at the exact 5-gon (zero column's bias −1) and 6-gon, oracle loss, large n."""
     n = _budgets(args.quick)["kgon_n"]
     x = torch.from_numpy(sample_contexts(n, np.random.default_rng([args.seed, 11])))
-    hp = KGON_HP | {"burnin": 300, "draws": 600} if args.quick else KGON_HP
+    hp = kgon_hp(args.quick)
     kgon_llc(["5", "6"], x, hp, args.seed).to_csv(args.out / "kgon_llc.csv", index=False)
+
+
+def kgon_hp(quick: bool) -> dict:
+    """The sampler at the exact k-gons (quick: shorter chains)."""
+    return KGON_HP | {"burnin": 300, "draws": 600} if quick else KGON_HP
 
 
 def compute_geometry(args) -> None:
@@ -224,6 +230,7 @@ def make_figures(args) -> None:
         macros |= tms_paper.detection_macros(det, WORDS) | tms_paper.final_llc_macros(
             llc, {r: WORDS[LABELS[r]] for r in LABELS}
         )
+        macros |= tms_rl_macros.trajectory_macros(llc, runs, stats, LABELS)
     if (args.out / "geometry.csv").exists():
         geo = pd.read_csv(args.out / "geometry.csv")
         tms_tables.write_geometry_table(geo, args.tables / f"{NAME}_geometry.tex")
@@ -237,6 +244,10 @@ def make_figures(args) -> None:
     macros |= tms_paper.transition_macros(stats, WORDS)
     budget = runs["reinforce_4gon"].config.contexts  # every RL run's (run_specs)
     epochs = int(stats.set_index("learner").loc[LABELS["reinforce_4gon"], "epochs"])
+    settings = json.loads((args.out / "settings.json").read_text())
+    macros |= tms_rl_macros.learner_macros(runs) | tms_rl_macros.ladder_macros(runs)
+    learner = runs["reinforce_4gon"].config
+    macros |= tms_rl_macros.llc_setting_macros(settings, learner, budget / epochs)
     macros |= {"tmsRlContexts": number_latex(budget), "tmsRlEpochContexts": budget // epochs}
     episode = runs["ladder_delayed"].config.episode_length
     macros["tmsRlDelayedEpisodePhrase"] = count_phrase(episode, "context")
@@ -277,7 +288,7 @@ def main() -> None:
     torch.set_num_threads(1)
     if not args.figures_only:
         args.out.mkdir(parents=True, exist_ok=True)
-        settings = {"llc": LLC_HP, "llc_n": LLC_N, "kgon": KGON_HP, "tol": TOL}
+        settings = {"llc": LLC_HP, "llc_n": LLC_N, "kgon": kgon_hp(args.quick), "tol": TOL}
         settings |= {"min_shift": MIN_SHIFT, "polish": {"steps": POLISH_STEPS, "lr": POLISH_LR}}
         (args.out / "settings.json").write_text(json.dumps(settings | _budgets(args.quick)))
         train_runs(args)

@@ -37,7 +37,7 @@ from devrl.agents.tms_sgd import (
     train_tms_sgd,
     transition_summary,
 )
-from devrl.paper import experiment_parser, save_figure, write_macros, write_table
+from devrl.paper import experiment_parser, number_latex, save_figure, write_macros, write_table
 from devrl.paper.tms import draw_polygon, level_labels, polygon_key
 from devrl.paper.tms_resample import resample_macros, resample_summary
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
@@ -208,9 +208,14 @@ def make_figures(args) -> None:
         **{f"tmsLlc{w}": f"{kgons[k].llc:g}" for k, w in _KGON_WORDS.items() if kgons[k].llc},
         "tmsSgdSeeds": cfg.n_seeds,
         "tmsSgdEpochs": cfg.epochs,
+        "tmsSgdSteps": number_latex(cfg.epochs * cfg.n_samples // cfg.batch_size),
         "tmsSgdJumped": int(summary["jumped"].sum()),
         "tmsSgdJumpEpochMedian": float(jumps.median()) if len(jumps) else float("nan"),
         "tmsSgdFinalFour": int(summary["final"].str.rstrip("+").eq("4").sum()),
+        # the last step at which a seed first reached a 4+ or 4++ plateau
+        "tmsSgdPlusBy": int(
+            phases[phases.phase.isin(["4+", "4++"])].groupby("seed").step.min().max()
+        ),
     }
     files = sorted((args.out / "resample").glob("*.csv"))
     if files:
@@ -223,7 +228,7 @@ def make_figures(args) -> None:
             "(4-gon + noise of seed 0 or 1) with the sample redrawn per run, or the sample "
             "fixed (its seed in brackets) and only the minibatch order redrawn; every run has "
             "its own minibatch order and takes the protocol's "
-            f"{STEPS:,} SGD steps (batch 20, rate 0.005), so n changes the sample, not the "
+            f"{STEPS:,} SGD steps (batch {cfg.batch_size}, rate {cfg.lr:g}), so n changes the sample, not the "
             "gradient noise of a step. Rate: share of runs that reached a 5- or 6-gon, with "
             "its Clopper--Pearson 95\\% interval.",
             label="tab:tms-sgd-resample",

@@ -36,3 +36,18 @@ def test_cli_track_workers_writes_the_serial_table(tiny_run, tmp_path, capsys):
 def test_unregistered_measures_are_refused_with_workers(tiny_run):
     with pytest.raises(ValueError, match="not registered measures"):
         track(tiny_run, [lambda policy, context: 1.0], progress=False, workers=2)
+
+
+def test_renamed_measures_keep_their_name_and_params_with_workers(tiny_run, tmp_path):
+    """A registered measure renamed with dataclasses.replace (as experiments do for variants,
+    e.g. ``llc-action-uniform``) is rebuilt in the workers under its own name and params."""
+    import dataclasses
+
+    from devrl.measures import get_measure
+
+    greedy = dataclasses.replace(get_measure("success", greedy=True), name="success-greedy")
+    measures = [greedy, get_measure("success")]
+    serial = track(_copy(tiny_run, tmp_path / "a"), measures, progress=False)
+    parallel = track(_copy(tiny_run, tmp_path / "b"), measures, progress=False, workers=2)
+    assert set(parallel["measure"]) == {"success", "success-greedy"}
+    pd.testing.assert_frame_equal(serial.drop(columns="run"), parallel.drop(columns="run"))

@@ -29,6 +29,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "their last run, instead of only redrawing them",
     )
     parser.add_argument(
+        "--retime",
+        action="store_true",
+        help="keep the times a recomputation measured even when its data are otherwise "
+        "unchanged (by default the committed times, and the macros quoting them, stay)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -57,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         force=args.force,
         workers=args.workers,
+        retime=args.retime,
     )
     return 0

@@ -3,7 +3,9 @@
 Fit a form to a curve (:func:`fit`), rank forms (:func:`compare`; drop incomplete
 rows first with :func:`drop_missing`), relate fitted parameters to environment
 variables (:func:`effects`), and split a curve into developmental stages
-(:func:`detect_stages`); find level shifts and score them against known transitions
+(:func:`detect_stages`); rank forms of a final value against an environment variable
+across runs (:func:`compare_across`) and time when a behaviour first appears
+(:func:`onset_times`); find level shifts and score them against known transitions
 (:func:`level_shifts`, :func:`match_transitions`, :func:`step_across`), and time the
 steepest change of a curve and the lags between curves (:func:`steepest_change`,
 :func:`change_lags`). Scoring the level shifts of TMS curves against the k-gon transitions
@@ -21,21 +23,25 @@ from devrl.forms.changes import (
     step_across,
 )
 from devrl.forms.comparison import compare, drop_missing
+from devrl.forms.dependence import FORMS_ACROSS, compare_across
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS, piecewise_linear
+from devrl.forms.onset import onset_time, onset_times
 from devrl.forms.plots import plot_comparison, plot_fit, plot_residuals
 from devrl.forms.registry import Form, available_forms, get_form, register_form
 from devrl.forms.stages import detect_stages, smooth_log_time, stage_boundaries
 
 __all__ = [
     "DEFAULT_FORMS",
+    "FORMS_ACROSS",
     "FitError",
     "FitResult",
     "Form",
     "available_forms",
     "change_lags",
     "compare",
+    "compare_across",
     "detect_stages",
     "drop_missing",
     "effects",
@@ -44,6 +50,8 @@ __all__ = [
     "get_form",
     "level_shifts",
     "match_transitions",
+    "onset_time",
+    "onset_times",
     "piecewise_linear",
     "plot_comparison",
     "plot_fit",

@@ -9,7 +9,8 @@ Built-in measures, registered on import: behaviour (``return``, ``success``, ``c
 ``length``, ``regret``, ``entropy``, ``state-regret``; :mod:`devrl.measures.behaviour`)
 LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
 :mod:`devrl.measures.llc`), the policy's Fisher spectrum and weight norm (``fisher``,
-``weight-norm``; :mod:`devrl.measures.fisher`) and the toy model of superposition's (``population-loss``,
+``weight-norm``; :mod:`devrl.measures.fisher`), change since the previous checkpoint
+(``weight-distance``, ``policy-kl``, ``state-entropy``; :mod:`devrl.measures.drift`) and the toy model of superposition's (``population-loss``,
 ``polygon``; :mod:`devrl.measures.tms`) and which goal a maze agent pursues
 (``decision-cheese``, ``corner-first``, ``success-vs-corner``;
 :mod:`devrl.measures.decision`) and its shards (``choice-regression``, ``cheese-vector``,
@@ -18,7 +19,7 @@ LLCs (``llc-action``, ``llc-kl``, ``llc-value``, ``llc-regret``;
 of its own here, or from your own code.
 """
 
-from devrl.measures import behaviour, decision, fisher, llc, lookahead, shards, tms  # noqa: F401  (register the built-in measures)
+from devrl.measures import behaviour, decision, drift, fisher, llc, lookahead, shards, tms  # noqa: F401  (register the built-in measures)
 from devrl.measures.base import (
     DEFAULT_MEASURE_SEED,
     MEASURES,

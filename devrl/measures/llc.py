@@ -52,6 +52,7 @@ def llc(
     params: str | None = None,
     subset: str = "all",
     subset_radius: int = 2,
+    buffer_anywhere: float | None = None,
 ) -> dict[str, Any]:
     """The LLC of ``policy`` on a rollout dataset of ``kind`` (see devrl.llc.datasets).
 
@@ -60,6 +61,11 @@ def llc(
     ``subset`` restricts the loss to the buffer's maze states of that kind (``"decision"``,
     ``"junction"``, ``"corridor"``, ``"near-cheese"`` within ``subset_radius`` steps); the
     minibatch is capped at the subset's size, and the ``n`` row records that size.
+    ``buffer_anywhere`` replaces the run's ``cheese_anywhere`` share for the state buffer
+    (:func:`~devrl.measures.shared.state_buffer`), so runs on different environments are
+    measured on one buffer; it is not among the registered defaults, so the cache keys of
+    measures that leave it unset do not change (set it with ``dataclasses.replace`` on
+    the measure's ``params``).
     The data and the chains are seeded with the measurement seed, so every checkpoint
     sees the same levels and the same SGLD noise.
     """
@@ -69,7 +75,7 @@ def llc(
 
     if kind == "regret":  # before collecting states: the loss needs the maze's solver
         context.require_env(MAZE_ID, "llc-regret")
-    buffer = state_buffer(policy, context, states, samples, state_policy)
+    buffer = state_buffer(policy, context, states, samples, state_policy, buffer_anywhere)
     data = rollout_dataset(
         kind,
         policy,

@@ -73,16 +73,22 @@ def state_buffer(
     states: str,
     samples: int,
     state_policy: int | str = "final",
+    anywhere: float | None = None,
 ):
     """The :class:`~devrl.llc.StateBuffer` of ``states`` (``"self"``, ``"policy"``, ``"uniform"``).
 
     ``"self"``: states the measured policy visits; ``"policy"``: states ``state_policy``
     (a step, ``"final"`` or ``"initial"``) visits; ``"uniform"`` (maze only): every free
     cell of fixed levels. Seeded by the context, so every checkpoint sees the same levels.
+    ``anywhere`` (maze only) replaces the run's ``cheese_anywhere`` share for this buffer:
+    runs whose environments differ (before and after a goal switch) then share one buffer.
     """
     from devrl.llc.states import policy_states, uniform_states
 
     seed, kwargs = context.measure_seed, context.env_kwargs
+    if anywhere is not None:
+        context.require_env(MAZE_ID, "a buffer with anywhere=...")
+        kwargs = {**kwargs, "cheese_anywhere": float(anywhere)}
     if states == "self":
         key, source = ("states", "self", id(policy)), policy
     elif states == "policy":
@@ -106,7 +112,8 @@ def state_buffer(
             source, kwargs, samples, seed=seed, gamma=context.gamma, source=states, **env
         )
 
-    return context.shared((*key, int(samples)), compute)
+    tag = () if anywhere is None else (("anywhere", float(anywhere)),)
+    return context.shared((*key, int(samples), *tag), compute)
 
 
 __all__ = ["evaluation_episodes", "state_buffer"]

@@ -32,7 +32,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from devrl.envs.levels import (
@@ -44,6 +43,7 @@ from devrl.envs.levels import (
     sample_level,
 )
 from devrl.envs.solver import bfs_distances
+from devrl.rollouts import action_log_probs
 from devrl.stats.intervals import mean_interval, wilson
 
 Cell = tuple[int, int]
@@ -166,19 +166,6 @@ def sample_decision_levels(
     return out, draws
 
 
-@torch.no_grad()
-def _action_probs(policy: nn.Module, obs: np.ndarray, batch: int = 512) -> np.ndarray:
-    """Softmax of the policy's logits on ``obs [N, 3, S, S]`` -> ``[N, 4]``."""
-    params = next(policy.parameters(), None)
-    device = params.device if params is not None else torch.device("cpu")
-    chunks = []
-    for i in range(0, len(obs), batch):
-        out = policy(torch.as_tensor(obs[i : i + batch], device=device).float())
-        logits = out[0] if isinstance(out, (tuple, list)) else out
-        chunks.append(torch.softmax(logits.double(), dim=-1).cpu().numpy())
-    return np.concatenate(chunks)
-
-
 def decision_choices(policy: nn.Module, levels: Iterable[Level]) -> pd.DataFrame:
     """The policy's choice at each level's decision square (levels without one are skipped).
 
@@ -208,7 +195,7 @@ def decision_choices(policy: nn.Module, levels: Iterable[Level]) -> pd.DataFrame
     columns += ["p_cheese", "p_corner", "greedy", "branch"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    probs = _action_probs(policy, np.stack(obs))  # [N, 4]
+    probs = np.exp(action_log_probs(policy, np.stack(obs)))  # [N, 4]
     greedy = probs.argmax(axis=1)
     records = []
     for (i, ds), p, g in zip(rows, probs, greedy, strict=True):

@@ -22,6 +22,7 @@ __all__ = [
     "layer_norms",
     "random_like",
     "shared_specific",
+    "specific_share",
     "state_delta",
 ]
 
@@ -147,3 +148,20 @@ def random_like(delta: Mapping[str, torch.Tensor], seed: int = 0) -> Delta:
         n, nr = float(v.double().norm()), float(r.norm())
         out[k] = r * (n / nr) if nr > 0 else torch.zeros_like(r)
     return out
+
+
+def specific_share(deltas: Sequence[Mapping[str, torch.Tensor]]) -> float:
+    """Mean over k of ``||Delta_k - mean||^2 / ||Delta_k||^2``: how much of each delta is specific.
+
+    Why: the seed's averaging idea needs the deltas to differ; a share near 0 means every
+    fine-tune moved the weights the same way (all confounder), near 1 - 1/K means the deltas
+    are orthogonal with equal norms.
+    """
+    _, specific = shared_specific(deltas)
+    ratios = []
+    for d, s in zip(deltas, specific, strict=True):
+        total = sum(float(v.double().pow(2).sum()) for v in d.values())
+        if total <= 0:
+            raise ValueError("a delta is zero: its specific share is undefined.")
+        ratios.append(sum(float(v.double().pow(2).sum()) for v in s.values()) / total)
+    return float(np.mean(ratios))

@@ -20,6 +20,7 @@ from devrl.paper.cache import (
     section_key,
     write_stamp,
 )
+from devrl.paper.timings import keep_committed_timings, snapshot
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
         "A maze agent and its goal misgeneralization baseline",
         "experiments/maze_baseline.py",
     ),
+    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py"),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
@@ -58,6 +60,14 @@ SECTIONS: tuple[Section, ...] = (
     # reads paper/data/tms_sgd for its SGD row, so it must run after tms_sgd
     Section(
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
+    ),
+    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py"),
+    # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints)
+    Section(
+        "objectives",
+        "Objectives in weight space",
+        "experiments/objectives.py",
+        ("maze_baseline",),
     ),
     Section(
         "lookahead", "Does the agent look ahead?", "experiments/lookahead.py", ("maze_baseline",)
@@ -108,9 +118,7 @@ def write_main_tex(
     """Write the mode's ``main.tex``, inputting each section's macros and prose that exist.
 
     The prose (``paper/sections``) and the bibliography are shared; figures and tables
-    come from the mode's own folder (:func:`output_dir`). A section whose macros this
-    mode has not generated (its experiment has no data in this mode yet) is left out:
-    its prose would show undefined numbers.
+    come from the mode's own folder (:func:`output_dir`).
     """
     out = output_dir(paper_dir, quick)
     shared = "../" if quick else ""
@@ -121,9 +129,8 @@ def write_main_tex(
     for section in sections:
         if not (paper_dir / "sections" / f"{section.name}.tex").exists():
             continue
-        if not (out / "tables" / f"{section.name}_macros.tex").exists():
-            continue
-        parts.append(f"\\input{{tables/{section.name}_macros}}\n")
+        if (out / "tables" / f"{section.name}_macros.tex").exists():
+            parts.append(f"\\input{{tables/{section.name}_macros}}\n")
         parts.append(f"\\section{{{section.title}}}\n\\input{{{shared}sections/{section.name}}}\n")
     if (paper_dir / "references.bib").exists():
         parts.append("\\FloatBarrier\n")  # no figure or table after the references
@@ -163,6 +170,18 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _run_script(section: Section, cmd: list[str], root: Path, capture: bool) -> bool:
+    """Run one experiment script; with ``capture``, print its output in one block."""
+    # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    done = subprocess.run(
+        cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
+    )
+    if capture and (done.stdout + done.stderr).strip():
+        _say(f"[devrl paper] {section.name} output:\n{(done.stdout + done.stderr).rstrip()}")
+    return done.returncode == 0
+
+
 def _run_section(
     section: Section,
     root: Path,
@@ -171,9 +190,13 @@ def _run_section(
     seed: int,
     force: bool,
     capture: bool,
+    retime: bool = False,
 ) -> bool:
     """Run (or only redraw) one section; with ``capture``, print its output in one block
-    at the end (sections running side by side would interleave it line by line)."""
+    at the end (sections running side by side would interleave it line by line).
+
+    A recomputation that changes nothing in the data but measured times keeps the committed
+    times and redraws from them, unless ``retime`` (:mod:`devrl.paper.timings`)."""
     paper_dir = root / "paper"
     out = output_dir(paper_dir, quick)
     folder = mode_data_dir(paper_dir / "data" / section.name, quick)
@@ -217,15 +240,19 @@ def _run_section(
         cmd.append("--figures-only")
     _say(f"[devrl paper] {section.name}: {' '.join(cmd[1:])}")
     start = time.perf_counter()
-    # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
-    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
-    done = subprocess.run(
-        cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
-    )
+    before = None if redraw or retime else snapshot(folder, quick)
+    ok = _run_script(section, cmd, root, capture)
+    if ok and before is not None:
+        kept = keep_committed_timings(before, quick)
+        if kept:
+            files = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            _say(
+                f"[devrl paper] {section.name}: only measured times changed ({files}); kept "
+                "the committed ones and redrawing from them (--retime keeps the new)"
+            )
+            ok = _run_script(section, [*cmd, "--figures-only"], root, capture)
     seconds = time.perf_counter() - start
-    if capture and (done.stdout + done.stderr).strip():
-        _say(f"[devrl paper] {section.name} output:\n{(done.stdout + done.stderr).rstrip()}")
-    if done.returncode != 0:  # go on: the other sections' outputs are still worth having
+    if not ok:  # go on: the other sections' outputs are still worth having
         _say(f"[devrl paper] {section.name} FAILED after {seconds:.0f} s")
         return False
     _say(f"[devrl paper] {section.name} done in {seconds:.0f} s")
@@ -276,6 +303,7 @@ def build_paper(
     seed: int = 0,
     force: bool = False,
     workers: int | None = None,
+    retime: bool = False,
 ) -> Path:
     """Rerun the experiments (or only redraw), then rewrite ``paper/main.tex``.
 
@@ -291,6 +319,8 @@ def build_paper(
         force: Rerun sections even when their inputs are unchanged.
         workers: Sections run side by side in this many processes (None: all cores); a
             section starts after the sections it reads. Outputs are the serial ones.
+        retime: Keep the times a recomputation measured even when its data are otherwise
+            unchanged (by default the committed ones stay, :mod:`devrl.paper.timings`).
 
     Returns:
         Path of ``paper/main.tex``.
@@ -311,6 +341,7 @@ def build_paper(
         figures_only=figures_only,
         seed=seed,
         force=force,
+        retime=retime,
     )
     main_tex = write_main_tex(paper_dir, quick=quick)
     pdf = _compile_pdf(out)

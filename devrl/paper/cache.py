@@ -32,7 +32,7 @@ STAMP = ".section_cache.json"
 _NOT_DATA = {"checkpoints", "tracks", "__pycache__"}
 #: The builder itself: scripts import it through ``devrl.paper`` but it computes no data
 #: (it runs the scripts and decides what to rerun), so editing it reruns nothing.
-_DRIVER = {"devrl/paper/build.py", "devrl/paper/cache.py"}
+_DRIVER = {"devrl/paper/build.py", "devrl/paper/cache.py", "devrl/paper/timings.py"}
 #: Libraries whose numbers can change a result bit for bit.
 _LIBRARIES = ("torch", "numpy", "scipy", "devinterp", "gymnasium", "pandas", "statsmodels")
 
@@ -111,25 +111,35 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def data_digest(folder: Path, quick: bool) -> str:
-    """Hash of every data file of one mode (names and bytes); run caches and stamps left out.
+def data_files(folder: Path, quick: bool) -> list[Path]:
+    """Every data file of one mode under ``folder``, sorted; run caches and stamps left out.
 
     The full mode's folder holds the quick mode's as ``quick/``; that subtree is skipped.
-    Returns ``""`` when the folder is missing or empty.
     """
     if not folder.is_dir():
-        return ""
-    digest = hashlib.sha256()
-    count = 0
+        return []
+    found = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if not path.is_file() or path.name == STAMP or path.suffix == ".tmp":
             continue
         if _NOT_DATA & set(rel.parts[:-1]) or (not quick and rel.parts[0] == "quick"):
             continue
-        digest.update(rel.as_posix().encode() + b"\0" + _sha256(path).encode() + b"\n")
-        count += 1
-    return digest.hexdigest() if count else ""
+        found.append(path)
+    return found
+
+
+def data_digest(folder: Path, quick: bool) -> str:
+    """Hash of every data file of one mode (:func:`data_files`: names and bytes).
+
+    Returns ``""`` when the folder is missing or empty.
+    """
+    digest = hashlib.sha256()
+    files = data_files(folder, quick)
+    for path in files:
+        rel = path.relative_to(folder).as_posix()
+        digest.update(rel.encode() + b"\0" + _sha256(path).encode() + b"\n")
+    return digest.hexdigest() if files else ""
 
 
 def _versions(names: Iterable[str]) -> dict[str, str | None]:

@@ -7,12 +7,13 @@ Everything here reads saved data only: batches of TMS runs loaded with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from devrl.paper.script import count_phrase
+from devrl.paper.script import count_phrase, number_latex
 from devrl.theory.tms_feedback import unrepresented_share
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "DETECTION_P",
     "DETECTION_SCORES",
     "FINAL_CURVES",
+    "SYMLOG_LINEAR",
     "curve_word",
     "detection_macros",
     "draw_polygon",
@@ -34,6 +36,7 @@ __all__ = [
     "llc_grid",
     "loss_panels",
     "polygon_key",
+    "power_latex",
     "transition_macros",
     "with_missing",
 ]
@@ -68,6 +71,16 @@ FINAL_CURVES = {
     "llc/reward": "LlcReward",
     "first-order/oracle": "FirstOrderOracle",
 }
+
+
+def power_latex(x: float) -> str:
+    """A power of ten for math mode, ``"10^{-3}"``; any other number as ``number_latex``.
+
+    Step sizes and nβ are set as powers of ten and read best as such; use inside ``$...$``.
+    """
+    if x > 0 and float(math.log10(x)).is_integer():
+        return f"10^{{{int(math.log10(x))}}}"
+    return number_latex(x)
 
 
 def epochs(res, steps) -> np.ndarray:
@@ -176,11 +189,15 @@ def _median_band(ax, res, d: pd.DataFrame, **kw) -> None:
     ax.plot(x, q[0.5], lw=1, **kw)
 
 
+#: The LLC rows' symmetric-log axis is linear within ± this (:func:`llc_grid`).
+SYMLOG_LINEAR = 10.0
+
+
 def _symlog_if_wide(ax, values: pd.Series) -> None:
-    """A symmetric-log y-axis (linear within ±10) when the values span more than 100."""
+    """A symmetric-log y-axis (linear within ±SYMLOG_LINEAR) when the values span more than 100."""
     v = values[np.isfinite(values)]
     if len(v) and v.max() - v.min() > 100:
-        ax.set_yscale("symlog", linthresh=10, linscale=0.5)
+        ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR, linscale=0.5)
         ax.axhline(0, color="0.7", lw=0.4)
 
 
@@ -409,14 +426,23 @@ def feedback_macros(W, b, sigma: float, kappa: float, prefix: str = "tmsRl") -> 
 
 
 def kgon_macros(kg: pd.DataFrame, prefix: str = "tmsRl") -> dict:
-    """LLC estimates (and their std) at the exact 5- and 6-gon, and n (kgon_llc.csv)."""
+    """LLC estimates (and their std and theory) at the exact 5- and 6-gon, n and the
+    sampler's settings (kgon_llc.csv)."""
     kg = kg.set_index("phase")
     out = {}
     for ph, word in (("5", "Five"), ("6", "Six")):
         key = int(ph) if int(ph) in kg.index else ph
         out[f"{prefix}Kgon{word}"] = f"{kg.loc[key, 'llc']:.2f}"
         out[f"{prefix}Kgon{word}Std"] = f"{kg.loc[key, 'std']:.2f}"
-    out[f"{prefix}KgonN"] = int(kg["n"].iloc[0])
+        out[f"{prefix}Kgon{word}Truth"] = f"{kg.loc[key, 'truth']:g}"
+    first = kg.iloc[0]
+    out[f"{prefix}KgonN"] = power_latex(int(first["n"]))
+    for col in ("lr", "nbeta"):
+        out[f"{prefix}Kgon{col.capitalize()}"] = power_latex(float(first[col]))
+    out[f"{prefix}KgonLocalization"] = f"{first['localization']:g}"
+    for col in ("chains", "burnin", "draws"):
+        out[f"{prefix}Kgon{col.capitalize()}"] = number_latex(int(first[col]))
+    out[f"{prefix}KgonBatch"] = number_latex(int(first["batch_size"]))
     return out
 
 
@@ -471,6 +497,8 @@ DETECTION_CURVES = [
     for pre, post in (("Llc", ""), ("Llc", "Corrected"), ("Curvature", ""), ("FirstOrder", ""))
 ] + ["LossControl", "LlcOracleAttributed", "LlcOracleAttributedCorrected", "LlcOraclePolished"]
 _CONSTANTS = ["KgonFive", "KgonFiveStd", "KgonSix", "KgonSixStd", "KgonN"]
+_CONSTANTS += ["KgonFiveTruth", "KgonSixTruth", "KgonLr", "KgonNbeta", "KgonLocalization"]
+_CONSTANTS += ["KgonChains", "KgonBurnin", "KgonDraws", "KgonBatch", "KgonZeroBias"]
 _CONSTANTS += ["FourPlusMinEig", "FourPlusCurvPlus", "FourPlusCurvMinus", "FourPlusMinOneSided"]
 _CONSTANTS += ["KgonMinOneSided", "FeedbackShare", "FeedbackShareLo", "FeedbackShareHi"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from devrl.paper.script import number_latex
 from devrl.stats import binomial_interval, fisher_exact, group_dependence, trend_test
 
 __all__ = ["resample_macros", "resample_summary"]
@@ -101,8 +102,9 @@ def _p(p: float) -> str:
 
 def resample_macros(table: pd.DataFrame, tests: dict, prefix: str = "tmsSgdRes") -> dict:
     """Macros: per (init, n) with the sample redrawn ``{prefix}Rate{Init}{N}`` ("0.25 [0.15,
-    0.37]"), ``Jumped``/``Runs``; per test its statistic, null and p (with its relation, '= 0.10'
-    or '< 0.001', for ``$p \\macro$``); with the sample fixed,
+    0.37]"), ``Jumped``/``Runs``; each sample size of the design, ``{prefix}N{N}``
+    ("30{,}000"); per test its statistic, null and p (with its relation, '= 0.10' or
+    '< 0.001', for ``$p \\macro$``); with the sample fixed,
     how many samples had every order agree (``{prefix}OrdersAgree`` of ``{prefix}Samples``).
     Every name the prose may use is defined ('n/a' where its batch was not run)."""
     out = {
@@ -111,6 +113,7 @@ def resample_macros(table: pd.DataFrame, tests: dict, prefix: str = "tmsSgdRes")
         for i in INIT_WORDS.values()
         for n in N_WORDS.values()
     }
+    out |= {f"{prefix}N{word}": number_latex(n) for n, word in N_WORDS.items()}
     for name in ("Samples", "Orders", "OrdersAgree", "SamplesJumpedAll", "SamplesJumpedNone"):
         out[f"{prefix}{name}"] = "n/a"
     for word in ("Trend", "FisherN", "Sample"):

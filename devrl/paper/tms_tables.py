@@ -6,12 +6,14 @@ geometry.csv) and writes one LaTeX table with :func:`devrl.paper.write_table`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from devrl.forms.detection import detection_table, transition_stats
 from devrl.paper.script import write_table
 
 __all__ = [
@@ -107,11 +109,13 @@ def geometry_for_table(geo: pd.DataFrame) -> pd.DataFrame:
 
 def write_transitions_table(stats: pd.DataFrame, path: Path) -> None:
     """The plateaus each learner visits (:func:`transitions_for_table` of ``stats``)."""
+    seeds = " or ".join(str(n) for n in sorted(stats["seeds"].unique()))
+    dwell = inspect.signature(transition_stats).parameters["min_dwell"].default
     write_table(
         path,
         transitions_for_table(stats),
-        caption="k-gon plateaus under supervised and reinforcement learning (c = 6, 16 seeds "
-        "each). Epoch = 1000 contexts seen. Plateaus: k-gons held for 3 or more "
+        caption=f"k-gon plateaus under supervised and reinforcement learning (c = 6, {seeds} "
+        f"seeds each). Epoch = 1000 contexts seen. Plateaus: k-gons held for {dwell} or more "
         "checkpoints (3-gons and unclassified shapes on the way from random "
         "initialisation omitted). 'jumped': seeds that reached a 5- or 6-gon; "
         "final: phase:seeds at the end.",
@@ -142,6 +146,7 @@ def write_detection_tables(
     shown = detection_for_table(det, curves)
     is_main = shown.learner.isin(list(main))
     tol, min_shift = settings["tol"], settings["min_shift"]
+    n_null = inspect.signature(detection_table).parameters["n_null"].default
     write_table(
         paths[0],
         shown[is_main],
@@ -152,7 +157,7 @@ def write_detection_tables(
         "it; precision: share of shifts near a transition (1 $-$ false alarms). "
         f"Intervals: 95\\% cluster bootstrap over the {int(det.seeds.max())} seeds. null: the same score "
         "with each seed's shifts placed at random checkpoint gaps / at random log-times / "
-        "its shift pattern circularly shifted in time (999 draws each, same number of "
+        f"its shift pattern circularly shifted in time ({n_null} draws each, same number of "
         "shifts); p: Monte Carlo p-value of the F1 score against the hardest null. "
         "'loss (control)': the same detector on the loss curve. Only transitions between "
         f"the 3rd and 3rd-to-last of the {n_checkpoints.min()}--{n_checkpoints.max()} LLC "

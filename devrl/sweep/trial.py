@@ -67,7 +67,9 @@ def train_trial(
     """Train the trial's run (resuming it if it exists), then track its measures (cached).
 
     Returns:
-        ``{"checkpoints": n, "final_step": step}``.
+        ``{"checkpoints", "final_step", "train_cpu_seconds", "track_cpu_seconds"}``: the CPU
+        seconds of this process spent training and tracking in this attempt
+        (what a budget is planned with; wall time depends on the machine's load).
     """
     import torch
 
@@ -76,16 +78,23 @@ def train_trial(
     from devrl.track import track
 
     torch.set_num_threads(1)
+    start = time.process_time()
     run = train(
         PPOConfig.from_dict(task.config), task.run_dir, resume=True, on_checkpoint=on_checkpoint
     )
+    trained = time.process_time()
     if task.measures:
         measures = [
             get_measure(m["name"], **{k: v for k, v in m.items() if k != "name"})
             for m in task.measures
         ]
         track(run, measures, measure_seed=task.measure_seed, progress=False)
-    return {"checkpoints": len(run.steps), "final_step": run.steps[-1]}
+    return {
+        "checkpoints": len(run.steps),
+        "final_step": run.steps[-1],
+        "train_cpu_seconds": round(trained - start, 3),
+        "track_cpu_seconds": round(time.process_time() - trained, 3),
+    }
 
 
 def count_attempts(task: TrialTask) -> int:

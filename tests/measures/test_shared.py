@@ -47,3 +47,19 @@ def test_context_is_environment_agnostic(tiny_run):
     assert context.gamma == tiny_run.config["gamma"] and context.seed == 3
     with pytest.raises(ValueError, match="needs a run on devrl/TMSBandit-v0"):
         context.require_env("devrl/TMSBandit-v0", "population-loss")
+
+
+def test_anywhere_override_gives_the_buffer_of_cheese_anywhere_levels(tiny_run):
+    import numpy as np
+
+    from devrl.measures import state_buffer
+
+    context = Context(tiny_run, tiny_run.steps[0])
+    policy = tiny_run.policy(tiny_run.steps[0])
+    anywhere = {**context.env_kwargs, "cheese_anywhere": 1.0}
+    expected = llc_states.uniform_states(anywhere, 64, seed=context.measure_seed).obs
+    own = llc_states.uniform_states(context.env_kwargs, 64, seed=context.measure_seed).obs
+    got = state_buffer(policy, context, "uniform", 64, anywhere=1.0).obs
+    assert np.array_equal(got, expected) and not np.array_equal(got, own)
+    # the run's own buffer is kept apart in the memo, not replaced by the override's
+    assert np.array_equal(state_buffer(policy, context, "uniform", 64).obs, own)

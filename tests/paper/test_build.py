@@ -51,24 +51,9 @@ def test_main_tex_inputs_only_existing_sections(tmp_path: Path) -> None:
     assert text.rstrip().endswith(r"\end{document}")
 
 
-def test_main_tex_leaves_out_a_section_without_macros_in_this_mode(tmp_path: Path) -> None:
-    # e.g. an experiment with quick data only: the full paper must build without it
-    (tmp_path / "sections").mkdir()
-    (tmp_path / "tables").mkdir()
-    (tmp_path / "sections" / "ready.tex").write_text("Prose.")
-    (tmp_path / "tables" / "ready_macros.tex").write_text("")
-    (tmp_path / "sections" / "nodata.tex").write_text(r"A number: \undefinedMacro.")
-    sections = (Section("ready", "Ready", "x.py"), Section("nodata", "No data", "y.py"))
-    text = write_main_tex(tmp_path, sections).read_text()
-    assert r"\input{sections/ready}" in text
-    assert "nodata" not in text and "No data" not in text
-
-
 def test_main_tex_keeps_floats_before_the_bibliography(tmp_path: Path) -> None:
     (tmp_path / "sections").mkdir()
-    (tmp_path / "tables").mkdir()
     (tmp_path / "sections" / "present.tex").write_text("Prose.")
-    (tmp_path / "tables" / "present_macros.tex").write_text("")
     (tmp_path / "references.bib").write_text("")
     text = write_main_tex(tmp_path, (Section("present", "Present", "x.py"),)).read_text()
     assert r"\usepackage[section]{placeins}" in text  # a barrier at every section

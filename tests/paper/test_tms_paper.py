@@ -100,14 +100,31 @@ def test_geometry_kgon_and_transition_macros():
         "tmsRlFourPlusMinOneSided": "0.0055",
         "tmsRlKgonMinOneSided": "0.0055",
     }
-    kg = pd.DataFrame({"phase": [5, 6], "llc": [6.987, 8.4], "std": [0.5, 0.25], "n": [100, 100]})
-    assert tms_paper.kgon_macros(kg) == {
+    kg = pd.DataFrame(
+        {"phase": [5, 6], "truth": [7.0, 8.5], "llc": [6.987, 8.4], "std": [0.5, 0.25]}
+    ).assign(n=100, lr=1e-5, nbeta=1e4, localization=30.0, chains=8, burnin=300, draws=600)
+    assert tms_paper.kgon_macros(kg.assign(batch_size=2000)) == {
         "tmsRlKgonFive": "6.99",
         "tmsRlKgonFiveStd": "0.50",
+        "tmsRlKgonFiveTruth": "7",
         "tmsRlKgonSix": "8.40",
         "tmsRlKgonSixStd": "0.25",
-        "tmsRlKgonN": 100,
+        "tmsRlKgonSixTruth": "8.5",
+        "tmsRlKgonN": "10^{2}",
+        "tmsRlKgonLr": "10^{-5}",
+        "tmsRlKgonNbeta": "10^{4}",
+        "tmsRlKgonLocalization": "30",
+        "tmsRlKgonChains": "8",
+        "tmsRlKgonBurnin": "300",
+        "tmsRlKgonDraws": "600",
+        "tmsRlKgonBatch": "2{,}000",
     }
+    assert [tms_paper.power_latex(x) for x in (1e-3, 1e6, 0.05, 2000.0)] == [
+        "10^{-3}",
+        "10^{6}",
+        "0.05",
+        "2{,}000",
+    ]
     stats = pd.DataFrame(
         [{"learner": "PPO", "jumped": 1, "seeds": 4, "epochs": 300, "jump epochs": "12"}]
     ).assign(plateaus="4, 5", final="4:3, 5:1")
@@ -134,7 +151,7 @@ def test_with_missing_fills_every_name_the_prose_may_use_and_keeps_the_computed(
     n_curves = len(tms_paper.DETECTION_CURVES)
     n_scores = len(tms_paper.DETECTION_SCORES) + len(tms_paper.DETECTION_INTERVALS)
     n_scores += len(tms_paper.DETECTION_P)
-    assert len(got) == 1 + 8 + n_scores * n_curves + 12
+    assert len(got) == 1 + 8 + n_scores * n_curves + 12 + 10  # + the k-gon sampler settings
 
 
 def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():

@@ -8,7 +8,7 @@ from sweep_trials import TINY, always_killed, planted_trial
 
 from devrl.agents import PPOConfig, train
 from devrl.runs import Run
-from devrl.sweep import run_sweep
+from devrl.sweep import read_status, run_sweep
 
 SPEC = {
     "name": "faults",
@@ -41,6 +41,13 @@ def test_a_raising_trial_is_recorded_and_the_sweep_goes_on(local_sweep):
     assert table.loc[0, "status"] == table.loc[2, "status"] == "finished"
     log = (local_sweep.out / "logs" / "seed=1.log").read_text()
     assert "planted failure" in log and "Traceback" in log
+
+
+def test_a_finished_trial_records_its_cpu_seconds(local_sweep):
+    """What a budget is planned with: training and tracking CPU time, apart."""
+    info = read_status(local_sweep.out, "seed=0")["info"]
+    assert info["final_step"] == 192 and info["checkpoints"] == 3
+    assert info["train_cpu_seconds"] > 0 and info["track_cpu_seconds"] > 0
 
 
 def test_a_killed_worker_is_retried_once_and_resumes_bit_identically(local_sweep, tmp_path):

@@ -1,0 +1,56 @@
+"""experiments/objectives.py: the pending flag without data, and verdicts from intervals."""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+_PATH = Path(__file__).parents[2] / "experiments" / "objectives.py"
+_spec = importlib.util.spec_from_file_location("objectives_experiment", _PATH)
+S = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(S)
+
+
+def test_without_data_only_the_pending_flag_is_written(tmp_path):
+    args = SimpleNamespace(out=tmp_path / "data", tables=tmp_path / "t", figures=tmp_path / "f")
+    S.make_outputs(args)
+    text = (tmp_path / "t" / "objectives_macros.tex").read_text()
+    assert "\\newcommand{\\objPending}{yes}" in text
+    assert sum(line.startswith("\\newcommand") for line in text.splitlines()) == 1
+    assert not (tmp_path / "f").exists()  # no figure drawn from absent data
+
+
+def _m(**over):
+    m = {}
+    for key, (est, lo, hi) in {
+        "objPatchOwn": (0.0, -0.1, 0.1),
+        "objMbVisit": (0.2, 0.1, 0.3),
+        "objRandomOwn": (0.0, -0.1, 0.1),
+        "objTransplantDiff": (0.3, 0.1, 0.5),
+        "objNegationDiff": (0.0, -0.1, 0.1),
+        "objTransplantKAll": (0.3, 0.2, 0.4),
+        "objTransplantKTwo": (0.1, 0.0, 0.15),
+        "objDecode": (0.2, 0.1, 0.3),
+        "objRank": (0.9, 0.8, 1.0),
+        "objRankRandom": (0.5, 0.4, 0.6),
+        "objTrackTransplantFirst": (0.2, 0.1, 0.3),
+        **over,
+    }.items():
+        m[key], m[f"{key}Low"], m[f"{key}High"] = est, lo, hi
+    return m | {"objShareLast": 0.7, "objDecodeP": 0.3, "objDecodeNull": 0.2, "objRankNull": 0.5}
+
+
+def test_verdicts_follow_the_intervals():
+    v = S.verdicts(_m())
+    assert "reproduces" in v["ObjPatchVerdict"]
+    assert v["ObjEditVerdict"].startswith("The transplant beats")
+    assert v["ObjKVerdict"].startswith("Averaging over more rewards strengthens")
+    assert "does not beat its null" in v["ObjDecodeVerdict"]
+    assert v["ObjMapVerdict"].startswith("The specific parts concentrate")
+    assert v["ObjShareVerdict"] == "specific to its target"
+    assert v["ObjMbVerdict"].startswith("the fine-tunes moved")
+    assert v["ObjTrackVerdict"].startswith("Already at the random-weight network")
+    v = S.verdicts(_m(objPatchOwn=(-0.3, -0.4, -0.2), objRank=(0.55, 0.45, 0.65)))
+    assert "does not reproduce" in v["ObjPatchVerdict"]
+    assert "no preference" in v["ObjMapVerdict"]
+    for text in v.values():
+        assert not any(ch.isdigit() for ch in text)  # verdicts carry no numbers
