@@ -643,7 +643,12 @@ def main() -> None:
     agents = _agents(args, mode)
     if agents != args.agents:  # maze_baseline's quick agents: as many seeds as it trained
         print(f"no checkpoints under {args.agents}: using the quick agents in {agents}")
-        args.seeds = [s for s in args.seeds if (agents / f"run_seed{s}").is_dir()] or args.seeds
+        # seeds whose tables are committed stay (a fresh clone redraws them as they are)
+        args.seeds = [
+            s
+            for s in args.seeds
+            if (agents / f"run_seed{s}").is_dir() or all(_steps_done(root / f"seed{s}").values())
+        ] or args.seeds
     for s in [] if args.figures_only else args.seeds:
         out = root / f"seed{s}"
         done = _steps_done(out)
