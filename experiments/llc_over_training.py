@@ -67,7 +67,8 @@ BEHAVIOUR = ("success", "regret", "return", "entropy", "length")
 SAMPLER = {k: LLC_DEFAULTS[k] for k in ("chains", "draws", "burnin", "batch_size")}
 LLC = {"samples": LLC_DEFAULTS["samples"], **SAMPLER}
 GRID = 25  # points of the even grid the steepest changes are found on
-ROW = 0.07  # height (axes fraction) of one row of change-point markers in figure_curves
+ROW = 0.07  # largest height (axes fraction) of one seed's row of change markers in figure_curves
+MARKER_BAND = 0.4  # share of a panel's height the rows of change markers may take
 MAX_SPREAD = 0.5  # chains' std / |mean| above which a setting is too noisy to track
 
 # The maze agent, pinned field by field (not through a preset) as it was when this was run (9x9,
@@ -199,15 +200,16 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
     labels = ("success rate", "regret per episode", "policy entropy (nats)")
     labels += ("LLC, action likelihood", "LLC, value regression", "regret-LLC")
     panels = list(zip(("success", "regret", "entropy", *(f"llc-{k}" for k in KINDS)), labels))
-    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.4), sharex=True)
+    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.9), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     at = lag.set_index("seed")
     seeds = list(tracks.groupby("seed").groups)
+    step = min(ROW, MARKER_BAND / len(seeds))  # rows fit in the top MARKER_BAND of a panel
     for i, (seed, df) in enumerate(tracks.groupby("seed")):
         c = colors[i % len(colors)]
         style = {"color": c, "lw": 0.8, "marker": "o", "ms": 1.5}
-        # markers in axes fraction, one row per seed and kind of change, so none overlap
-        rows = {"behaviour": 0.96 - ROW * i, "llc": 0.96 - 2 * ROW * i}
+        # markers in axes fraction, one row per seed, so none overlap
+        row = 0.97 - step * i
         for ax, (measure, label) in zip(axes.flat, panels):
             d = df[(df["measure"] == measure) & (df["step"] > 0)].sort_values("step")
             marks = ax.get_xaxis_transform()
@@ -217,7 +219,7 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
                 ax.errorbar(d["step"], d["value"], yerr=yerr, elinewidth=0.5, capsize=0, **style)
                 ax.plot(
                     at.loc[seed, f"{measure[4:]}_at"],
-                    rows["llc"] - ROW,
+                    row,
                     "o",
                     mfc="white",
                     mec=c,
@@ -234,7 +236,7 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
                 ax.plot(u["step"], u["value"], color=c, lw=1.1, ls=(0, (3, 1.5)), zorder=4)
             ax.plot(
                 at.loc[seed, "success_at"],
-                rows["llc" if measure.startswith("llc-") else "behaviour"],
+                row,
                 "v",
                 color=c,
                 ms=4,
@@ -244,10 +246,10 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
             ax.set_ylabel(label, fontsize=8)
             ax.set_xscale("log")
             ax.tick_params(labelsize=7)
-    for row, per_seed in ((0, ROW), (1, 2 * ROW)):  # headroom for the markers above the curves
-        for ax in axes[row]:
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(lo, hi + (0.1 + per_seed * len(seeds)) * (hi - lo))
+    band = 0.05 + step * len(seeds)  # headroom for the markers above the curves
+    for ax in axes.flat:
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, lo + (hi - lo) / (1 - band))
     for ax in axes[1]:
         ax.set_xlabel("environment steps", fontsize=8)
     handles = [Line2D([], [], color=colors[i % len(colors)], lw=1.5) for i in range(len(seeds))]
@@ -264,13 +266,13 @@ def figure_curves(tracks: pd.DataFrame, lag: pd.DataFrame, path_stem) -> None:
         handles,
         names,
         loc="lower center",
-        ncol=3,
+        ncol=4,
         fontsize=7,
         frameon=False,
         title="error bars: std over SGLD chains",
         title_fontsize=7,
     )
-    fig.tight_layout(rect=(0, 0.12, 1, 1), h_pad=0.6, w_pad=0.6)
+    fig.tight_layout(rect=(0, 0.15, 1, 1), h_pad=0.6, w_pad=0.6)
     save_figure(fig, path_stem)
 
 
