@@ -10,6 +10,7 @@ resume and finish bit-identically, even if the newest file is lost.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,18 @@ def from_torch_tree(obj: Any) -> Any:
 def checkpoint_name(step: int) -> str:
     """File name of the checkpoint at env step ``step``."""
     return f"step_{int(step):08d}.pt"
+
+
+_STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
+
+
+def checkpoint_steps(directory: str | os.PathLike) -> list[int]:
+    """Sorted env steps of the checkpoint files in ``directory`` ([] if it does not exist)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = (_STEP_FILE.match(p.name) for p in directory.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
 
 
 def save_checkpoint(

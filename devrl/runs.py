@@ -21,7 +21,6 @@ import contextlib
 import functools
 import json
 import os
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -41,9 +40,14 @@ from devrl._rundir import (
     check_new_run_dir,
     run_path,
 )
-from devrl.checkpoints import CheckpointError, checkpoint_name, load_checkpoint, save_checkpoint
+from devrl.checkpoints import (
+    CheckpointError,
+    checkpoint_name,
+    checkpoint_steps,
+    load_checkpoint,
+    save_checkpoint,
+)
 
-_STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 ENV_VARIABLES = ("size", "corner", "reward", "max_steps", "cheese_anywhere")
 """The maze's environment variables, flat in a maze PPO run's config."""
 
@@ -244,10 +248,7 @@ class Run:
     @property
     def steps(self) -> list[int]:
         """Sorted env steps at which checkpoints exist."""
-        if not self.checkpoints_dir.is_dir():
-            return []
-        found = (_STEP_FILE.match(p.name) for p in self.checkpoints_dir.iterdir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return checkpoint_steps(self.checkpoints_dir)
 
     def checkpoint_path(self, step: int) -> Path:
         """Path of the checkpoint at ``step`` (which need not exist yet)."""

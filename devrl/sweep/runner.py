@@ -10,6 +10,7 @@ its checkpoints are the same bits whichever backend or worker ran it.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from devrl._io import atomic_write_json
+from devrl._progress import progress
+from devrl.checkpoints import checkpoint_steps
 from devrl.sweep.backends import make_backend
 from devrl.sweep.results import (
     collect,
@@ -45,24 +48,69 @@ class SweepResult:
         return f"SweepResult({str(self.out)!r}, {len(self.trials)} trials: {counts})"
 
 
-def _progress_bar(total: int, initial: int, desc: str, enabled: bool | None) -> Any:
-    """The progress display over trials (tqdm: its rate gives the time left)."""
-    from tqdm.auto import tqdm
+class _StepProgress:
+    """Progress over a sweep in environment steps, so it moves while trials train.
 
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=desc,
-        unit="trial",
-        disable=None if enabled is None else not enabled,
-        dynamic_ncols=True,
-    )
+    Counting whole trials would leave a log silent for the length of a trial (minutes to
+    hours); steps let :func:`devrl._progress.progress` report a rate and the time left.
+    A daemon thread reads the newest checkpoint of every unfinished trial every few
+    seconds (a directory listing, no loading); a finished or failed trial counts whole.
+    """
 
+    def __init__(
+        self,
+        out: Path,
+        budgets: dict[str, int],
+        done: set[str],
+        desc: str,
+        enabled: bool | None,
+        poll: float = 5.0,
+    ) -> None:
+        self.out, self.budgets, self.poll = out, budgets, poll
+        self.counted = {name: (budgets[name] if name in done else 0) for name in budgets}
+        self.bar = progress(
+            desc=desc,
+            total=sum(budgets.values()),
+            initial=sum(self.counted.values()),
+            unit="step",
+            enabled=enabled,
+        )
+        self._closed = set(done)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
 
-def _show(bar: Any, counts: dict[str, int], running: int) -> None:
-    bar.set_postfix(
-        finished=counts["finished"] + counts["skipped"], running=running, failed=counts["failed"]
-    )
+    def _advance(self, name: str, steps: int) -> None:
+        with self._lock:
+            delta = min(steps, self.budgets[name]) - self.counted[name]
+            if delta > 0:
+                self.counted[name] += delta
+                self.bar.update(delta)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll):
+            for name in self.budgets:
+                if name not in self._closed:
+                    steps = checkpoint_steps(run_dir(self.out, name) / "checkpoints")
+                    if steps:
+                        self._advance(name, steps[-1])
+
+    def trial_done(self, name: str, counts: dict[str, int], running: int) -> None:
+        """A trial ended (finished or failed): count its whole budget, show the counts."""
+        self._closed.add(name)
+        self._advance(name, self.budgets[name])
+        with self._lock:
+            self.bar.set_postfix(
+                finished=counts["finished"] + counts["skipped"],
+                running=running,
+                failed=counts["failed"],
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.bar.close()
 
 
 def run_sweep(
@@ -88,7 +136,8 @@ def run_sweep(
             checkpoint). A trial that raises is not retried: its error is recorded.
         trial_fn: What a worker does with a :class:`TrialTask` (default: train the run,
             then track the measures). Must be a module-level function (it is pickled).
-        progress: Progress bar over trials (None: only on a terminal).
+        progress: Progress in environment steps over all trials (``False``: silent;
+            None: a bar on a terminal, a line every 30 s elsewhere).
 
     Returns:
         The :class:`SweepResult`; ``out/trials.csv`` and ``out/results.csv`` hold the same.
@@ -126,14 +175,15 @@ def run_sweep(
             )
         )
     counts = {"finished": 0, "failed": 0, "skipped": len(trials) - len(tasks)}
-    bar = _progress_bar(len(trials), counts["skipped"], f"sweep {spec.name}", progress)
+    pending = {task.name for task in tasks}
+    budgets = {t.name: int(t.config["total_timesteps"]) for t in trials}
+    done = {name for name in budgets if name not in pending}
+    bar = _StepProgress(out, budgets, done, f"sweep {spec.name}", progress)
     try:
-        _show(bar, counts, 0)
         for outcome in runner.run(trial_fn, tasks, retries=retries):
             write_status(out, outcome, fingerprints[outcome.name], runner.name)
             counts[outcome.status] += 1
-            bar.update(1)
-            _show(bar, counts, runner.running)
+            bar.trial_done(outcome.name, counts, runner.running)
     finally:
         bar.close()
     table, results = collect(

@@ -101,3 +101,16 @@ def test_a_worker_that_dies_on_every_attempt_fails_after_its_retries(tmp_path):
     row = result.trials.iloc[0]
     assert row["status"] == "failed" and row["attempts"] == 2
     assert row["error"].startswith("worker process died (2 attempts")
+
+
+def test_progress_is_reported_in_environment_steps_off_a_terminal(tmp_path, monkeypatch, caplog):
+    """Off a terminal a sweep writes lines (not a silent tqdm bar) counting steps of all trials."""
+    monkeypatch.setenv("DEVRL_PROGRESS", "lines")
+    monkeypatch.setenv("DEVRL_PROGRESS_INTERVAL", "0")
+    spec = {**SPEC, "name": "lines", "seeds": [0, 2]}
+    with caplog.at_level("INFO", logger="devrl.progress"):
+        run_sweep(spec, out=tmp_path / "lines", workers=1, trial_fn=planted_trial)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sweep lines")]
+    assert lines, "no progress line"
+    assert "/384 step" in lines[0]
+    assert lines[-1].startswith("sweep lines: done, 384 step")
