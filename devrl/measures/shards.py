@@ -23,6 +23,17 @@ cheese-channels     channels of ``layer`` that both track the cheese (correlatio
                     distribution by ``min_tv`` in total variation); ``/share`` of the
                     layer's channels, ``/tracking``, ``/mattering``, ``/max-r`` (largest
                     mean correlation), ``/layer-tv`` (whole layer resampled)
+cheese-probe        held-out accuracy of a linear probe for the cheese's exact cell at
+                    ``layer`` (mouse at the start, cheese anywhere; se binomial);
+                    ``/chance`` the majority cell
+retarget            share of levels on which clamping the ``k`` most cheese-correlated
+                    channels of ``layer`` at a random cell off the ways to the cheese
+                    and the corner sends the mouse there within ``max_steps`` (one
+                    sampled episode per level; default the maze's free cells; levels
+                    with no such cell are left out);
+                    ``/gmean`` the path's geometric-mean probability, ``/none``,
+                    ``/random-channels``, ``/move-cheese`` the same for the other
+                    conditions
 ==================  =================================================================
 """
 
@@ -40,6 +51,9 @@ SHARD_LEVELS = 100
 
 REGRESSION_LEVELS = 1000
 """Levels with a decision square behind ``choice-regression``."""
+
+PROBE_LEVELS = 1000
+"""Cheese-anywhere levels behind ``cheese-probe`` (80% train, 20% held out)."""
 
 LAYER = "trunk.res1.hook_out"
 """Default layer of the cheese vector and channels: present in every devrl ActorCritic."""
@@ -139,6 +153,73 @@ def cheese_channel_count(
     }
 
 
+def cheese_probe_accuracy(
+    policy: nn.Module, context: Context, *, layer: str = LAYER, levels: int = PROBE_LEVELS
+) -> dict[str, tuple[float, float]]:
+    """Held-out accuracy of a linear probe for the cheese's cell at ``layer``."""
+    from devrl.envs.levels import sample_level
+    from devrl.mechanisms.probe import cheese_probe
+
+    context.require_env(MAZE_ID, "cheese-probe")
+    size, seed = int(context.env_kwargs.get("size", 9)), context.measure_seed
+
+    def anywhere() -> list:
+        rng = np.random.default_rng(seed)
+        return [sample_level(size, None, rng) for _ in range(int(levels))]
+
+    chosen = context.shared(("anywhere-levels", size, int(levels), seed), anywhere)
+    row = cheese_probe(policy, chosen, [layer], seed=seed).iloc[0]
+    n_test = round(0.2 * len(chosen))
+    acc = float(row["accuracy"])
+    return {
+        "": (acc, float(np.sqrt(acc * (1 - acc) / n_test))),
+        "chance": (float(row["chance"]), np.nan),
+    }
+
+
+def retarget_rate(
+    policy: nn.Module,
+    context: Context,
+    *,
+    layer: str = LAYER,
+    levels: int = SHARD_LEVELS,
+    k: int = 3,
+    scale: float = 5.0,
+    max_steps: int | None = None,
+) -> dict[str, tuple[float, float]]:
+    """How often clamping the cheese channels at a cell sends the mouse there."""
+    from devrl.mechanisms.channels import channel_correlations
+    from devrl.mechanisms.retarget import cheese_edit, off_path_targets, retarget_scores
+
+    context.require_env(MAZE_ID, "retarget")
+    seed = context.measure_seed
+    levels_all = _levels(context, levels)
+    targets_all = off_path_targets(levels_all, seed=seed)
+    keep = [i for i, t in enumerate(targets_all) if t is not None]
+    chosen, targets = [levels_all[i] for i in keep], [targets_all[i] for i in keep]
+    corr = channel_correlations(policy, chosen, [layer], seed=seed)
+    channels, value = cheese_edit(policy, chosen, layer, corr, k=k, scale=scale)
+    steps = int(max_steps) if max_steps else int((~chosen[0][0]).sum())
+    scores = retarget_scores(
+        policy,
+        chosen,
+        targets,
+        layer,
+        channels,
+        value=value,
+        max_steps=steps,
+        seed=seed,
+    )
+    by = {c: g for c, g in scores.groupby("condition")}
+    return {
+        "": mean_se(by["clamp"]["reached"].to_numpy(float)),
+        "gmean": mean_se(by["clamp"]["path_gmean"].to_numpy()),
+        "none": mean_se(by["none"]["reached"].to_numpy(float)),
+        "random-channels": mean_se(by["random-channels"]["reached"].to_numpy(float)),
+        "move-cheese": mean_se(by["move-cheese"]["reached"].to_numpy(float)),
+    }
+
+
 register_measure(
     "choice-regression",
     choice_regression_measure,
@@ -163,4 +244,28 @@ register_measure(
     min_tv=0.01,
 )
 
-__all__ = ["cheese_channel_count", "cheese_vector", "choice_regression_measure"]
+register_measure(
+    "cheese-probe",
+    cheese_probe_accuracy,
+    "held-out accuracy of a linear probe for the cheese's cell at one layer",
+    layer=LAYER,
+    levels=PROBE_LEVELS,
+)
+register_measure(
+    "retarget",
+    retarget_rate,
+    "share of levels where clamping the cheese channels at a cell sends the mouse there",
+    layer=LAYER,
+    levels=SHARD_LEVELS,
+    k=3,
+    scale=5.0,
+    max_steps=None,
+)
+
+__all__ = [
+    "cheese_channel_count",
+    "cheese_probe_accuracy",
+    "cheese_vector",
+    "choice_regression_measure",
+    "retarget_rate",
+]

@@ -36,9 +36,11 @@ Public API:
     probe_direction, route_mask, route_steering, route_steering_summary
                                          (:mod:`devrl.mechanisms.plan_steering`: write
                                          another route into the probed plan)
-    retarget_scores, clamp_hook, touched_fraction, CONDITIONS
-                                         (:mod:`devrl.mechanisms.retarget`: clamp
+    retarget_scores, clamp_hook, touched_fraction, cheese_edit, off_path_targets,
+    CONDITIONS                           (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
+    emmons_statistics, target_cell       (:mod:`devrl.mechanisms.emmons`: far corners,
+                                         a cheese by the start, edits that send the mouse)
 """
 
 from devrl.mechanisms.channels import (
@@ -55,6 +57,7 @@ from devrl.mechanisms.decision import (
     decision_stats,
     sample_decision_levels,
 )
+from devrl.mechanisms.emmons import emmons_statistics, target_cell
 from devrl.mechanisms.future_path import (
     HORIZONS,
     FuturePathLabels,
@@ -93,7 +96,14 @@ from devrl.mechanisms.regression import (
     level_features,
     vif,
 )
-from devrl.mechanisms.retarget import CONDITIONS, clamp_hook, retarget_scores, touched_fraction
+from devrl.mechanisms.retarget import (
+    CONDITIONS,
+    cheese_edit,
+    clamp_hook,
+    off_path_targets,
+    retarget_scores,
+    touched_fraction,
+)
 from devrl.mechanisms.seekers import (
     QUANTITIES,
     SeekerPolicy,
@@ -132,6 +142,7 @@ __all__ = [
     "SeekerPolicy",
     "channel_correlations",
     "cheese_channels",
+    "cheese_edit",
     "cheese_indicator",
     "cheese_probe",
     "cheese_vectors",
@@ -142,6 +153,7 @@ __all__ = [
     "decision_choices",
     "decision_square",
     "decision_stats",
+    "emmons_statistics",
     "episode_labels",
     "fit_probe",
     "goal_summary",
@@ -151,6 +163,7 @@ __all__ = [
     "level_features",
     "level_outcomes",
     "maze_rates",
+    "off_path_targets",
     "patching_effects",
     "patching_summary",
     "probe_data",
@@ -172,6 +185,7 @@ __all__ = [
     "shortest_path_labels",
     "steering_effects",
     "steering_summary",
+    "target_cell",
     "touched_fraction",
     "trajectory_labels",
     "vif",

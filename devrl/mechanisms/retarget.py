@@ -86,6 +86,61 @@ def shortest_path(
     return out
 
 
+def off_path_targets(levels: Sequence[Level], seed: int = 0) -> list[tuple[int, int] | None]:
+    """One random free cell per level, off the shortest ways from the start to the cheese and
+    to the top-right cell (so reaching it is not a side effect of either goal), and not
+    behind the cheese (whose way from the start passes the cheese, which ends an episode).
+    ``None`` for a level without such a cell (small mazes can have none)."""
+    rng = np.random.default_rng(seed)
+    targets = []
+    for walls, cheese in levels:
+        size = walls.shape[0]
+        start, corner = mouse_start(size), (0, size - 1)
+        banned = {
+            (r, c)
+            for goal in (tuple(cheese), corner)
+            for r, c, _ in shortest_path(walls, start, goal)
+        }
+        banned |= {tuple(cheese), corner, start}
+        from_start, from_cheese = bfs_distances(walls, start), bfs_distances(walls, tuple(cheese))
+        behind = from_start == from_start[tuple(cheese)] + from_cheese
+        free = [
+            tuple(int(v) for v in c)
+            for c in np.argwhere(~walls & ~behind)
+            if tuple(c) not in banned
+        ]
+        targets.append(free[rng.integers(len(free))] if free else None)
+    return targets
+
+
+def cheese_edit(
+    policy: nn.Module,
+    levels: Sequence[Level],
+    layer: str,
+    corr: pd.DataFrame,
+    *,
+    k: int = 3,
+    scale: float = 5.0,
+) -> tuple[list[int], float]:
+    """The retargeting edit: the ``k`` most cheese-correlated channels of ``layer`` and a value.
+
+    Only channels whose map varies on at least half the levels are candidates (``corr``
+    from :func:`devrl.mechanisms.channel_correlations`). The value is ``scale`` times the
+    largest activation of those channels on ``levels`` (mouse at the start), so it is
+    comparable across agents, layers and checkpoints.
+    """
+    live = corr[(corr["layer"] == layer) & (corr["defined"] >= 0.5)]
+    if live.empty:
+        raise ValueError(f"no channel of {layer!r} varies on half the levels: nothing to clamp.")
+    channels = live.nlargest(k, "r")["channel"].astype(int).tolist()
+    size = levels[0][0].shape[0]
+    obs = torch.as_tensor(
+        np.stack([observation(w, mouse_start(size), tuple(c)) for w, c in levels])
+    ).float()
+    _, cache = run_with_cache(policy, obs, [layer])
+    return channels, scale * float(cache[layer][:, channels].max())
+
+
 def retarget_scores(
     policy: nn.Module,
     levels: Iterable[Level],
@@ -187,4 +242,12 @@ def retarget_scores(
     return pd.DataFrame(rows, columns=["level", "condition", "path_gmean", "reached", "steps"])
 
 
-__all__ = ["CONDITIONS", "clamp_hook", "retarget_scores", "shortest_path", "touched_fraction"]
+__all__ = [
+    "CONDITIONS",
+    "cheese_edit",
+    "clamp_hook",
+    "off_path_targets",
+    "retarget_scores",
+    "shortest_path",
+    "touched_fraction",
+]

@@ -12,7 +12,7 @@ from devrl.runs import Run
 from devrl.track import track
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "mechanisms"))
-from _shard_nets import OracleNet, p_cheese
+from _shard_nets import FollowNet, OracleNet, p_cheese
 
 
 def _rows(name, policy, context, **params):
@@ -21,7 +21,13 @@ def _rows(name, policy, context, **params):
 
 
 def test_registered():
-    assert {"choice-regression", "cheese-vector", "cheese-channels"} <= set(MEASURES)
+    assert {
+        "choice-regression",
+        "cheese-vector",
+        "cheese-channels",
+        "cheese-probe",
+        "retarget",
+    } <= set(MEASURES)
 
 
 def test_cheese_vector_and_channels_on_the_oracle(run_dir):
@@ -57,3 +63,21 @@ def test_track_on_a_real_checkpoint(run_dir):
     )
     assert {"cheese-vector", "cheese-vector/fell", "cheese-channels/share"} <= set(frame["measure"])
     assert len(frame[frame["measure"] == "cheese-vector"]) == 2
+
+
+def test_cheese_probe_reads_the_cheese_plane_exactly(run_dir):
+    """The cheese plane is a one-hot map of the cheese: a linear probe decodes it."""
+    run = Run.load(run_dir)
+    context = Context(run, run.steps[-1])
+    r = _rows("cheese-probe", FollowNet(), context, layer="hook_planes", levels=300)
+    assert r["cheese-probe"] > 0.9 and r["cheese-probe/chance"] < 0.2
+
+
+def test_retarget_sends_a_cheese_follower_to_every_clamped_cell(run_dir):
+    run = Run.load(run_dir)
+    context = Context(run, run.steps[-1])
+    r = _rows("retarget", FollowNet(), context, layer="hook_planes", levels=10, k=1)
+    assert r["retarget"] == 1.0 and r["retarget/move-cheese"] == 1.0
+    assert r["retarget/gmean"] == pytest.approx(1.0, abs=1e-6)
+    # off the ways to the cheese, the unedited follower never passes the target
+    assert r["retarget/none"] == 0.0

@@ -6,8 +6,15 @@ import torch
 from _shard_nets import FollowNet
 
 from devrl.envs.levels import mouse_start
-from devrl.mechanisms import sample_decision_levels
-from devrl.mechanisms.retarget import clamp_hook, retarget_scores, shortest_path, touched_fraction
+from devrl.mechanisms import channel_correlations, sample_decision_levels
+from devrl.mechanisms.retarget import (
+    cheese_edit,
+    clamp_hook,
+    off_path_targets,
+    retarget_scores,
+    shortest_path,
+    touched_fraction,
+)
 
 
 def _on_path(walls, goal, cell):
@@ -56,3 +63,22 @@ def test_retargeting_follow_net():
         retarget_scores(
             FollowNet(), levels[:1], [levels[0][1]], "hook_planes", [2], value=5.0, max_steps=5
         )
+
+
+def test_off_path_targets_avoid_both_ways_and_are_free():
+    levels, _ = sample_decision_levels(9, 20, seed=2)
+    targets = off_path_targets(levels, seed=1)
+    assert targets == off_path_targets(levels, seed=1)  # seeded
+    for (walls, cheese), t in zip(levels, targets, strict=True):
+        assert not walls[t] and t not in (tuple(cheese), (0, 8), mouse_start(9))
+        assert not _on_path(walls, tuple(cheese), t) and not _on_path(walls, (0, 8), t)
+        assert tuple(cheese) not in [(r, c) for r, c, _ in shortest_path(walls, mouse_start(9), t)]
+
+
+def test_cheese_edit_picks_the_cheese_plane_of_a_follower():
+    levels, _ = sample_decision_levels(7, 10, seed=5)
+    corr = channel_correlations(FollowNet(), levels, ["hook_planes"])
+    channels, value = cheese_edit(FollowNet(), levels, "hook_planes", corr, k=1, scale=5.0)
+    assert channels == [2] and value == pytest.approx(5.0)  # the plane is one-hot: max 1
+    with pytest.raises(ValueError, match="nothing to clamp"):
+        cheese_edit(FollowNet(), levels, "other", corr)
