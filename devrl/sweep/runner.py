@@ -48,13 +48,29 @@ class SweepResult:
         return f"SweepResult({str(self.out)!r}, {len(self.trials)} trials: {counts})"
 
 
+def _steps_done(path: Path) -> int:
+    """Environment steps a run directory has reached: its newest checkpoint, or the step of
+    the last line of its ``metrics.csv`` (written every update) when that is further."""
+    steps = checkpoint_steps(path / "checkpoints")
+    done = steps[-1] if steps else 0
+    try:
+        with open(path / "metrics.csv", "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            last = f.read().splitlines()[-1].decode()
+        done = max(done, int(float(last.split(",")[1])))
+    except (OSError, IndexError, ValueError):
+        pass  # no metrics yet, or a header only, or a line being written
+    return done
+
+
 class _StepProgress:
     """Progress over a sweep in environment steps, so it moves while trials train.
 
     Counting whole trials would leave a log silent for the length of a trial (minutes to
     hours); steps let :func:`devrl._progress.progress` report a rate and the time left.
-    A daemon thread reads the newest checkpoint of every unfinished trial every few
-    seconds (a directory listing, no loading); a finished or failed trial counts whole.
+    A daemon thread reads how far every unfinished trial is every few seconds (the
+    newest checkpoint or the last metrics line; no loading); a finished or failed trial counts whole.
     """
 
     def __init__(
@@ -92,9 +108,7 @@ class _StepProgress:
         while not self._stop.wait(self.poll):
             for name in self.budgets:
                 if name not in self._closed:
-                    steps = checkpoint_steps(run_dir(self.out, name) / "checkpoints")
-                    if steps:
-                        self._advance(name, steps[-1])
+                    self._advance(name, _steps_done(run_dir(self.out, name)))
 
     def trial_done(self, name: str, counts: dict[str, int], running: int) -> None:
         """A trial ended (finished or failed): count its whole budget, show the counts."""
