@@ -28,16 +28,20 @@ from devrl.mechanisms.channels import cheese_indicator
 from devrl.mechanisms.retarget import retarget_scores, touched_fraction
 from devrl.stats.intervals import wilson
 
+NEAR_SIDE = 3
+"""Side of the bottom-left region whose free cells are ``near-start`` targets."""
+
 TARGETS = ("top-left", "bottom-right", "near-start")
 """The target cells: the two corners the training distribution never rewards, and a free
-cell of the bottom-left 3x3 region other than the start (the mouse starts bottom-left)."""
+cell of the bottom-left region of side :data:`NEAR_SIDE` other than the start (the mouse
+starts bottom-left)."""
 
 
 def target_cell(name: str, walls: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
     """The cell ``name`` (one of :data:`TARGETS`) of the maze ``walls``.
 
-    ``near-start`` draws one of the free cells of the bottom-left 3x3 region (the start
-    excluded) with ``rng``; the corners are fixed cells, free in every devrl maze.
+    ``near-start`` draws one of the free cells of the bottom-left region of side
+    :data:`NEAR_SIDE` (the start excluded) with ``rng``; the corners are fixed cells, free in every devrl maze.
     """
     size = walls.shape[0]
     if name == "top-left":
@@ -48,8 +52,8 @@ def target_cell(name: str, walls: np.ndarray, rng: np.random.Generator) -> tuple
         start = mouse_start(size)
         near = [
             (r, c)
-            for r in range(size - 3, size)
-            for c in range(3)
+            for r in range(size - NEAR_SIDE, size)
+            for c in range(NEAR_SIDE)
             if not walls[r, c] and (r, c) != start
         ]
         cell = near[rng.integers(len(near))]
@@ -134,4 +138,4 @@ def emmons_statistics(
     return pd.DataFrame(rows)
 
 
-__all__ = ["TARGETS", "emmons_statistics", "target_cell"]
+__all__ = ["NEAR_SIDE", "TARGETS", "emmons_statistics", "target_cell"]

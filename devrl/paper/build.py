@@ -48,6 +48,7 @@ SECTIONS: tuple[Section, ...] = (
         "experiments/maze_baseline.py",
     ),
     Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py"),
+    Section("shards", "Shards over training", "experiments/shards.py"),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
@@ -130,7 +131,9 @@ def write_main_tex(
         if not (paper_dir / "sections" / f"{section.name}.tex").exists():
             continue
         if (out / "tables" / f"{section.name}_macros.tex").exists():
-            parts.append(f"\\input{{tables/{section.name}_macros}}\n")
+            # \par: a section may end mid-paragraph, and the macro file's line ends
+            # would otherwise be typeset as spaces at the end of its last line
+            parts.append(f"\\par\n\\input{{tables/{section.name}_macros}}\n")
         parts.append(f"\\section{{{section.title}}}\n\\input{{{shared}sections/{section.name}}}\n")
     if (paper_dir / "references.bib").exists():
         parts.append("\\FloatBarrier\n")  # no figure or table after the references

@@ -110,14 +110,14 @@ class _StepProgress:
                 if name not in self._closed:
                     self._advance(name, _steps_done(run_dir(self.out, name)))
 
-    def trial_done(self, name: str, counts: dict[str, int], running: int) -> None:
+    def trial_done(self, name: str, counts: dict[str, int]) -> None:
         """A trial ended (finished or failed): count its whole budget, show the counts."""
         self._closed.add(name)
         self._advance(name, self.budgets[name])
         with self._lock:
             self.bar.set_postfix(
                 finished=counts["finished"] + counts["skipped"],
-                running=running,
+                left=len(self.budgets) - len(self._closed),
                 failed=counts["failed"],
             )
 
@@ -197,7 +197,7 @@ def run_sweep(
         for outcome in runner.run(trial_fn, tasks, retries=retries):
             write_status(out, outcome, fingerprints[outcome.name], runner.name)
             counts[outcome.status] += 1
-            bar.trial_done(outcome.name, counts, runner.running)
+            bar.trial_done(outcome.name, counts)
     finally:
         bar.close()
     table, results = collect(

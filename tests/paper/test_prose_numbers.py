@@ -57,6 +57,8 @@ DEFINITIONS = {
     ],
     # the two fixed initialisations of the resampling design, named by their seeds
     "tms_sgd.tex": ["seed 0's", "seed 1's"],
+    # Emmons' question names the maze size; L1 is the name of a penalty
+    "shards.tex": [r"$13\times13$", "L1"],
     # probe shapes, the stride-2 grid and the horizons N whose results are named
     "lookahead.tex": [
         r"$3\times3$",
