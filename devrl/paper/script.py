@@ -12,6 +12,23 @@ from pathlib import Path
 import pandas as pd
 
 
+class ExperimentParser(argparse.ArgumentParser):
+    """The parser of :func:`experiment_parser`: ``--quick`` moves the default outputs.
+
+    Without ``--figures``/``--tables`` a quick run writes under ``paper/quick/`` (where
+    ``devrl paper --quick`` puts them), so running a script by hand in quick mode never
+    overwrites the full paper's figures and tables.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, rest = super().parse_known_args(args, namespace)
+        if getattr(parsed, "figures", None) is None:
+            parsed.figures = Path("paper") / ("quick" if parsed.quick else "") / "figures"
+        if getattr(parsed, "tables", None) is None:
+            parsed.tables = Path("paper") / ("quick" if parsed.quick else "") / "tables"
+        return parsed, rest
+
+
 def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
     """Argument parser every experiment script uses, so ``devrl paper`` can drive them.
 
@@ -21,9 +38,11 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
 
     Returns:
         A parser with ``--out``, ``--figures``, ``--tables``, ``--quick``,
-        ``--figures-only`` and ``--seed``; scripts may add their own flags.
+        ``--figures-only`` and ``--seed``; scripts may add their own flags. Figures and
+        tables default to ``paper/figures`` and ``paper/tables``, or ``paper/quick/...``
+        with ``--quick``.
     """
-    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    parser = ExperimentParser(description=description, allow_abbrev=False)
     parser.add_argument(
         "--out",
         type=Path,
@@ -33,14 +52,16 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--figures",
         type=Path,
-        default=Path("paper/figures"),
-        help="folder for figures (PDF and PNG)",
+        default=None,
+        help="folder for figures (PDF and PNG; default paper/figures, or paper/quick/figures "
+        "with --quick)",
     )
     parser.add_argument(
         "--tables",
         type=Path,
-        default=Path("paper/tables"),
-        help="folder for LaTeX tables and number macros",
+        default=None,
+        help="folder for LaTeX tables and number macros (default paper/tables, or "
+        "paper/quick/tables with --quick)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewer seeds and steps: minutes instead of hours"
