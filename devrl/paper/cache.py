@@ -112,7 +112,8 @@ def _sha256(path: Path) -> str:
 
 
 def data_files(folder: Path, quick: bool) -> list[Path]:
-    """Every data file of one mode under ``folder``, sorted; run caches and stamps left out.
+    """Every data file of one mode under ``folder``, sorted; run caches, stamps, locks and
+    other hidden files left out.
 
     The full mode's folder holds the quick mode's as ``quick/``; that subtree is skipped.
     """
@@ -121,7 +122,9 @@ def data_files(folder: Path, quick: bool) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if not path.is_file() or path.name == STAMP or path.suffix == ".tmp":
+        # hidden files are bookkeeping, not data: the run lock (``.lock``, created by the
+        # first writer, git-ignored) would otherwise make a recomputation look changed
+        if not path.is_file() or path.name.startswith(".") or path.suffix == ".tmp":
             continue
         if _NOT_DATA & set(rel.parts[:-1]) or (not quick and rel.parts[0] == "quick"):
             continue

@@ -65,6 +65,17 @@ def test_committed_timings_come_back_only_when_nothing_else_changed(tmp_path):
     assert keep_committed_timings(before, quick=True) == []
 
 
+def test_a_run_lock_left_by_the_recomputation_is_not_a_change(tmp_path):
+    """A fresh clone has no run/.lock; the section's first training run creates one."""
+    data = tmp_path / "data"
+    _write(data / "run_seed0" / "metrics.csv", "step,charts/SPS\n1,900.5\n")
+    before = snapshot(data, quick=True)
+    _write(data / "run_seed0" / "metrics.csv", "step,charts/SPS\n1,1200.25\n")
+    _write(data / "run_seed0" / ".lock", "")
+    assert keep_committed_timings(before, quick=True) == ["run_seed0/metrics.csv"]
+    assert (data / "run_seed0" / "metrics.csv").read_text() == "step,charts/SPS\n1,900.5\n"
+
+
 #: A section that measures its own run time into its data, and quotes it in a macro drawn
 #: from the data; a marker file makes its data change when asked.
 _SCRIPT = """
