@@ -85,6 +85,7 @@ from devrl.paper import (
 from devrl.rollouts import evaluate
 from devrl.runs import Run
 from devrl.stats import mean_interval, seed_level_interval
+from devrl.stats.intervals import wilson
 from devrl.sweep import run_sweep
 from devrl.track import track
 
@@ -127,8 +128,6 @@ TRACKED = {
 """Curves over training: measure -> label (the cheese-vector effect is negative: it removes)."""
 PERSIST = 2
 """Checkpoints a curve must stay past half its way for an onset (one noisy point is not one)."""
-SIGN = {"cheese-vector": -1.0}
-"""Curves whose growth is a fall (flipped before onsets are read)."""
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -260,8 +259,10 @@ def _dc_levels(run: Run) -> int:
 def onsets(tracks: pd.DataFrame) -> pd.DataFrame:
     """Per agent and curve: when it first covers half its way from first to last value.
 
-    Curves are read after flipping falls (``SIGN``) and only when they move (last minus
-    first larger than twice the mean stderr); a crossing must hold for ``PERSIST`` checkpoints.
+    A curve may rise or fall (P(cheese | decision square) falls as the corner shard forms,
+    the cheese-vector effect grows negative); it counts only when it moves (|last - first|
+    larger than twice its mean stderr), and a crossing must hold for ``PERSIST``
+    checkpoints.
     """
     rows = []
     for (run, measure), grp in tracks[tracks["measure"].isin(TRACKED)].groupby(["run", "measure"]):
@@ -269,10 +270,10 @@ def onsets(tracks: pd.DataFrame) -> pd.DataFrame:
         grp = grp[grp["step"] > 0].dropna(subset=["value"])
         if len(grp) < 4:
             continue
-        y = SIGN.get(measure, 1.0) * grp["value"].to_numpy(float)
+        y = grp["value"].to_numpy(float)
         rise = y[-1] - y[0]
         noise = 2 * float(np.nanmean(grp["stderr"])) if grp["stderr"].notna().any() else 0.0
-        moved = rise > max(noise, 1e-9)
+        moved = abs(rise) > max(noise, 1e-9)
         at, low, high = (
             onset_time(grp["step"].to_numpy(float), (y - y[0]) / rise, 0.5, persist=PERSIST)
             if moved
@@ -519,17 +520,19 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
     em = _agent_tables(root, agents, "emmons")
     rows = []
     for (corner, target, cond), grp in em.groupby(["corner", "target", "condition"], sort=False):
-        hits = (grp["reached"] * grp["n"]).round().sum()
-        n = grp["n"].sum()
-        rate = hits / n
+        hits = int((grp["reached"] * grp["n"]).round().sum())
+        n = int(grp["n"].sum())
+        rate, low, high = wilson(hits, n)  # pooled over seeds: the seed range is beside it
         per_seed = grp["reached"].to_numpy()
         rows.append(
             [
                 corner,
                 target,
                 cond,
-                int(n),
+                n,
                 rate,
+                low,
+                high,
                 per_seed.min(),
                 per_seed.max(),
                 grp["touched"].mean(),
@@ -543,6 +546,8 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "condition",
             "n",
             "reached",
+            "low",
+            "high",
             "seed_min",
             "seed_max",
             "touched",
@@ -648,6 +653,8 @@ def figure_final(summary: dict[str, pd.DataFrame], path_stem: Path) -> None:
             np.arange(len(keys)) + j * width,
             g["reached"],
             width,
+            yerr=np.clip([g["reached"] - g["low"], g["high"] - g["reached"]], 0, None),
+            error_kw={"elinewidth": 0.6, "capsize": 1.5},
             color=CORNER_COLOR.get(corner, "k"),
             label=f"corner {corner}",
         )
