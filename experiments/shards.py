@@ -36,6 +36,7 @@ tidy tables are committed under ``paper/data/shards/{quick,full}/``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from pathlib import Path
@@ -54,7 +55,7 @@ from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import sample_level
 from devrl.forms import compare, onset_time
-from devrl.measures import get_measure
+from devrl.measures import Measure, get_measure
 from devrl.mechanisms import (
     channel_correlations,
     cheese_channels,
@@ -92,6 +93,8 @@ from devrl.track import track
 NAME = "shards"
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "experiments" / "specs" / "shard_agents_9.json"
+LLC_CALIBRATION = ROOT / "paper" / "data" / "llc_over_training"
+"""Where the LLC section's calibration lives (``<mode>/calibration.json``)."""
 QUICK = {
     "name": "shards_quick",
     "base": {"size": 7, "total_timesteps": 300_000, "checkpoints": 10},
@@ -124,6 +127,7 @@ TRACKED = {
     "cheese-channels": "cheese channels",
     "cheese-probe": "probe accuracy (cheese cell)",
     "retarget": "retargeting reach",
+    "llc-action-uniform": "LLC (action likelihood, uniform states)",
 }
 """Curves over training: measure -> label (the cheese-vector effect is negative: it removes)."""
 PERSIST = 2
@@ -231,9 +235,25 @@ def _spatial_shape(policy: torch.nn.Module, levels: list, layer: str) -> tuple[i
 
 
 # ----------------------------------------------------------------- over training
-def over_training(runs: dict[str, Run], k: int, workers: int | None) -> pd.DataFrame:
-    """The shard measures at ~``k`` checkpoints of each agent (the sweep's own at all)."""
+def llc_measure(quick: bool) -> Measure:
+    """The action-likelihood LLC on uniform states at the setting the LLC section calibrated.
+
+    ``experiments/llc_over_training.py`` calibrated SGLD (step size, localization, nβ) on
+    agents of the same preset; its committed ``calibration.json`` of the same mode is
+    reused, so the two sections' LLCs are the same estimator.
+    """
+    calib = json.loads(
+        (LLC_CALIBRATION / ("quick" if quick else "full") / "calibration.json").read_text()
+    )
+    chosen = {k: calib[k] for k in ("lr", "localization", "nbeta")}
+    measure = get_measure("llc-action", **chosen, states="uniform")
+    return dataclasses.replace(measure, name="llc-action-uniform")
+
+
+def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measure) -> pd.DataFrame:
+    """The shard measures and the LLC at ~``k`` checkpoints of each agent (the sweep's own at all)."""
     measures = [
+        llc,
         get_measure("choice-regression", levels=300),
         get_measure("cheese-vector", levels=100),
         get_measure("cheese-channels", levels=100),
@@ -707,6 +727,7 @@ def make_macros(
         "shSize": int(spec["base"]["size"]),
         "shSteps": number_latex(float(spec["base"]["total_timesteps"])),
         "shCheckpoints": int(spec["base"]["checkpoints"]),
+        "shCheckpointsTracked": SIZES["quick" if "quick" in spec["name"] else "full"]["k"],
         "shAgents": len(agents),
         "shSeedsPerCorner": int(agents.groupby("corner").size().min()),
         "shLayer": LAYER.replace("_", r"\_"),
@@ -839,6 +860,7 @@ def make_macros(
         "cheese-channels": "Channels",
         "cheese-probe": "Probe",
         "retarget": "Retarget",
+        "llc-action-uniform": "Llc",
     }
     for row in order.itertuples():
         n = names[row.measure]
@@ -931,7 +953,8 @@ def run_experiment(args, spec: dict, root: Path) -> None:
     jobs = [(str(runs[n].path), str(root / "agents" / n), sizes) for n in agents["run"]]
     for i, done in enumerate(parallel_map(_analyse_one, jobs, workers=args.workers), 1):
         print(f"[{NAME}] agent {i}/{len(jobs)} analysed: {Path(done).name}", flush=True)
-    _write(over_training(runs, sizes["k"], args.workers), root / "tracks.csv")
+    llc = llc_measure(args.quick)
+    _write(over_training(runs, sizes["k"], args.workers, llc), root / "tracks.csv")
     _write(agents, root / "agents.csv")
 
 

@@ -48,11 +48,14 @@ SECTIONS: tuple[Section, ...] = (
         "experiments/maze_baseline.py",
     ),
     Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py"),
-    Section("shards", "Shards over training", "experiments/shards.py"),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
         "experiments/llc_over_training.py",
+    ),
+    # reuses llc_over_training's SGLD calibration (<mode>/calibration.json)
+    Section(
+        "shards", "Shards over training", "experiments/shards.py", ("llc_over_training",)
     ),
     Section(
         "forms_validation", "Functional forms of training curves", "experiments/forms_validation.py"
