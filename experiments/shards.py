@@ -48,13 +48,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from devrl._io import atomic_write_text
 from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import sample_level
-from devrl.forms import compare, onset_time
+from devrl.forms import compare, halfway_onsets, onset_lags
 from devrl.measures import Measure, get_measure
 from devrl.mechanisms import (
     channel_correlations,
@@ -274,70 +273,6 @@ def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measur
 def _dc_levels(run: Run) -> int:
     """The decision-cheese levels the sweep tracked (its cache is reused, not recomputed)."""
     return 200 if int(run.config["size"]) == 7 else 500
-
-
-def onsets(tracks: pd.DataFrame) -> pd.DataFrame:
-    """Per agent and curve: when it first covers half its way from first to last value.
-
-    A curve may rise or fall (P(cheese | decision square) falls as the corner shard forms,
-    the cheese-vector effect grows negative); it counts only when it moves (|last - first|
-    larger than twice its mean stderr), and a crossing must hold for ``PERSIST``
-    checkpoints.
-    """
-    rows = []
-    for (run, measure), grp in tracks[tracks["measure"].isin(TRACKED)].groupby(["run", "measure"]):
-        grp = grp.sort_values("step")
-        grp = grp[grp["step"] > 0].dropna(subset=["value"])
-        if len(grp) < 4:
-            continue
-        y = grp["value"].to_numpy(float)
-        rise = y[-1] - y[0]
-        noise = 2 * float(np.nanmean(grp["stderr"])) if grp["stderr"].notna().any() else 0.0
-        moved = abs(rise) > max(noise, 1e-9)
-        at, low, high = (
-            onset_time(grp["step"].to_numpy(float), (y - y[0]) / rise, 0.5, persist=PERSIST)
-            if moved
-            else (np.nan,) * 3
-        )
-        rows.append(
-            {
-                "run": run,
-                "corner": int(grp["corner"].iloc[0]),
-                "seed": int(grp["seed"].iloc[0]),
-                "measure": measure,
-                "rise": rise,
-                "moved": moved,
-                "onset": at,
-                "onset_low": low,
-                "onset_high": high,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def onset_order(table: pd.DataFrame) -> pd.DataFrame:
-    """Each curve's onset against success's, agent by agent: median log10 lag, sign test."""
-    wide = table.pivot(index="run", columns="measure", values="onset")
-    rows = []
-    for measure in [m for m in TRACKED if m != "success" and m in wide]:
-        pair = wide[["success", measure]].dropna()
-        lag = np.log10(pair[measure]) - np.log10(pair["success"])
-        before, after = int((lag < 0).sum()), int((lag > 0).sum())
-        p = stats.binomtest(before, before + after).pvalue if before + after else np.nan
-        mid, low, high = mean_interval(lag.to_numpy()) if len(lag) > 1 else (np.nan,) * 3
-        rows.append(
-            {
-                "measure": measure,
-                "agents": len(pair),
-                "mean_log10_lag": mid,
-                "low": low,
-                "high": high,
-                "before_success": before,
-                "after_success": after,
-                "sign_p": p,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def training_forms(tracks: pd.DataFrame) -> pd.DataFrame:
@@ -868,9 +803,9 @@ def make_macros(
             f"shLag{n}": round(row.mean_log10_lag, 2),
             f"shLag{n}Low": round(row.low, 2),
             f"shLag{n}High": round(row.high, 2),
-            f"shLagBefore{n}": row.before_success,
-            f"shLagAfter{n}": row.after_success,
-            f"shLagAgents{n}": row.agents,
+            f"shLagBefore{n}": row.before,
+            f"shLagAfter{n}": row.after,
+            f"shLagAgents{n}": row.runs,
             f"shLagP{n}": _sci(row.sign_p),
         }
     m = {
@@ -965,9 +900,9 @@ def analyse(root: Path) -> dict[str, pd.DataFrame]:
     for key, frame in summary.items():
         _write(frame, root / f"summary_{key}.csv")
     tracks = pd.read_csv(root / "tracks.csv")
-    onset = onsets(tracks)
+    onset = halfway_onsets(tracks, list(TRACKED), keep=("corner", "seed"), persist=PERSIST)
     _write(onset, root / "onsets.csv")
-    _write(onset_order(onset), root / "onset_order.csv")
+    _write(onset_lags(onset, "success"), root / "onset_order.csv")
     _write(training_forms(tracks), root / "forms.csv")
     return summary
 

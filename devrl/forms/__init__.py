@@ -27,7 +27,7 @@ from devrl.forms.dependence import FORMS_ACROSS, compare_across
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
 from devrl.forms.library import DEFAULT_FORMS, piecewise_linear
-from devrl.forms.onset import onset_time, onset_times
+from devrl.forms.onset import halfway_onsets, onset_lags, onset_time, onset_times
 from devrl.forms.plots import plot_comparison, plot_fit, plot_residuals
 from devrl.forms.registry import Form, available_forms, get_form, register_form
 from devrl.forms.stages import detect_stages, smooth_log_time, stage_boundaries
@@ -48,8 +48,10 @@ __all__ = [
     "fit",
     "fit_per_run",
     "get_form",
+    "halfway_onsets",
     "level_shifts",
     "match_transitions",
+    "onset_lags",
     "onset_time",
     "onset_times",
     "piecewise_linear",

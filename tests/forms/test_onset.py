@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from devrl.forms import effects, onset_time, onset_times
+from devrl.forms import effects, halfway_onsets, onset_lags, onset_time, onset_times
 
 STEPS = np.unique(np.rint(np.geomspace(1e3, 1e6, 25)))
 
@@ -68,3 +68,43 @@ def test_planted_effect_of_corner_size_on_onset_is_recovered():
 def test_rejects_unsorted_steps():
     with pytest.raises(ValueError, match="increasing"):
         onset_time([3, 2, 1], [0, 0, 1], 0.5)
+
+
+def _planted(run: str, measure: str, centre: float, rise: float, stderr: float = 0.01):
+    """A logistic in log10 steps centred at ``centre``: half its way exactly there."""
+    steps = np.logspace(3, 6, 31)
+    y = rise / (1 + np.exp(-8 * (np.log10(steps) - np.log10(centre))))
+    return pd.DataFrame(
+        {"run": run, "step": steps, "measure": measure, "value": y, "stderr": stderr}
+    )
+
+
+def test_halfway_onsets_read_rising_and_falling_curves_at_their_midpoint():
+    tracks = pd.concat(
+        [
+            _planted("a", "up", 1e4, 1.0),
+            _planted("a", "down", 1e5, -0.5),
+            _planted("a", "flat", 1e4, 0.001),  # moves less than 2 standard errors
+        ]
+    )
+    got = halfway_onsets(tracks, ["up", "down", "flat"]).set_index("measure")
+    assert got.loc["up", "onset"] == pytest.approx(1e4, rel=0.15)
+    assert got.loc["down", "onset"] == pytest.approx(1e5, rel=0.15)
+    assert got.loc["down", "rise"] < 0 and got.loc["down", "moved"]
+    assert not got.loc["flat", "moved"] and np.isnan(got.loc["flat", "onset"])
+    assert got.loc["up", "onset_low"] <= got.loc["up", "onset"] <= got.loc["up", "onset_high"]
+
+
+def test_onset_lags_count_earlier_runs_and_test_them():
+    rows = []
+    for i in range(8):  # the probe forms a decade before success in every run
+        rows += [_planted(f"r{i}", "success", 1e5 * (1 + 0.1 * i), 1.0)]
+        rows += [_planted(f"r{i}", "probe", 1e4 * (1 + 0.1 * i), 1.0)]
+    lags = onset_lags(halfway_onsets(pd.concat(rows), ["success", "probe"]), "success")
+    row = lags.set_index("measure").loc["probe"]
+    assert row["runs"] == 8 and row["before"] == 8 and row["after"] == 0
+    assert row["mean_log10_lag"] == pytest.approx(-1.0, abs=0.05)
+    assert row["low"] <= row["mean_log10_lag"] <= row["high"]
+    assert row["sign_p"] == pytest.approx(2 * 0.5**8)
+    with pytest.raises(ValueError, match="reference"):
+        onset_lags(halfway_onsets(pd.concat(rows), ["probe"]), "success")
