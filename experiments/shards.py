@@ -129,6 +129,8 @@ TRACKED = {
     "llc-action-uniform": "LLC (action likelihood, uniform states)",
 }
 """Curves over training: measure -> label (the cheese-vector effect is negative: it removes)."""
+TRACK_COLUMNS = ["run", "seed", "corner", "size", "step", "measure", "value", "stderr"]
+"""Columns of ``tracks.csv``: the sweep's measures at every checkpoint, the rest at ~k."""
 PERSIST = 2
 """Checkpoints a curve must stay past half its way for an onset (one noisy point is not one)."""
 
@@ -250,7 +252,7 @@ def llc_measure(quick: bool) -> Measure:
 
 
 def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measure) -> pd.DataFrame:
-    """The shard measures and the LLC at ~``k`` checkpoints of each agent (the sweep's own at all)."""
+    """The shard measures and the LLC at ~``k`` checkpoints of each agent."""
     measures = [
         llc,
         get_measure("choice-regression", levels=300),
@@ -263,16 +265,7 @@ def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measur
     for run in runs.values():
         steps = [run.steps[i] for i in nearest_checkpoints(run.steps, k)]
         frames.append(track(run, measures, steps=steps, workers=workers, progress=True))
-        frames.append(
-            track(run, ["success", get_measure("decision-cheese", levels=_dc_levels(run))])
-        )
-    keep = ["run", "seed", "corner", "size", "step", "measure", "value", "stderr"]
-    return pd.concat(frames, ignore_index=True)[keep]
-
-
-def _dc_levels(run: Run) -> int:
-    """The decision-cheese levels the sweep tracked (its cache is reused, not recomputed)."""
-    return 200 if int(run.config["size"]) == 7 else 500
+    return pd.concat(frames, ignore_index=True)[TRACK_COLUMNS]
 
 
 def training_forms(tracks: pd.DataFrame) -> pd.DataFrame:
@@ -889,7 +882,9 @@ def run_experiment(args, spec: dict, root: Path) -> None:
     for i, done in enumerate(parallel_map(_analyse_one, jobs, workers=args.workers), 1):
         print(f"[{NAME}] agent {i}/{len(jobs)} analysed: {Path(done).name}", flush=True)
     llc = llc_measure(args.quick)
-    _write(over_training(runs, sizes["k"], args.workers, llc), root / "tracks.csv")
+    swept = result.results[result.results["measure"].isin(TRACKED)][TRACK_COLUMNS]
+    tracked = over_training(runs, sizes["k"], args.workers, llc)
+    _write(pd.concat([swept, tracked], ignore_index=True), root / "tracks.csv")
     _write(agents, root / "agents.csv")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import os
 import re
@@ -190,7 +191,11 @@ def save_figure(fig, path_stem: Path) -> None:
 
     path_stem = Path(path_stem)
     path_stem.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path_stem.with_suffix(".pdf"))
+    # a fixed creation date (SOURCE_DATE_EPOCH's, 0 when unset, as the paper builder sets it)
+    # keeps a redrawn PDF byte-identical to its data, also when a script is run by hand
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    created = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    fig.savefig(path_stem.with_suffix(".pdf"), metadata={"CreationDate": created})
     fig.savefig(path_stem.with_suffix(".png"), dpi=150)
     plt.close(fig)
 

@@ -41,3 +41,25 @@ def test_number_latex():
     assert number_latex(0.05) == "0.05"
     with pytest.raises(ValueError, match="finite"):
         number_latex(float("nan"))
+
+
+def test_saved_pdfs_do_not_depend_on_when_they_were_drawn(tmp_path, monkeypatch):
+    """A script run by hand (no SOURCE_DATE_EPOCH) redraws byte-identical PDFs."""
+    import time
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from devrl.paper import save_figure
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    drawn = []
+    for name in ("a", "b"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        save_figure(fig, tmp_path / name)
+        drawn.append((tmp_path / f"{name}.pdf").read_bytes())
+        time.sleep(1.1)  # PDF dates have a resolution of one second
+    assert drawn[0] == drawn[1]
