@@ -51,7 +51,8 @@ def _module_file(root: Path, module: str) -> Path | None:
 
 
 def source_files(root: Path, script: Path) -> list[Path]:
-    """The script and every devrl source file it imports, transitively, sorted.
+    """The script and every devrl source file it imports, transitively, sorted (with the
+    helper modules of ``experiments/`` it imports as ``experiments.<name>``).
 
     Args:
         root: The repository root (holding ``devrl/``).
@@ -100,6 +101,8 @@ def _imported_modules_from(root: Path, path: Path) -> set[str]:
             parts = name.split(".")
             # importing a.b.c runs a/__init__.py and a/b/__init__.py too
             found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+        elif name.startswith("experiments."):  # a script's helper module (shards_report)
+            found.add(name)
     return found
 
 

@@ -52,6 +52,17 @@ def test_source_files_follow_imports_transitively(repo):
     }
 
 
+def test_a_scripts_helper_module_in_experiments_is_part_of_its_sources(repo):
+    """Scripts import helpers as ``import x_report`` or ``from experiments import x_report``."""
+    _write(repo / "experiments" / "t_report.py", "from devrl import c\n")
+    _write(
+        repo / "experiments" / "t.py",
+        "try:\n    import t_report\nexcept ImportError:\n    from experiments import t_report\n",
+    )
+    names = {p.relative_to(repo).as_posix() for p in source_files(repo, repo / "experiments/t.py")}
+    assert {"experiments/t_report.py", "devrl/c.py"} <= names
+
+
 def test_key_changes_with_imported_code_arguments_and_reads_only(repo):
     script = repo / "experiments" / "s.py"
     key = section_key(repo, script, {"quick": True, "seed": 0})
