@@ -19,7 +19,7 @@ import pandas as pd
 
 from devrl.mechanisms import cheese_channels, choice_regression
 from devrl.mechanisms.emmons import NEAR_SIDE
-from devrl.paper import number_latex, save_figure, write_macros, write_table
+from devrl.paper import count_phrase, number_latex, save_figure, write_macros, write_table
 from devrl.stats import mean_interval, seed_level_interval
 from devrl.stats.intervals import wilson
 
@@ -406,6 +406,7 @@ def make_macros(
         "shCheckpointsTracked": design["tracked"],
         "shAgents": len(agents),
         "shSeedsPerCorner": int(agents.groupby("corner").size().min()),
+        "shSeedsPhrase": count_phrase(int(agents.groupby("corner").size().min()), "seed"),
         "shLayer": layer.replace("_", r"\_"),
         "shCornerSides": _and_list(sorted(agents["corner"].unique())),
         "shRegSplits": design["reg_splits"],
@@ -581,7 +582,7 @@ def write_tables(
                 "corner": corner,
                 "seeds": int(dec.loc[corner, "seeds"]),
                 "success in dist.": dec.loc[corner, "success_in"],
-                "P(cheese | d.s.)": f"{dec.loc[corner, 'p_cheese']:.3f} [{dec.loc[corner, 'p_low']:.3f}, {dec.loc[corner, 'p_high']:.3f}]",
+                "P(cheese at d.s.)": f"{dec.loc[corner, 'p_cheese']:.3f} [{dec.loc[corner, 'p_low']:.3f}, {dec.loc[corner, 'p_high']:.3f}]",
                 "regression AUC": reg["auc"].get(corner, np.nan),
                 "cheese vector (-1)": f"{st.loc[corner, 'mean_change']:.3f} [{st.loc[corner, 'low']:.3f}, {st.loc[corner, 'high']:.3f}]",
                 "cheese channels": ch.loc[corner, "both"],
