@@ -23,7 +23,7 @@ seeded cheese-anywhere levels with a decision square (:mod:`devrl.mechanisms`):
 
 Over training, ``tracks.csv``: ``choice-regression``, ``cheese-vector``,
 ``cheese-channels``, ``cheese-probe`` and ``retarget`` (at ``trunk.res1.hook_out``) at
-~12 (quick: 5) checkpoints per agent, with the sweep's ``success`` and
+every checkpoint (quick: 5 of 10) per agent, with the sweep's ``success`` and
 ``decision-cheese`` at all of them; onsets and functional forms (:mod:`devrl.forms`).
 
     nice -n 10 python experiments/shards.py --workers 2          # full: ~1.5 CPU-h, resumable
@@ -113,9 +113,9 @@ PROBE_THRESHOLD = 0.9
 """Emmons' bar for a probe that recovers the cheese's exact cell."""
 SIZES = {
     "quick": {"reg": 300, "mech": 50, "probe": 500, "episodes": 64, "k": 5},
-    "full": {"reg": 3000, "mech": 200, "probe": 2000, "episodes": 256, "k": 12},
+    "full": {"reg": 3000, "mech": 300, "probe": 2000, "episodes": 256, "k": None},
 }
-"""Levels per analysis, evaluation episodes and tracked checkpoints per agent."""
+"""Levels per analysis, evaluation episodes and tracked checkpoints per agent (None: all)."""
 TRACK_COLUMNS = ["run", "seed", "corner", "size", "step", "measure", "value", "stderr"]
 """Columns of ``tracks.csv``: the sweep's measures at every checkpoint, the rest at ~k."""
 PERSIST = 2
@@ -238,8 +238,10 @@ def llc_measure(quick: bool) -> Measure:
     return dataclasses.replace(measure, name="llc-action-uniform")
 
 
-def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measure) -> pd.DataFrame:
-    """The shard measures and the LLC at ~``k`` checkpoints of each agent."""
+def over_training(
+    runs: dict[str, Run], k: int | None, workers: int | None, llc: Measure
+) -> pd.DataFrame:
+    """The shard measures and the LLC at ~``k`` checkpoints of each agent (None: at all)."""
     measures = [
         llc,
         get_measure("choice-regression", levels=300),
@@ -250,7 +252,9 @@ def over_training(runs: dict[str, Run], k: int, workers: int | None, llc: Measur
     ]
     frames = []
     for run in runs.values():
-        steps = [run.steps[i] for i in nearest_checkpoints(run.steps, k)]
+        steps = (
+            run.steps if k is None else [run.steps[i] for i in nearest_checkpoints(run.steps, k)]
+        )
         frames.append(track(run, measures, steps=steps, workers=workers, progress=True))
     return pd.concat(frames, ignore_index=True)[TRACK_COLUMNS]
 
@@ -367,8 +371,8 @@ def main() -> None:
         "name": NAME,
         "size": int(spec["base"]["size"]),
         "steps": int(spec["base"]["total_timesteps"]),
-        "checkpoints": int(spec["base"]["checkpoints"]),
-        "tracked": SIZES["quick" if args.quick else "full"]["k"],
+        "checkpoints": tracks[tracks["measure"] == "success"]["step"].nunique(),
+        "tracked": tracks[tracks["measure"] == "cheese-vector"]["step"].nunique(),
         "layer": LAYER,
         "value_scale": max(VALUE_SCALES),
         "reg_splits": REG_SPLITS,
