@@ -90,6 +90,12 @@ except ImportError:  # pragma: no cover
 NAME = "shards"
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "experiments" / "specs" / "shard_agents_9.json"
+LARGE = {
+    "spec": ROOT / "experiments" / "specs" / "shard_agents_13.json",
+    "grid": [{"corner": [5]}],
+    "seeds": 1,
+}
+"""Full mode's agent on the larger maze: the 13x13 spec reduced to one corner size and seed."""
 LLC_CALIBRATION = ROOT / "paper" / "data" / "llc_over_training"
 """Where the LLC section's calibration lives (``<mode>/calibration.json``)."""
 QUICK = {
@@ -289,6 +295,23 @@ def _analyse_one(job: tuple[str, str, dict]) -> str:
     return out
 
 
+def run_large(args, root: Path) -> None:
+    """Full mode: one agent on the larger maze of ``LARGE`` and its final-checkpoint tables.
+
+    Emmons asked for his statistics on a maze of at least 13x13; the same network learns
+    that maze slowly, so the budget holds one agent (the largest corner region, which
+    learns first), analysed like the others under ``<root>/large/`` but not tracked.
+    """
+    spec = json.loads(LARGE["spec"].read_text())
+    spec = {**spec, "grid": LARGE["grid"], "seeds": LARGE["seeds"]}
+    result = run_sweep(spec, workers=args.workers, out=ROOT / spec["out"], progress=True)
+    for name in result.trials[result.trials["status"] == "finished"]["run"]:
+        run = Run.load(result.out / "runs" / name)
+        analyse_agent(run, root / "large" / name, SIZES["full"])
+        about = {k: run.config[k] for k in ("size", "corner", "seed", "total_timesteps")}
+        atomic_write_text(root / "large" / name / "agent.json", json.dumps(about) + "\n")
+
+
 def run_experiment(args, spec: dict, root: Path) -> None:
     """Train (or resume) the agents, analyse each final checkpoint, track them over training."""
     sizes = SIZES["quick" if args.quick else "full"]
@@ -308,6 +331,8 @@ def run_experiment(args, spec: dict, root: Path) -> None:
     tracked = over_training(runs, sizes["k"], args.workers, llc)
     _write(pd.concat([swept, tracked], ignore_index=True), root / "tracks.csv")
     _write(agents, root / "agents.csv")
+    if not args.quick:
+        run_large(args, root)
 
 
 def analyse(root: Path) -> dict[str, pd.DataFrame]:
@@ -378,6 +403,7 @@ def main() -> None:
         "reg_splits": REG_SPLITS,
         "probe_threshold": PROBE_THRESHOLD,
         "persist": PERSIST,
+        "large": root / "large",
     }
     report.write_tables(summary, forms, design, args.tables)
     report.make_macros(summary, order, agents, design, args.tables / f"{NAME}_macros.tex")

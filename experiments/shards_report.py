@@ -8,6 +8,7 @@ scale, splits, thresholds), so this module holds no experiment configuration.
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 
 import matplotlib
@@ -552,11 +553,51 @@ def make_macros(
             f"shLagAgents{n}": row.runs,
             f"shLagP{n}": _sci(row.sign_p),
         }
+    m |= large_macros(design.get("large"))
     m = {
         k: ("n/a" if not np.isfinite(v) else v + 0.0) if isinstance(v, float) else v
         for k, v in m.items()
     }  # + 0.0 turns a rounded -0.0 into 0.0
     write_macros(path, m)
+
+
+def large_macros(folder: Path | None) -> dict[str, object]:
+    """Emmons' statistics, the probe and the decision-square choice of the larger-maze agent
+    (``<data>/large/<run>/``, full mode only); nothing when there is none."""
+    agents = sorted(p.parent for p in folder.glob("*/done.txt")) if folder else []
+    if not agents:
+        return {}
+    a = agents[0]
+    about = json.loads((a / "agent.json").read_text())
+    ev = pd.read_csv(a / "evaluation.csv").iloc[0]
+    ch = pd.read_csv(a / "choices.csv")
+    m: dict[str, object] = {
+        "shLargeSize": int(about["size"]),
+        "shLargeCorner": int(about["corner"]),
+        "shLargeSteps": number_latex(float(about["total_timesteps"])),
+        "shLargeSuccessIn": round(float(ev["success"]), 3),
+        "shLargeLength": round(float(ev["length"]), 1),
+        "shLargePCheese": round(float(ch["p_cheese"].mean()), 3),
+    }
+    em = pd.read_csv(a / "emmons.csv")
+    names = {"top-left": "TopLeft", "bottom-right": "BottomRight", "near-start": "NearStart"}
+    conds = {"none": "None", "clamp": "Clamp", "move-cheese": "Move", "random-channels": "Random"}
+    for row in em.itertuples():
+        key = f"shEmLarge{names[row.target]}{conds[row.condition]}"
+        m |= {key: _pct(row.reached), f"{key}Low": _pct(row.low), f"{key}High": _pct(row.high)}
+        if row.condition == "clamp":
+            m["shEmLargeTouched"] = number_latex(100 * row.touched, 2)
+        m["shEmLargeLevels"] = int(row.n)
+    probe = pd.read_csv(a / "probe.csv")
+    deep = probe.iloc[1:]
+    best = deep.loc[deep["accuracy"].idxmax()]
+    m |= {
+        "shProbeLargeFirst": _pct(probe["accuracy"].iloc[0]),
+        "shProbeLargeBest": _pct(best.accuracy),
+        "shProbeLargeBestLayer": best.layer.replace("trunk.", "").replace("_", r"\_"),
+        "shProbeLargeChance": _pct(probe["chance"].mean()),
+    }
+    return m
 
 
 def write_tables(
