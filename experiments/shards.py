@@ -345,6 +345,8 @@ def analyse(root: Path) -> dict[str, pd.DataFrame]:
     onset = halfway_onsets(tracks, list(TRACKED), keep=("corner", "seed"), persist=PERSIST)
     _write(onset, root / "onsets.csv")
     _write(onset_lags(onset, "success"), root / "onset_order.csv")
+    if "llc-action-uniform" in set(onset.loc[onset["moved"], "measure"]):
+        _write(onset_lags(onset, "llc-action-uniform"), root / "onset_order_llc.csv")
     _write(training_forms(tracks), root / "forms.csv")
     return summary
 
@@ -406,6 +408,10 @@ def main() -> None:
         "large": root / "large",
     }
     report.write_tables(summary, forms, design, args.tables)
+    llc_order = root / "onset_order_llc.csv"
+    report.write_lag_table(
+        order, pd.read_csv(llc_order) if llc_order.is_file() else None, args.tables
+    )
     report.make_macros(summary, order, agents, design, args.tables / f"{NAME}_macros.tex")
     print(f"[{NAME}] wrote {root}, figures and tables")
 

@@ -561,6 +561,37 @@ def make_macros(
     write_macros(path, m)
 
 
+def write_lag_table(order: pd.DataFrame, order_llc: pd.DataFrame | None, tables: Path) -> None:
+    """Each curve's onset lag against success's and against the LLC's, agent by agent."""
+
+    def cell(row: pd.Series) -> str:
+        if not np.isfinite(row["mean_log10_lag"]):
+            return f"-- ({int(row['runs'])} agents)"
+        return (
+            f"{row['mean_log10_lag']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}], "
+            f"{int(row['before'])}/{int(row['before'] + row['after'])} earlier, p={row['sign_p']:.2g}"
+        )
+
+    rows = []
+    for measure, label in TRACKED.items():
+        if measure == "success":
+            continue
+        entry = {"curve": label}
+        for name, frame in (("vs success", order), ("vs LLC", order_llc)):
+            hit = frame[frame["measure"] == measure] if frame is not None else frame
+            entry[name] = cell(hit.iloc[0]) if hit is not None and len(hit) else "--"
+        rows.append(entry)
+    write_table(
+        tables / "shards_lags.tex",
+        pd.DataFrame(rows),
+        caption="Onset of each curve against the same agent's success onset and LLC onset: "
+        "mean log$_{10}$ lag (negative: earlier) with a 95\\% bootstrap interval over agents, "
+        "agents earlier out of those with both onsets, exact sign-test $p$.",
+        label="tab:shards-lags",
+        fit_width=True,
+    )
+
+
 def large_macros(folder: Path | None) -> dict[str, object]:
     """Emmons' statistics, the probe and the decision-square choice of the larger-maze agent
     (``<data>/large/<run>/``, full mode only); nothing when there is none."""

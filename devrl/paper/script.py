@@ -222,6 +222,7 @@ def _latex_escape(text: str) -> str:
         ("$", r"\$"),
         (">", r"\textgreater{}"),
         ("<", r"\textless{}"),
+        ("|", r"\textbar{}"),  # a bare | prints as an em dash in the default font
     ):
         text = text.replace(char, repl)
     return text

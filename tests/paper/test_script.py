@@ -63,3 +63,14 @@ def test_saved_pdfs_do_not_depend_on_when_they_were_drawn(tmp_path, monkeypatch)
         drawn.append((tmp_path / f"{name}.pdf").read_bytes())
         time.sleep(1.1)  # PDF dates have a resolution of one second
     assert drawn[0] == drawn[1]
+
+
+def test_table_cells_print_a_bar_as_a_bar(tmp_path):
+    """P(cheese | d.s.) in a header: a bare | would print as an em dash."""
+    import pandas as pd
+
+    from devrl.paper import write_table
+
+    write_table(tmp_path / "t.tex", pd.DataFrame({"P(a | b)": [0.5]}), "c", "tab:t")
+    text = (tmp_path / "t.tex").read_text()
+    assert r"P(a \textbar{} b)" in text and "P(a | b)" not in text
