@@ -25,7 +25,7 @@ from devrl.envs.levels import mouse_start, observation
 from devrl.hooks import run_with_cache
 from devrl.mechanisms._probe import Level
 from devrl.mechanisms.channels import cheese_indicator
-from devrl.mechanisms.retarget import retarget_scores, touched_fraction
+from devrl.mechanisms.retarget import retarget_scores, shortest_path, touched_fraction
 from devrl.stats.intervals import wilson
 
 NEAR_SIDE = 3
@@ -97,7 +97,9 @@ def emmons_statistics(
         One row per target and condition of :data:`devrl.mechanisms.CONDITIONS`:
         ``target, condition, n, reached, low, high`` (Wilson 95%), ``path_gmean`` (mean of
         the per-level geometric mean probability of the path to the target) and
-        ``touched`` (share of one forward pass's activations the edit sets; 0 without it).
+        ``touched`` (share of one forward pass's activations the edit sets; 0 without it)
+        and ``within_reach`` (share of levels whose shortest way to the target fits in
+        ``max_steps``: the ceiling of every rate).
     """
     levels = list(levels)
     if not levels:
@@ -120,6 +122,10 @@ def emmons_statistics(
             .mean()
         )
         edited = touched_fraction(policy, layer, channels, size, units=units)
+        start = mouse_start(size)
+        reachable = np.mean(
+            [len(shortest_path(w, start, t)) <= max_steps for (w, _), t in zip(chosen, targets)]
+        )
         for condition, grp in scores.groupby("condition", sort=False):
             hits = int(grp["reached"].sum())
             rate, low, high = wilson(hits, len(grp))
@@ -133,6 +139,7 @@ def emmons_statistics(
                     "high": high,
                     "path_gmean": float(grp["path_gmean"].mean()),
                     "touched": edited if condition in ("clamp", "random-channels") else 0.0,
+                    "within_reach": float(reachable),
                 }
             )
     return pd.DataFrame(rows)

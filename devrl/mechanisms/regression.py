@@ -114,11 +114,16 @@ def level_features(levels: Iterable[Level], *, region: int = 1) -> pd.DataFrame:
 
 
 def _l1_logistic(C: float) -> LogisticRegression:
-    """L1 logistic regression (liblinear); ``l1_ratio`` replaced ``penalty`` in scikit-learn 1.8."""
+    """L1 logistic regression (liblinear); ``l1_ratio`` replaced ``penalty`` in scikit-learn 1.8.
+
+    liblinear's coordinate descent visits coordinates in a random order: without a fixed
+    ``random_state`` two fits of the same data differ in the fourth digit.
+    """
     major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    fixed = {"C": C, "solver": "liblinear", "max_iter": 1000, "random_state": 0}
     if (major, minor) >= (1, 8):
-        return LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=1000)
-    return LogisticRegression(penalty="l1", C=C, solver="liblinear", max_iter=1000)
+        return LogisticRegression(l1_ratio=1.0, **fixed)
+    return LogisticRegression(penalty="l1", **fixed)
 
 
 def vif(X: np.ndarray) -> np.ndarray:

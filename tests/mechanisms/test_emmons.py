@@ -47,5 +47,11 @@ def test_a_cheese_follower_reaches_every_moved_cheese_and_every_clamped_target()
             for w, ch in levels
         ]
         assert stats.loc[(target, "none"), "reached"] == pytest.approx(np.mean(passes))
+    short = emmons_statistics(FollowNet(), levels, "hook_planes", [2], value=5.0, max_steps=8)
+    short = short.set_index(["target", "condition"])
+    far = np.mean([len(shortest_path(w, mouse_start(7), (0, 0))) <= 8 for w, _ in levels])
+    assert short.loc[("top-left", "move-cheese"), "within_reach"] == pytest.approx(far)
+    assert short.loc[("top-left", "move-cheese"), "reached"] <= far  # the ceiling
+    assert stats.loc[("top-left", "clamp"), "within_reach"] == 1.0  # 60 steps reach anything
     low, high = stats.loc[("top-left", "clamp"), ["low", "high"]]
     assert low < 1.0 and high == pytest.approx(1.0)
