@@ -50,8 +50,9 @@ import torch
 from devrl._io import atomic_write_text
 from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
-from devrl.envs import sample_level
+from devrl.envs import mouse_start, observation, sample_level
 from devrl.forms import compare, halfway_onsets, onset_lags
+from devrl.hooks import run_with_cache
 from devrl.measures import Measure, get_measure
 from devrl.mechanisms import (
     channel_correlations,
@@ -71,6 +72,7 @@ from devrl.mechanisms import (
     touched_fraction,
 )
 from devrl.mechanisms.channels import cheese_indicator
+from devrl.mechanisms.retarget import shortest_path
 from devrl.paper import (
     data_dir,
     experiment_parser,
@@ -198,6 +200,9 @@ def retarget(
     keep = [i for i, t in enumerate(targets) if t is not None]
     levels, targets = [levels[i] for i in keep], [targets[i] for i in keep]
     size = levels[0][0].shape[0]
+    start = mouse_start(size)
+    # whether the target's shortest way fits in max_steps at all: the ceiling of the reach rate
+    reach = [len(shortest_path(w, start, t)) <= max_steps for (w, _), t in zip(levels, targets)]
     frames = []
     for layer in RETARGET_LAYERS:
         for scale in VALUE_SCALES:
@@ -213,15 +218,13 @@ def retarget(
                     scale=scale,
                     channels=" ".join(map(str, channels)),
                     touched=touched_fraction(policy, layer, channels, size, units=units),
+                    within_reach=scores["level"].map(dict(enumerate(reach))),
                 )
             )
     return pd.concat(frames, ignore_index=True)
 
 
 def _spatial_shape(policy: torch.nn.Module, levels: list, layer: str) -> tuple[int, int]:
-    from devrl.envs import mouse_start, observation
-    from devrl.hooks import run_with_cache
-
     walls, cheese = levels[0]
     obs = torch.as_tensor(observation(walls, mouse_start(walls.shape[0]), tuple(cheese)))
     _, cache = run_with_cache(policy, obs[None].float(), [layer])

@@ -194,7 +194,8 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
         r = _interval(grp.assign(hit=grp["reached"].astype(float)), "hit")
         g = _interval(grp, "path_gmean")
         touched = grp["touched"].mean() if cond in ("clamp", "random-channels") else 0.0
-        rows.append([corner, layer, scale, cond, len(grp), *r, *g, touched])
+        reach = grp["within_reach"].mean()
+        rows.append([corner, layer, scale, cond, len(grp), *r, *g, touched, reach])
     out["retarget"] = pd.DataFrame(
         rows,
         columns=[
@@ -210,6 +211,7 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "gmean_low",
             "gmean_high",
             "touched",
+            "within_reach",
         ],
     )
 
@@ -232,6 +234,7 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 per_seed.min(),
                 per_seed.max(),
                 grp["touched"].mean(),
+                (grp["within_reach"] * grp["n"]).sum() / n,
             ]
         )
     out["emmons"] = pd.DataFrame(
@@ -247,6 +250,7 @@ def summarize(root: Path, agents: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "seed_min",
             "seed_max",
             "touched",
+            "within_reach",
         ],
     )
 
@@ -503,6 +507,7 @@ def make_macros(
             f"shRetGmean{w}": round(at.loc["clamp", "path_gmean"], 3),
             f"shRetGmeanNone{w}": round(at.loc["none", "path_gmean"], 3),
             f"shRetTouched{w}": number_latex(100 * at.loc["clamp", "touched"], 2),
+            f"shRetReach{w}": _pct(at.loc["clamp", "within_reach"]),
         }
     em = summary["emmons"]
     for row in em.itertuples():
@@ -516,6 +521,8 @@ def make_macros(
         m[f"shEm{t}{c}{w}"] = _pct(row.reached)
         if row.condition == "clamp":
             m[f"shEmTouched{w}"] = number_latex(100 * row.touched, 2)
+        if row.condition == "move-cheese":
+            m[f"shEmReach{t}{w}"] = _pct(row.within_reach)
         m["shEmLevels"] = int(row.n)
     pr = summary["probe"]
     for corner, grp in pr.groupby("corner"):
@@ -618,6 +625,8 @@ def large_macros(folder: Path | None) -> dict[str, object]:
         m |= {key: _pct(row.reached), f"{key}Low": _pct(row.low), f"{key}High": _pct(row.high)}
         if row.condition == "clamp":
             m["shEmLargeTouched"] = number_latex(100 * row.touched, 2)
+        if row.condition == "move-cheese":
+            m[f"shEmLargeReach{names[row.target]}"] = _pct(row.within_reach)
         m["shEmLargeLevels"] = int(row.n)
     probe = pd.read_csv(a / "probe.csv")
     deep = probe.iloc[1:]
