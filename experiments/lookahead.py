@@ -73,7 +73,7 @@ from devrl.agents import PPOConfig, train
 from devrl.agents.presets import PRESETS
 from devrl.agents.registry import build_model
 from devrl.envs import MazeVecEnv
-from devrl.forms import change_lags, compare
+from devrl.forms import change_lags, compare_curves
 from devrl.measures import get_measure
 from devrl.mechanisms.decision import sample_decision_levels
 from devrl.mechanisms.lookahead import (
@@ -363,25 +363,12 @@ TRACKED = {
 
 def training_forms(tracks: pd.DataFrame) -> pd.DataFrame:
     """Functional forms of each tracked curve, seeds pooled (AICc ranks)."""
-    rows = []
-    for label, name in TRACKED.items():
-        c = tracks[(tracks["measure"] == name) & (tracks["step"] > 0)].dropna(subset=["value"])
-        c = c.replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
-        if c["step"].nunique() < 6:
-            continue
-        res = compare(
-            c["step"].to_numpy(float),
-            c["value"].to_numpy(float),
-            forms=["constant", "linear", "logistic_log", "exp"],
-            groups=c["seed"].to_numpy() if c["seed"].nunique() > 1 else None,
-            holdout=0.0,
-        )
-        rows.append(
-            res.assign(curve=label)[
-                ["curve", "form", "status", "k", "aicc", "delta_aicc", "weight"]
-            ]
-        )
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    res = compare_curves(tracks, list(TRACKED.values()), min_checkpoints=6)
+    if res.empty:
+        return res
+    label = {name: label for label, name in TRACKED.items()}
+    res = res.assign(curve=res["measure"].map(label))
+    return res[["curve", "form", "status", "k", "aicc", "delta_aicc", "weight"]]
 
 
 NET_STYLE = {"trained": ("C0", "o"), "initial": ("C1", "s"), "random": ("C2", "^")}

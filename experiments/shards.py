@@ -51,7 +51,7 @@ from devrl._io import atomic_write_text
 from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import mouse_start, observation, sample_level
-from devrl.forms import compare, halfway_onsets, onset_lags
+from devrl.forms import compare_curves, halfway_onsets, onset_lags
 from devrl.hooks import run_with_cache
 from devrl.measures import Measure, get_measure
 from devrl.mechanisms import (
@@ -268,27 +268,6 @@ def over_training(
     return pd.concat(frames, ignore_index=True)[TRACK_COLUMNS]
 
 
-def training_forms(tracks: pd.DataFrame) -> pd.DataFrame:
-    """Functional form of each curve per corner size, seeds as groups (AICc weights)."""
-    rows = []
-    for (corner, measure), c in tracks[tracks["measure"].isin(TRACKED)].groupby(
-        ["corner", "measure"]
-    ):
-        c = c[c["step"] > 0].replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
-        if c["step"].nunique() < 5:
-            continue
-        res = compare(
-            c["step"].to_numpy(float),
-            c["value"].to_numpy(float),
-            forms=["constant", "linear", "logistic_log", "exp"],
-            groups=c["seed"].to_numpy() if c["seed"].nunique() > 1 else None,
-            holdout=0.0,
-        )
-        keep = ["form", "status", "k", "aicc", "delta_aicc", "weight"]
-        rows.append(res[keep].assign(corner=corner, measure=measure))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
 # ----------------------------------------------------------------- main
 def _analyse_one(job: tuple[str, str, dict]) -> str:
     """Pool task: one agent's final-checkpoint tables (module level: it is pickled)."""
@@ -350,7 +329,9 @@ def analyse(root: Path) -> dict[str, pd.DataFrame]:
     _write(onset_lags(onset, "success"), root / "onset_order.csv")
     if "llc-action-uniform" in set(onset.loc[onset["moved"], "measure"]):
         _write(onset_lags(onset, "llc-action-uniform"), root / "onset_order_llc.csv")
-    _write(training_forms(tracks), root / "forms.csv")
+    forms = compare_curves(tracks, list(TRACKED), by=["corner"])
+    keep = ["form", "status", "k", "aicc", "delta_aicc", "weight", "corner", "measure"]
+    _write(forms[keep] if len(forms) else forms, root / "forms.csv")
     return summary
 
 

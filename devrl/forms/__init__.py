@@ -22,7 +22,7 @@ from devrl.forms.changes import (
     steepest_change,
     step_across,
 )
-from devrl.forms.comparison import compare, drop_missing
+from devrl.forms.comparison import compare, compare_curves, drop_missing
 from devrl.forms.dependence import FORMS_ACROSS, compare_across
 from devrl.forms.effects import effects, fit_per_run
 from devrl.forms.fitting import FitResult, fit
@@ -42,6 +42,7 @@ __all__ = [
     "change_lags",
     "compare",
     "compare_across",
+    "compare_curves",
     "detect_stages",
     "drop_missing",
     "effects",

@@ -220,3 +220,48 @@ def _extrapolation_rmse(t, y, sigma, groups, form: Form, cut, seed) -> float:
         return np.nan
     err = res.predict(t[~train]) - y[~train]
     return float(np.sqrt(np.mean(err**2)))
+
+
+def compare_curves(
+    tracks: pd.DataFrame,
+    measures: Sequence[str],
+    *,
+    by: Sequence[str] = (),
+    forms: Sequence[str] = ("constant", "linear", "logistic_log", "exp"),
+    min_checkpoints: int = 5,
+) -> pd.DataFrame:
+    """:func:`compare` on each tracked curve of a tidy frame, seeds as groups.
+
+    What experiments ask of every curve they track: which functional form describes it
+    over training. Step 0 (the initialisation, off a log axis) and non-finite values are
+    left out; a curve with fewer than ``min_checkpoints`` distinct steps is skipped.
+
+    Args:
+        tracks: Tidy frame with ``step, measure, value``, ``seed`` and the ``by`` columns.
+        measures: The curves, in the order of the result.
+        by: Columns whose groups get their own comparison (e.g. ``["corner"]``).
+        forms: Candidate forms (:data:`devrl.forms.FORMS` names).
+        min_checkpoints: Fewest distinct steps worth a comparison.
+
+    Returns:
+        :func:`compare`'s rows for each curve, with ``measure`` and the ``by`` columns.
+    """
+    check_columns(tracks, ["step", "measure", "value", "seed", *by], "compare_curves")
+    rows = []
+    for measure in measures:
+        curve = tracks[(tracks["measure"] == measure) & (tracks["step"] > 0)]
+        curve = curve.replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
+        groups = curve.groupby(list(by), sort=True) if by else [((), curve)]
+        for key, c in groups:
+            if c["step"].nunique() < min_checkpoints:
+                continue
+            res = compare(
+                c["step"].to_numpy(float),
+                c["value"].to_numpy(float),
+                forms=list(forms),
+                groups=c["seed"].to_numpy() if c["seed"].nunique() > 1 else None,
+                holdout=0.0,
+            )
+            key = key if isinstance(key, tuple) else (key,)
+            rows.append(res.assign(measure=measure, **dict(zip(by, key, strict=True))))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()

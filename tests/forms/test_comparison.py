@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from devrl.forms import compare, drop_missing
+from devrl.forms import compare, compare_curves, drop_missing
 from devrl.forms.synthetic import checkpoints, true_curve
 
 
@@ -84,3 +84,35 @@ def test_weights_with_seeds_average_per_seed_fits_instead_of_pooling_them():
     assert lo < table.loc["linear", "weight"] < hi and hi - lo > 0.2
     alone = compare(t[:30], y[:30], ["constant", "linear"], holdout=0.0).set_index("form")
     assert alone.weight.equals(alone.weight_pooled) and alone.weight_lo.isna().all()
+
+
+def test_compare_curves_ranks_each_tracked_curve_per_group():
+    """A logistic rise and a straight line, tracked over 3 seeds in two corner groups."""
+    steps = np.geomspace(1e3, 1e6, 20)
+    rng = np.random.default_rng(0)
+    rows = []
+    for corner in (1, 3):
+        for seed in range(3):
+            rise = 1 / (1 + np.exp(-4 * (np.log10(steps) - 4.5))) + rng.normal(0, 0.01, 20)
+            line = 0.3 + 1e-7 * steps + rng.normal(0, 0.01, 20)
+            for name, y in (("rise", rise), ("line", line)):
+                rows.append(
+                    pd.DataFrame({"step": steps, "measure": name, "value": y}).assign(
+                        seed=seed, corner=corner
+                    )
+                )
+    tracks = pd.concat(
+        [
+            *rows,
+            pd.DataFrame(
+                {"step": [0], "measure": ["rise"], "value": [np.inf], "seed": [0], "corner": [1]}
+            ),
+        ]
+    )
+    got = compare_curves(tracks, ["rise", "line"], by=["corner"], forms=["linear", "logistic_log"])
+    best = got.loc[got.groupby(["corner", "measure"])["weight"].idxmax()]
+    best = best.set_index(["corner", "measure"])["form"]
+    assert best[(1, "rise")] == best[(3, "rise")] == "logistic_log"
+    assert best[(1, "line")] == best[(3, "line")] == "linear"
+    assert list(got["measure"].unique()) == ["rise", "line"]  # the order asked for
+    assert compare_curves(tracks, ["rise"], min_checkpoints=21).empty  # too few steps
