@@ -26,7 +26,7 @@ Over training, ``tracks.csv``: ``choice-regression``, ``cheese-vector``,
 every checkpoint (quick: 5 of 10) per agent, with the sweep's ``success`` and
 ``decision-cheese`` at all of them; onsets and functional forms (:mod:`devrl.forms`).
 
-    nice -n 10 python experiments/shards.py --workers 2          # full: ~1.5 CPU-h, resumable
+    nice -n 10 python experiments/shards.py --workers 2          # full: ~1.8 CPU-h, resumable
     python experiments/shards.py --quick                         # 7x7, 3 agents: ~4 CPU-min
     python experiments/shards.py --figures-only [--quick]        # redraw from saved tables
 
