@@ -92,12 +92,9 @@ except ImportError:  # pragma: no cover
 NAME = "shards"
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "experiments" / "specs" / "shard_agents_9.json"
-LARGE = {
-    "spec": ROOT / "experiments" / "specs" / "shard_agents_13.json",
-    "grid": [{"corner": [5]}],
-    "seeds": 1,
-}
-"""Full mode's agent on the larger maze: the 13x13 spec reduced to one corner size and seed."""
+PILOT = ROOT / "sweeps" / "shard_agents"
+"""The 13x13 pilot's sweep (``experiments/specs/shard_agents_13.json``), stopped early: the
+same network did not learn that maze (the section's limits quote its training logs)."""
 LLC_CALIBRATION = ROOT / "paper" / "data" / "llc_over_training"
 """Where the LLC section's calibration lives (``<mode>/calibration.json``)."""
 QUICK = {
@@ -277,21 +274,24 @@ def _analyse_one(job: tuple[str, str, dict]) -> str:
     return out
 
 
-def run_large(args, root: Path) -> None:
-    """Full mode: one agent on the larger maze of ``LARGE`` and its final-checkpoint tables.
+def collect_pilot(sweep: Path) -> pd.DataFrame:
+    """In-distribution success over training of each run of the 13x13 pilot, from its logs.
 
-    Emmons asked for his statistics on a maze of at least 13x13; the same network learns
-    that maze slowly, so the budget holds one agent (the largest corner region, which
-    learns first), analysed like the others under ``<root>/large/`` but not tracked.
+    Success per PPO update (``charts/success_rate`` of ``metrics.csv``, with the number of
+    episodes it averages); the pilot was stopped before its budget, so its logs, not its
+    checkpoints, are the record.
     """
-    spec = json.loads(LARGE["spec"].read_text())
-    spec = {**spec, "grid": LARGE["grid"], "seeds": LARGE["seeds"]}
-    result = run_sweep(spec, workers=args.workers, out=ROOT / spec["out"], progress=True)
-    for name in result.trials[result.trials["status"] == "finished"]["run"]:
-        run = Run.load(result.out / "runs" / name)
-        analyse_agent(run, root / "large" / name, SIZES["full"])
+    frames = []
+    for run_dir in sorted((sweep / "runs").glob("*/metrics.csv")):
+        run = Run.load(run_dir.parent)
+        metrics = run.metrics[["step", "charts/success_rate", "charts/episodes"]]
         about = {k: run.config[k] for k in ("size", "corner", "seed", "total_timesteps")}
-        atomic_write_text(root / "large" / name / "agent.json", json.dumps(about) + "\n")
+        frames.append(
+            metrics.rename(
+                columns={"charts/success_rate": "success", "charts/episodes": "episodes"}
+            ).assign(run=run_dir.parent.name, **about)
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def run_experiment(args, spec: dict, root: Path) -> None:
@@ -313,8 +313,8 @@ def run_experiment(args, spec: dict, root: Path) -> None:
     tracked = over_training(runs, sizes["k"], args.workers, llc)
     _write(pd.concat([swept, tracked], ignore_index=True), root / "tracks.csv")
     _write(agents, root / "agents.csv")
-    if not args.quick:
-        run_large(args, root)
+    if not args.quick and (PILOT / "runs").is_dir():
+        _write(collect_pilot(PILOT), root / "pilot_13x13.csv")
 
 
 def analyse(root: Path) -> dict[str, pd.DataFrame]:
@@ -389,7 +389,7 @@ def main() -> None:
         "reg_splits": REG_SPLITS,
         "probe_threshold": PROBE_THRESHOLD,
         "persist": PERSIST,
-        "large": root / "large",
+        "pilot": root / "pilot_13x13.csv",
     }
     report.write_tables(summary, forms, design, args.tables)
     llc_order = root / "onset_order_llc.csv"

@@ -8,7 +8,6 @@ scale, splits, thresholds), so this module holds no experiment configuration.
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
 import matplotlib
@@ -372,6 +371,8 @@ def figure_final(summary: dict[str, pd.DataFrame], path_stem: Path) -> None:
 
 
 # ----------------------------------------------------------------- macros and tables
+PILOT_WINDOW = 100_000
+"""Steps at the start and at the end of each pilot run over which its success is averaged."""
 WORD = {1: "One", 2: "Two", 3: "Three", 5: "Five", 7: "Seven"}
 
 
@@ -560,7 +561,7 @@ def make_macros(
             f"shLagAgents{n}": row.runs,
             f"shLagP{n}": _sci(row.sign_p),
         }
-    m |= large_macros(design.get("large"))
+    m |= pilot_macros(design.get("pilot"))
     m = {
         k: ("n/a" if not np.isfinite(v) else v + 0.0) if isinstance(v, float) else v
         for k, v in m.items()
@@ -599,44 +600,31 @@ def write_lag_table(order: pd.DataFrame, order_llc: pd.DataFrame | None, tables:
     )
 
 
-def large_macros(folder: Path | None) -> dict[str, object]:
-    """Emmons' statistics, the probe and the decision-square choice of the larger-maze agent
-    (``<data>/large/<run>/``, full mode only); nothing when there is none."""
-    agents = sorted(p.parent for p in folder.glob("*/done.txt")) if folder else []
-    if not agents:
+def pilot_macros(path: Path | None) -> dict[str, object]:
+    """The 13x13 pilot's success early and late in its training logs (episode-weighted over
+    the first and the last ``PILOT_WINDOW`` steps of each run); nothing without a pilot."""
+    if path is None or not Path(path).is_file():
         return {}
-    a = agents[0]
-    about = json.loads((a / "agent.json").read_text())
-    ev = pd.read_csv(a / "evaluation.csv").iloc[0]
-    ch = pd.read_csv(a / "choices.csv")
-    m: dict[str, object] = {
-        "shLargeSize": int(about["size"]),
-        "shLargeCorner": int(about["corner"]),
-        "shLargeSteps": number_latex(float(about["total_timesteps"])),
-        "shLargeSuccessIn": round(float(ev["success"]), 3),
-        "shLargeLength": round(float(ev["length"]), 1),
-        "shLargePCheese": round(float(ch["p_cheese"].mean()), 3),
-    }
-    em = pd.read_csv(a / "emmons.csv")
-    names = {"top-left": "TopLeft", "bottom-right": "BottomRight", "near-start": "NearStart"}
-    conds = {"none": "None", "clamp": "Clamp", "move-cheese": "Move", "random-channels": "Random"}
-    for row in em.itertuples():
-        key = f"shEmLarge{names[row.target]}{conds[row.condition]}"
-        m |= {key: _pct(row.reached), f"{key}Low": _pct(row.low), f"{key}High": _pct(row.high)}
-        if row.condition == "clamp":
-            m["shEmLargeTouched"] = number_latex(100 * row.touched, 2)
-        if row.condition == "move-cheese":
-            m[f"shEmLargeReach{names[row.target]}"] = _pct(row.within_reach)
-        m["shEmLargeLevels"] = int(row.n)
-    probe = pd.read_csv(a / "probe.csv")
-    deep = probe.iloc[1:]
-    best = deep.loc[deep["accuracy"].idxmax()]
-    m |= {
-        "shProbeLargeFirst": _pct(probe["accuracy"].iloc[0]),
-        "shProbeLargeBest": _pct(best.accuracy),
-        "shProbeLargeBestLayer": best.layer.replace("trunk.", "").replace("_", r"\_"),
-        "shProbeLargeChance": _pct(probe["chance"].mean()),
-    }
+    pilot = pd.read_csv(path).dropna(subset=["success"])
+    m: dict[str, object] = {"shPilotSize": int(pilot["size"].iloc[0])}
+    for corner, runs in pilot.groupby("corner"):
+        w = WORD[corner]
+        early, late, steps = [], [], []
+        for _, r in runs.groupby("run"):
+            first = r[r["step"] <= r["step"].min() + PILOT_WINDOW]
+            last = r[r["step"] >= r["step"].max() - PILOT_WINDOW]
+            early.append(np.average(first["success"], weights=first["episodes"]))
+            late.append(np.average(last["success"], weights=last["episodes"]))
+            steps.append(r["step"].max())
+        m |= {
+            f"shPilotRuns{w}": len(early),
+            f"shPilotEarly{w}": round(float(np.mean(early)), 2),
+            f"shPilotLate{w}": round(float(np.mean(late)), 2),
+            f"shPilotLateMin{w}": round(float(np.min(late)), 2),
+            f"shPilotLateMax{w}": round(float(np.max(late)), 2),
+            f"shPilotSteps{w}": number_latex(float(np.max(steps))),
+        }
+    m["shPilotWindow"] = number_latex(float(PILOT_WINDOW))
     return m
 
 

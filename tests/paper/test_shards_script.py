@@ -20,8 +20,8 @@ def test_figures_only_rebuilds_every_macro_the_prose_uses(tmp_path):
     macros = (tables / "shards_macros.tex").read_text()
     defined = set(re.findall(r"\\newcommand\{\\(\w+)\}", macros))
     used = set(re.findall(r"\\(sh[A-Z]\w*)", (ROOT / "paper/sections/shards.tex").read_text()))
-    if "shLargeSize" not in defined:  # the larger-maze agent is full mode's (\ifdefined)
-        used = {u for u in used if "Large" not in u}
+    if "shPilotSize" not in defined:  # the 13x13 pilot is full mode's (\ifdefined)
+        used = {u for u in used if "Pilot" not in u}
     assert used and used <= defined, sorted(used - defined)
     assert "{nan}" not in macros.lower()
     assert {p.name for p in figures.iterdir()} >= {"shards_final.pdf", "shards_over_training.pdf"}
