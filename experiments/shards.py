@@ -22,11 +22,15 @@ seeded cheese-anywhere levels with a decision square (:mod:`devrl.mechanisms`):
   cheese where training puts it; ``probe.csv``: a linear probe for the cheese's cell.
 
 Over training, ``tracks.csv``: ``choice-regression``, ``cheese-vector``,
-``cheese-channels``, ``cheese-probe`` and ``retarget`` (at ``trunk.res1.hook_out``) at
-every checkpoint (quick: 5 of 10) per agent, with the sweep's ``success`` and
-``decision-cheese`` at all of them; onsets and functional forms (:mod:`devrl.forms`).
+``cheese-channels``, ``cheese-probe``, ``retarget`` (at ``trunk.res1.hook_out``) and the
+LLC (``llc-action-uniform``, the LLC section's calibrated setting) at every checkpoint
+(quick: 5 of 10) per agent, with the sweep's ``success`` and ``decision-cheese`` at all of
+them; onsets, their lags against success and against the LLC, and functional forms
+(:mod:`devrl.forms`). ``pilot_13x13.csv``: the training logs of a 13x13 pilot
+(``experiments/specs/shard_agents_13.json``, stopped early: it did not learn in time), when
+its sweep is present.
 
-    nice -n 10 python experiments/shards.py --workers 2          # full: ~1.8 CPU-h, resumable
+    nice -n 10 python experiments/shards.py --workers 2          # full: ~1.5 CPU-h, resumable
     python experiments/shards.py --quick                         # 7x7, 3 agents: ~4 CPU-min
     python experiments/shards.py --figures-only [--quick]        # redraw from saved tables
 
