@@ -387,6 +387,11 @@ def _and_list(items: list) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _short(layer: str) -> str:
+    """A hook name as the prose prints it: ``res1.hook\\_out``."""
+    return layer.replace("trunk.", "").replace("_", r"\_")
+
+
 def _pct(x: float) -> float:
     return round(100 * float(x), 1)
 
@@ -465,7 +470,7 @@ def make_macros(
         best = best.loc[best["mean_change"].idxmin()]
         m |= {
             f"shVecBest{w}": round(best.mean_change, 3),
-            f"shVecBestLayer{w}": best.layer.replace("trunk.", "").replace("_", r"\_"),
+            f"shVecBestLayer{w}": _short(best.layer),
         }
         c = cv[(cv["corner"] == corner) & (cv["layer"] == layer)].set_index(["vector", "coeff"])
         m |= {
@@ -487,6 +492,9 @@ def make_macros(
     for corner, grp in ch.groupby("corner"):
         m[f"shChannelsAll{WORD[corner]}"] = round(float(grp["both"].sum()), 1)
         m["shChannelsAllOf"] = int(grp["channels"].sum())
+        top = grp.loc[grp["both"].idxmax()]
+        m[f"shChannelsTopLayer{WORD[corner]}"] = _short(top.layer)
+        m[f"shChannelsTop{WORD[corner]}"] = round(float(top.both), 2)
     rt = summary["retarget"]
     for corner in sorted(rt["corner"].unique()):
         w = WORD[corner]
@@ -535,7 +543,7 @@ def make_macros(
         m |= {
             f"shProbeFirst{w}": _pct(grp["accuracy"].iloc[0]),
             f"shProbeBest{w}": _pct(best.accuracy),
-            f"shProbeBestLayer{w}": best.layer.replace("trunk.", "").replace("_", r"\_"),
+            f"shProbeBestLayer{w}": _short(best.layer),
             f"shProbeLayer{w}": _pct(grp.set_index("layer").loc[layer, "accuracy"]),
             f"shProbeAbove{w}": int((grp["accuracy"] > design["probe_threshold"]).sum()),
             "shProbeLayers": len(grp),
