@@ -41,6 +41,7 @@ tidy tables are committed under ``paper/data/shards/{quick,full}/``.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 
@@ -51,7 +52,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from devrl._io import atomic_write_text
+from devrl._io import atomic_write, atomic_write_text
 from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import mouse_start, observation, sample_level
@@ -116,6 +117,8 @@ LAYER = "trunk.res1.hook_out"
 RETARGET_LAYERS = ("trunk.conv2.hook_out", LAYER)
 VALUE_SCALES = (1.0, 5.0)
 """Clamp values, in units of the largest activation of the clamped channels on the levels."""
+EMMONS_SCALE = 5.0
+"""The clamp value of Emmons' edit, in units of the channels' largest activation."""
 REG_SPLITS = 50
 """Random train/test splits behind the regression's accuracy."""
 PROBE_THRESHOLD = 0.9
@@ -132,7 +135,14 @@ PERSIST = 2
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
+    """A table as CSV; gzipped (with a fixed header, so the bytes are reproducible) when
+    ``path`` ends in ``.gz``: the per-level tables of 9 agents would otherwise take 30 MB."""
+    text = frame.to_csv(index=False, float_format="%.6g")
+    if path.suffix == ".gz":
+        data = gzip.compress(text.encode(), mtime=0)
+        atomic_write(path, lambda f: f.write(data))
+    else:
+        atomic_write_text(path, text)
 
 
 def sweep_spec(quick: bool) -> dict:
@@ -170,20 +180,20 @@ def analyse_agent(run: Run, out: Path, sizes: dict) -> None:
 
     mech = levels[: sizes["mech"]]
     effects = steering_effects(policy, mech, coeffs=(-1.0, 1.0), seed=0)
-    _write(effects, out / "steering_effects.csv")
+    _write(effects, out / "steering_effects.csv.gz")
     _write(steering_summary(effects), out / "steering_summary.csv")
     corner_eff = steering_effects(policy, mech, coeffs=(1.0, -1.0), seed=0, goal="corner")
-    _write(corner_eff, out / "corner_effects.csv")
+    _write(corner_eff, out / "corner_effects.csv.gz")
 
     corr = channel_correlations(policy, mech, seed=0)
     abl = resampling_ablation(policy, mech, [str(x) for x in corr["layer"].unique()], seed=0)
     _write(corr, out / "channels_correlation.csv")
     _write(cheese_channels(corr, abl), out / "channels_count.csv")
-    _write(retarget(policy, mech, corr, max_steps), out / "retarget.csv")
+    _write(retarget(policy, mech, corr, max_steps), out / "retarget.csv.gz")
 
     rng = np.random.default_rng(LEVEL_SEED)
     trained = [sample_level(size, corner, rng) for _ in range(sizes["mech"])]
-    channels, value = cheese_edit(policy, mech, LAYER, corr, k=3, scale=5.0)
+    channels, value = cheese_edit(policy, mech, LAYER, corr, k=3, scale=EMMONS_SCALE)
     emmons = emmons_statistics(
         policy, trained, LAYER, channels, value=value, max_steps=max_steps, seed=0
     )
@@ -389,7 +399,10 @@ def main() -> None:
         "checkpoints": tracks[tracks["measure"] == "success"]["step"].nunique(),
         "tracked": tracks[tracks["measure"] == "cheese-vector"]["step"].nunique(),
         "layer": LAYER,
-        "value_scale": max(VALUE_SCALES),
+        "retarget_layers": dict(zip(("Conv", ""), RETARGET_LAYERS, strict=True)),
+        "value_scales": dict(zip(("", "High"), VALUE_SCALES, strict=True)),
+        "emmons_scale": EMMONS_SCALE,
+        "tracks": tracks,
         "reg_splits": REG_SPLITS,
         "probe_threshold": PROBE_THRESHOLD,
         "persist": PERSIST,

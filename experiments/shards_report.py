@@ -31,20 +31,20 @@ TRACKED = {
     "cheese-channels": "cheese channels",
     "cheese-probe": "probe accuracy (cheese cell)",
     "retarget": "retargeting reach",
-    "llc-action-uniform": "LLC (action likelihood, uniform states)",
+    "llc-action-uniform": "LLC (action, uniform states)",
 }
 """Curves over training: measure -> label (the cheese-vector effect is negative: it removes)."""
 
 
 # ----------------------------------------------------------------- over agents
 def _agent_tables(root: Path, agents: pd.DataFrame, table: str) -> pd.DataFrame:
-    frames = [
-        pd.read_csv(root / "agents" / a.run / f"{table}.csv").assign(
-            run=a.run, corner=a.corner, seed=a.seed
-        )
-        for a in agents.itertuples()
-        if (root / "agents" / a.run / f"{table}.csv").is_file()
-    ]
+    """One per-agent table (``<table>.csv`` or ``.csv.gz``) of every agent, stacked."""
+    frames = []
+    for a in agents.itertuples():
+        for name in (f"{table}.csv", f"{table}.csv.gz"):
+            path = root / "agents" / a.run / name
+            if path.is_file():
+                frames.append(pd.read_csv(path).assign(run=a.run, corner=a.corner, seed=a.seed))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -294,8 +294,8 @@ def figure_over_training(tracks: pd.DataFrame, onset: pd.DataFrame, path_stem: P
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     handles = [plt.Line2D([], [], color=c, label=f"corner {k}") for k, c in CORNER_COLOR.items()]
-    fig.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     save_figure(fig, path_stem)
     plt.close(fig)
 
@@ -387,6 +387,12 @@ def _and_list(items: list) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def tracks_first(tracks: pd.DataFrame, measure: str) -> tuple[float, float, float]:
+    """Mean, min and max over agents of ``measure`` at each agent's first tracked step."""
+    c = tracks[tracks["measure"] == measure].sort_values("step").groupby("run").first()
+    return float(c["value"].mean()), float(c["value"].min()), float(c["value"].max())
+
+
 def _short(layer: str) -> str:
     """A hook name as the prose prints it: ``res1.hook\\_out``."""
     return layer.replace("trunk.", "").replace("_", r"\_")
@@ -419,6 +425,8 @@ def make_macros(
         "shSeedsPerCorner": int(agents.groupby("corner").size().min()),
         "shSeedsPhrase": count_phrase(int(agents.groupby("corner").size().min()), "seed"),
         "shLayer": layer.replace("_", r"\_"),
+        "shConvLayer": _short(design["retarget_layers"]["Conv"]),
+        "shEmScale": {1.0: "one", 5.0: "five"}.get(design["emmons_scale"], design["emmons_scale"]),
         "shCornerSides": _and_list(sorted(agents["corner"].unique())),
         "shRegSplits": design["reg_splits"],
         "shRegTrainPercent": round(100 * (1 - _default(choice_regression, "test_size"))),
@@ -478,6 +486,7 @@ def make_macros(
             f"shCornerVec{w}Low": round(c.loc[("corner", 1)].low, 3),
             f"shCornerVec{w}High": round(c.loc[("corner", 1)].high, 3),
             f"shCornerVecRandom{w}": round(c.loc[("random", 1)].mean_change, 3),
+            f"shCornerVecOther{w}": round(c.loc[("other-level", 1)].mean_change, 3),
         }
     ch = summary["channels"]
     for row in ch[ch["layer"] == layer].itertuples():
@@ -496,25 +505,21 @@ def make_macros(
         m[f"shChannelsTopLayer{WORD[corner]}"] = _short(top.layer)
         m[f"shChannelsTop{WORD[corner]}"] = round(float(top.both), 2)
     rt = summary["retarget"]
+    names = {"clamp": "Clamp", "none": "None", "random-channels": "Random", "move-cheese": "Move"}
     for corner in sorted(rt["corner"].unique()):
         w = WORD[corner]
-        at = rt[
-            (rt["corner"] == corner)
-            & (rt["layer"] == layer)
-            & (rt["scale"] == design["value_scale"])
-        ].set_index("condition")
-        for cond, key in (
-            ("clamp", "Clamp"),
-            ("none", "None"),
-            ("random-channels", "Random"),
-            ("move-cheese", "Move"),
-        ):
-            m[f"shRet{key}{w}"] = _pct(at.loc[cond, "reached"])
+        for lkey, where in design["retarget_layers"].items():
+            for skey, scale in design["value_scales"].items():
+                at = rt[
+                    (rt["corner"] == corner) & (rt["layer"] == where) & (rt["scale"] == scale)
+                ].set_index("condition")
+                for cond, key in names.items():
+                    m[f"shRet{lkey}{skey}{key}{w}"] = _pct(at.loc[cond, "reached"])
+                m |= {
+                    f"shRet{lkey}{skey}Clamp{w}Low": _pct(at.loc["clamp", "reached_low"]),
+                    f"shRet{lkey}{skey}Clamp{w}High": _pct(at.loc["clamp", "reached_high"]),
+                }
         m |= {
-            f"shRetClamp{w}Low": _pct(at.loc["clamp", "reached_low"]),
-            f"shRetClamp{w}High": _pct(at.loc["clamp", "reached_high"]),
-            f"shRetGmean{w}": round(at.loc["clamp", "path_gmean"], 3),
-            f"shRetGmeanNone{w}": round(at.loc["none", "path_gmean"], 3),
             f"shRetTouched{w}": number_latex(100 * at.loc["clamp", "touched"], 2),
             f"shRetReach{w}": _pct(at.loc["clamp", "within_reach"]),
         }
@@ -532,7 +537,7 @@ def make_macros(
             m[f"shEmTouched{w}"] = number_latex(100 * row.touched, 2)
         if row.condition == "move-cheese":
             m[f"shEmReach{t}{w}"] = _pct(row.within_reach)
-        m["shEmLevels"] = int(row.n)
+        m["shEmLevels"] = int(row.n) // int((agents["corner"] == row.corner).sum())
     pr = summary["probe"]
     for corner, grp in pr.groupby("corner"):
         w = WORD[corner]
@@ -549,6 +554,11 @@ def make_macros(
             "shProbeLayers": len(grp),
             f"shProbeChance{w}": _pct(grp["chance"].mean()),
         }
+    tracks = design["tracks"]
+    random = tracks_first(tracks[tracks["step"] == 0], "choice-regression/auc")
+    first = tracks_first(tracks[tracks["step"] > 0], "choice-regression/auc")
+    m |= {"shRegAucRandom": round(random[0], 3), "shRegAucRandomMin": round(random[1], 3)}
+    m |= {"shRegAucRandomMax": round(random[2], 3), "shRegAucInit": round(first[0], 3)}
     names = {
         "decision-cheese": "DecisionCheese",
         "choice-regression/auc": "RegAuc",
@@ -650,7 +660,7 @@ def write_tables(
     ch = summary["channels"]
     ch = ch[ch["layer"] == layer].set_index("corner")
     rt = summary["retarget"]
-    rt = rt[(rt["layer"] == layer) & (rt["scale"] == design["value_scale"])]
+    rt = rt[(rt["layer"] == layer) & (rt["scale"] == design["value_scales"][""])]
     rows = []
     for corner in dec.index:
         r = rt[rt["corner"] == corner].set_index("condition")["reached"]

@@ -234,7 +234,8 @@ def compare_curves(
 
     What experiments ask of every curve they track: which functional form describes it
     over training. Step 0 (the initialisation, off a log axis) and non-finite values are
-    left out; a curve with fewer than ``min_checkpoints`` distinct steps is skipped.
+    left out; a curve with fewer than ``min_checkpoints`` distinct steps, or a constant one
+    (a count that stays 0), is skipped.
 
     Args:
         tracks: Tidy frame with ``step, measure, value``, ``seed`` and the ``by`` columns.
@@ -253,8 +254,8 @@ def compare_curves(
         curve = curve.replace([np.inf, -np.inf], np.nan).dropna(subset=["value"])
         groups = curve.groupby(list(by), sort=True) if by else [((), curve)]
         for key, c in groups:
-            if c["step"].nunique() < min_checkpoints:
-                continue
+            if c["step"].nunique() < min_checkpoints or c["value"].nunique() < 2:
+                continue  # too short, or constant: no form to tell apart
             res = compare(
                 c["step"].to_numpy(float),
                 c["value"].to_numpy(float),

@@ -116,3 +116,5 @@ def test_compare_curves_ranks_each_tracked_curve_per_group():
     assert best[(1, "line")] == best[(3, "line")] == "linear"
     assert list(got["measure"].unique()) == ["rise", "line"]  # the order asked for
     assert compare_curves(tracks, ["rise"], min_checkpoints=21).empty  # too few steps
+    flat = tracks[tracks["measure"] == "line"].assign(measure="flat", value=0.0)
+    assert compare_curves(flat, ["flat"]).empty  # constant: nothing to tell apart
