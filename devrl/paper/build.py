@@ -54,9 +54,7 @@ SECTIONS: tuple[Section, ...] = (
         "experiments/llc_over_training.py",
     ),
     # reuses llc_over_training's SGLD calibration (<mode>/calibration.json)
-    Section(
-        "shards", "Shards over training", "experiments/shards.py", ("llc_over_training",)
-    ),
+    Section("shards", "Shards over training", "experiments/shards.py", ("llc_over_training",)),
     Section(
         "forms_validation", "Functional forms of training curves", "experiments/forms_validation.py"
     ),
