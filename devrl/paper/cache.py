@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import subprocess
 import sys
 from collections.abc import Iterable
 from importlib import metadata
@@ -115,8 +116,8 @@ def _sha256(path: Path) -> str:
 
 
 def data_files(folder: Path, quick: bool) -> list[Path]:
-    """Every data file of one mode under ``folder``, sorted; run caches, stamps, locks and
-    other hidden files left out.
+    """Every data file of one mode under ``folder``, sorted; run caches, stamps, locks, other
+    hidden files and whatever git ignores left out.
 
     The full mode's folder holds the quick mode's as ``quick/``; that subtree is skipped.
     """
@@ -132,7 +133,31 @@ def data_files(folder: Path, quick: bool) -> list[Path]:
         if _NOT_DATA & set(rel.parts[:-1]) or (not quick and rel.parts[0] == "quick"):
             continue
         found.append(path)
-    return found
+    ignored = _git_ignored(folder, found)
+    return [path for path in found if path.resolve() not in ignored]
+
+
+def _git_ignored(folder: Path, paths: list[Path]) -> set[Path]:
+    """The paths git ignores (run directories a section keeps beside its tables, such as
+    goal_switch's ``runs/``): they are not committed, so a fresh clone lacks them and they
+    are not data. Empty outside a git work tree or without git."""
+    if not paths:
+        return set()
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "--stdin", "-z"],
+            cwd=folder,
+            input="\0".join(str(p.resolve()) for p in paths) + "\0",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if done.returncode not in (0, 1):  # 1: nothing ignored; 128: not a git work tree
+        return set()
+    return {Path(p) for p in done.stdout.split("\0") if p}
 
 
 def data_digest(folder: Path, quick: bool) -> str:

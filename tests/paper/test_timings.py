@@ -122,3 +122,19 @@ def test_a_recomputation_with_identical_data_leaves_timings_and_macros_untouched
     build.build_paper(quick=True, force=True)
     assert b"{2}" in macros.read_bytes()
     assert data.read_bytes().split(b",")[-1] != retimed[0].split(b",")[-1]
+
+
+def test_files_git_ignores_are_not_data(tmp_path):
+    """A section's git-ignored run directories (goal_switch's runs/) are absent from a fresh
+    clone; created by the recomputation, they must not count as a change."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("/data/runs/\n")
+    data = tmp_path / "data"
+    _write(data / "timing.json", '{"cpu_seconds": {"train": 1.5}}')
+    _write(data / "values.csv", "step,value\n1,3\n")
+    before = snapshot(data, quick=True)
+    _write(data / "timing.json", '{"cpu_seconds": {"train": 1.7}}')
+    _write(data / "runs" / "seed0" / "metrics.csv", "step,value\n1,2\n")
+    assert keep_committed_timings(before, quick=True) == ["timing.json"]
