@@ -55,9 +55,8 @@ import torch
 from devrl._io import atomic_write, atomic_write_text
 from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
-from devrl.envs import mouse_start, observation, sample_level
+from devrl.envs import sample_level
 from devrl.forms import compare_curves, halfway_onsets, onset_lags
-from devrl.hooks import run_with_cache
 from devrl.measures import Measure, get_measure
 from devrl.mechanisms import (
     channel_correlations,
@@ -75,9 +74,8 @@ from devrl.mechanisms import (
     steering_effects,
     steering_summary,
     touched_fraction,
+    within_reach,
 )
-from devrl.mechanisms.channels import cheese_indicator
-from devrl.mechanisms.retarget import shortest_path
 from devrl.paper import (
     data_dir,
     experiment_parser,
@@ -211,9 +209,7 @@ def retarget(
     keep = [i for i, t in enumerate(targets) if t is not None]
     levels, targets = [levels[i] for i in keep], [targets[i] for i in keep]
     size = levels[0][0].shape[0]
-    start = mouse_start(size)
-    # whether the target's shortest way fits in max_steps at all: the ceiling of the reach rate
-    reach = [len(shortest_path(w, start, t)) <= max_steps for (w, _), t in zip(levels, targets)]
+    reach = within_reach(levels, targets, max_steps)
     frames = []
     for layer in RETARGET_LAYERS:
         for scale in VALUE_SCALES:
@@ -221,25 +217,16 @@ def retarget(
             scores = retarget_scores(
                 policy, levels, targets, layer, channels, value=value, max_steps=max_steps
             )
-            shape = _spatial_shape(policy, levels, layer)
-            units = float(cheese_indicator(np.array(targets), size, shape).sum((1, 2)).mean())
             frames.append(
                 scores.assign(
                     layer=layer,
                     scale=scale,
                     channels=" ".join(map(str, channels)),
-                    touched=touched_fraction(policy, layer, channels, size, units=units),
+                    touched=touched_fraction(policy, layer, channels, size, targets=targets),
                     within_reach=scores["level"].map(dict(enumerate(reach))),
                 )
             )
     return pd.concat(frames, ignore_index=True)
-
-
-def _spatial_shape(policy: torch.nn.Module, levels: list, layer: str) -> tuple[int, int]:
-    walls, cheese = levels[0]
-    obs = torch.as_tensor(observation(walls, mouse_start(walls.shape[0]), tuple(cheese)))
-    _, cache = run_with_cache(policy, obs[None].float(), [layer])
-    return tuple(cache[layer].shape[2:])
 
 
 # ----------------------------------------------------------------- over training

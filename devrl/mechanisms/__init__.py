@@ -37,6 +37,7 @@ Public API:
                                          (:mod:`devrl.mechanisms.plan_steering`: write
                                          another route into the probed plan)
     retarget_scores, clamp_hook, touched_fraction, cheese_edit, off_path_targets,
+    within_reach,
     CONDITIONS                           (:mod:`devrl.mechanisms.retarget`: clamp
                                          channels at a target cell)
     emmons_statistics, target_cell       (:mod:`devrl.mechanisms.emmons`: far corners,
@@ -103,6 +104,7 @@ from devrl.mechanisms.retarget import (
     off_path_targets,
     retarget_scores,
     touched_fraction,
+    within_reach,
 )
 from devrl.mechanisms.seekers import (
     QUANTITIES,
@@ -190,4 +192,5 @@ __all__ = [
     "trajectory_labels",
     "vif",
     "wall_pairs",
+    "within_reach",
 ]

@@ -18,14 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
-from devrl.envs.levels import mouse_start, observation
-from devrl.hooks import run_with_cache
+from devrl.envs.levels import mouse_start
 from devrl.mechanisms._probe import Level
-from devrl.mechanisms.channels import cheese_indicator
-from devrl.mechanisms.retarget import retarget_scores, shortest_path, touched_fraction
+from devrl.mechanisms.retarget import retarget_scores, touched_fraction, within_reach
 from devrl.stats.intervals import wilson
 
 NEAR_SIDE = 3
@@ -62,13 +59,6 @@ def target_cell(name: str, walls: np.ndarray, rng: np.random.Generator) -> tuple
     if walls[cell]:
         raise ValueError(f"the {name} cell {cell} is a wall in this maze.")
     return cell
-
-
-def _shape(policy: nn.Module, layer: str, size: int) -> tuple[int, ...]:
-    """Spatial shape ``(H, W)`` of ``layer``'s activations on a ``size`` maze."""
-    obs = torch.as_tensor(observation(np.zeros((size, size), bool), mouse_start(size), (0, 0)))
-    _, cache = run_with_cache(policy, obs[None].float(), [layer])
-    return tuple(cache[layer].shape[2:])
 
 
 def emmons_statistics(
@@ -116,16 +106,8 @@ def emmons_statistics(
         scores = retarget_scores(
             policy, chosen, targets, layer, channels, value=value, max_steps=max_steps, seed=seed
         )
-        units = float(
-            cheese_indicator(np.array(targets), size, _shape(policy, layer, size))
-            .sum((1, 2))
-            .mean()
-        )
-        edited = touched_fraction(policy, layer, channels, size, units=units)
-        start = mouse_start(size)
-        reachable = np.mean(
-            [len(shortest_path(w, start, t)) <= max_steps for (w, _), t in zip(chosen, targets)]
-        )
+        edited = touched_fraction(policy, layer, channels, size, targets=targets)
+        reachable = np.mean(within_reach(chosen, targets, max_steps))
         for condition, grp in scores.groupby("condition", sort=False):
             hits = int(grp["reached"].sum())
             rate, low, high = wilson(hits, len(grp))

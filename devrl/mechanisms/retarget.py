@@ -53,7 +53,12 @@ def clamp_hook(mask: torch.Tensor, channels: Sequence[int], value: float) -> Hoo
 
 
 def touched_fraction(
-    policy: nn.Module, layer: str, channels: Sequence[int], size: int, units: int = 1
+    policy: nn.Module,
+    layer: str,
+    channels: Sequence[int],
+    size: int,
+    units: float = 1,
+    targets: Sequence[Sequence[int]] | None = None,
 ) -> float:
     """Share of one forward pass's activations (every hook point studied) that the clamp sets.
 
@@ -63,12 +68,28 @@ def touched_fraction(
         channels: The clamped channels.
         size: Maze side (sets the activation shapes).
         units: Units per channel under the target (1 for a cell at half resolution).
+        targets: Target cells; when given, ``units`` is their mean number of units of
+            ``layer`` (:func:`devrl.mechanisms.cheese_indicator`), read off the same pass.
     """
     obs = torch.as_tensor(observation(np.zeros((size, size), bool), (size - 1, 0), (0, 0)))[None]
     layers = default_layers(policy)
     _, cache = run_with_cache(policy, obs.float(), layers)
     total = sum(cache[n][0].numel() for n in layers)
+    if targets is not None:
+        seen = cheese_indicator(np.array(targets), size, cache[layer].shape[2:])
+        units = float(seen.sum((1, 2)).mean())
     return len(list(channels)) * units / total
+
+
+def within_reach(
+    levels: Sequence[Level], targets: Sequence[Sequence[int]], max_steps: int
+) -> list[bool]:
+    """Per level, whether the target's shortest way from the start fits in ``max_steps``:
+    the ceiling of any rate of reaching it within that limit."""
+    return [
+        len(shortest_path(w, mouse_start(w.shape[0]), tuple(t))) <= max_steps
+        for (w, _), t in zip(levels, targets, strict=True)
+    ]
 
 
 def shortest_path(
@@ -250,4 +271,5 @@ __all__ = [
     "retarget_scores",
     "shortest_path",
     "touched_fraction",
+    "within_reach",
 ]
