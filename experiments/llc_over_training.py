@@ -49,7 +49,14 @@ from devrl.llc import (
     select_setting,
     vmap_safe,
 )
-from devrl.measures import DEFAULT_MEASURE_SEED, LLC_DEFAULTS, NBETA, NBETA_REGRET, get_measure
+from devrl.measures import (
+    DEFAULT_MEASURE_SEED,
+    LLC_DEFAULTS,
+    NBETA,
+    NBETA_REGRET,
+    get_measure,
+    uniform_llc,
+)
 from devrl.paper import data_dir, experiment_parser, save_figure, write_macros, write_table
 from devrl.runs import Run
 from devrl.track import track
@@ -130,8 +137,7 @@ def llc_measures(calib: dict) -> list:
         get_measure(f"llc-{k}", **LLC, **chosen, nbeta=NBETA_REGRET if k == "regret" else NBETA)
         for k in KINDS
     ]
-    uniform = measures[0].with_params(states="uniform")
-    return [*measures, dataclasses.replace(uniform, name="llc-action-uniform")]
+    return [*measures, uniform_llc(calib)]
 
 
 def control_steps(steps: list, k: int) -> list:

@@ -40,7 +40,6 @@ tidy tables are committed under ``paper/data/shards/{quick,full}/``.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -57,7 +56,7 @@ from devrl._pool import parallel_map
 from devrl.checkpoints import nearest_checkpoints
 from devrl.envs import sample_level
 from devrl.forms import compare_curves, halfway_onsets, onset_lags
-from devrl.measures import Measure, get_measure
+from devrl.measures import Measure, get_measure, uniform_llc
 from devrl.mechanisms import (
     channel_correlations,
     cheese_channels,
@@ -231,18 +230,10 @@ def retarget(
 
 # ----------------------------------------------------------------- over training
 def llc_measure(quick: bool) -> Measure:
-    """The action-likelihood LLC on uniform states at the setting the LLC section calibrated.
-
-    ``experiments/llc_over_training.py`` calibrated SGLD (step size, localization, nβ) on
-    agents of the same preset; its committed ``calibration.json`` of the same mode is
-    reused, so the two sections' LLCs are the same estimator.
-    """
-    calib = json.loads(
-        (LLC_CALIBRATION / ("quick" if quick else "full") / "calibration.json").read_text()
-    )
-    chosen = {k: calib[k] for k in ("lr", "localization", "nbeta")}
-    measure = get_measure("llc-action", **chosen, states="uniform")
-    return dataclasses.replace(measure, name="llc-action-uniform")
+    """The LLC section's estimator: ``experiments/llc_over_training.py`` calibrated SGLD on
+    agents of the same preset; its committed ``calibration.json`` of the same mode is reused."""
+    path = LLC_CALIBRATION / ("quick" if quick else "full") / "calibration.json"
+    return uniform_llc(json.loads(path.read_text()))
 
 
 def over_training(

@@ -38,6 +38,7 @@ from devrl.measures.defaults import (
     NBETA_REGRET,
     STATE_SAMPLES,
 )
+from devrl.measures.llc import uniform_llc
 from devrl.measures.shared import evaluation_episodes, state_buffer
 
 __all__ = [
@@ -57,4 +58,5 @@ __all__ = [
     "get_measure",
     "register_measure",
     "state_buffer",
+    "uniform_llc",
 ]

@@ -22,12 +22,14 @@ buffer of states per checkpoint (:func:`devrl.measures.shared.state_buffer`).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
 from devrl._registration import MAZE_ID
-from devrl.measures.base import Context, register_measure
+from devrl.measures.base import Context, Measure, get_measure, register_measure
 from devrl.measures.defaults import LLC_DEFAULTS, NBETA_REGRET
 from devrl.measures.shared import state_buffer
 
@@ -143,4 +145,17 @@ for _kind, _help in (
         _defaults["nbeta"] = NBETA_REGRET
     register_measure(f"llc-{_kind}", llc, _help, **_defaults)
 
-__all__ = ["llc"]
+
+def uniform_llc(calibration: Mapping[str, Any]) -> Measure:
+    """``llc-action-uniform``: the action-likelihood LLC on the fixed uniform state buffer at
+    a calibrated SGLD setting (``lr``, ``localization``, ``nbeta`` of a ``calibration.json``).
+
+    Why: the uniform buffer does not drift with the policy, so the estimate over training
+    follows the parameters; sections that reuse one calibration share one estimator.
+    """
+    chosen = {k: calibration[k] for k in ("lr", "localization", "nbeta")}
+    measure = get_measure("llc-action", **chosen, states="uniform")
+    return dataclasses.replace(measure, name="llc-action-uniform")
+
+
+__all__ = ["llc", "uniform_llc"]

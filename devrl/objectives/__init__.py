@@ -5,7 +5,10 @@ exported here). On the maze: :mod:`devrl.objectives.families` (reward families a
 orthogonal they are), :mod:`devrl.objectives.deltas` (Δ = MB − MA as per-layer tensors: norms,
 cosines, shared and specific parts, random directions of equal norm) and
 :mod:`devrl.objectives.patch` (MA − Δ, retraining, and whether the agent leans away from a
-target); import those modules directly (they load torch).
+target), :mod:`devrl.objectives.pipeline` (one MA seed's fine-tunes, edits and patches, as a
+resumable job), :mod:`devrl.objectives.summary` (estimates from its tables) and
+:mod:`devrl.objectives.training` (editability over MA's training against its success and
+LLC); import those modules directly (they load torch).
 """
 
 from devrl.objectives.tabular import (

@@ -15,6 +15,7 @@ from devrl.objectives.patch import lean, own_minus_others
 from devrl.stats import seed_shuffle_test, spearman, t_interval
 
 __all__ = [
+    "EDIT_CONTROLS",
     "arm_summary",
     "edit_summary",
     "editability_track",
@@ -32,15 +33,23 @@ def interval(values) -> tuple[float, float, float, int]:
     return t_interval(v) if v.size else (float("nan"),) * 3 + (0,)
 
 
-def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
-    """Per seed, retraining seed and target k: patch vs MA, random vs MA, patch vs random.
+EDIT_CONTROLS = {"patch": "random", "negation": "negation_random"}
+"""Each retrained edit arm and its control: a random direction with the same layer norms."""
 
-    Plus ``mb_vs_ma`` (did the fine-tune make the agent go to k at all?). Intervals here are
-    over episodes of one run; :func:`lean_summary` puts them over runs.
+
+def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, retraining seed and target k: each retrained edit against MA retrained, its
+    random control against MA retrained, and the edit against its control.
+
+    Edits (:data:`EDIT_CONTROLS`, those present): ``patch`` (MA - Delta_k, Jozdien's) and
+    ``negation`` (MA - specific part of Delta_k). Plus ``mb_vs_ma`` (did the fine-tune make
+    the agent go to k at all?). Intervals here are over episodes of one run;
+    :func:`lean_summary` puts them over runs.
     """
     rows = []
     for seed, e in eps.groupby("seed"):
         names = sorted(e.loc[e["arm"] == "patch", "arm_target"].unique())
+        edits = {a: c for a, c in EDIT_CONTROLS.items() if (e["arm"] == a).any()}
         for name in names:
             on_k = e[e["target"] == name]
             mb = on_k[(on_k["arm"] == "mb") & (on_k["arm_target"] == name)]
@@ -50,30 +59,31 @@ def lean_table(eps: pd.DataFrame) -> pd.DataFrame:
                 .to_dict("records")
             )
             for rs, r in e[e["retrain_seed"] >= 0].groupby("retrain_seed"):
-                pick = {
-                    a: r[(r["arm"] == a) & (r["arm_target"] == name)] for a in ("patch", "random")
-                }
                 base = r[r["arm"] == "ma_retrained"]
-                for comparison, arm, ref in (
-                    ("patch_vs_ma", pick["patch"], base),
-                    ("random_vs_ma", pick["random"], base),
-                    ("patch_vs_random", pick["patch"], pick["random"]),
-                ):
-                    every = lean(arm, ref, seed=seed)  # on all targets: the edit's side effects
-                    tags = {"seed": seed, "retrain_seed": int(rs)}
-                    rows += (
-                        every[every["target"] == name]
-                        .assign(**tags, comparison=comparison)
-                        .to_dict("records")
-                    )
-                    rows.append(
-                        {
-                            "target": name,
-                            **own_minus_others(every, name),
-                            **tags,
-                            "comparison": f"{comparison}_own_minus_others",
-                        }
-                    )
+                for edit, control in edits.items():
+                    pick = {
+                        a: r[(r["arm"] == a) & (r["arm_target"] == name)] for a in (edit, control)
+                    }
+                    for comparison, arm, ref in (
+                        (f"{edit}_vs_ma", pick[edit], base),
+                        (f"{control}_vs_ma", pick[control], base),
+                        (f"{edit}_vs_{control}", pick[edit], pick[control]),
+                    ):
+                        every = lean(arm, ref, seed=seed)  # on all targets: side effects
+                        tags = {"seed": seed, "retrain_seed": int(rs)}
+                        rows += (
+                            every[every["target"] == name]
+                            .assign(**tags, comparison=comparison)
+                            .to_dict("records")
+                        )
+                        rows.append(
+                            {
+                                "target": name,
+                                **own_minus_others(every, name),
+                                **tags,
+                                "comparison": f"{comparison}_own_minus_others",
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -196,9 +206,10 @@ def editability_track(frames: dict, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def track_relations(track: pd.DataFrame) -> pd.DataFrame:
-    """Item 7: Spearman rho over checkpoints of each measure with MA's success, per seed,
-    and (with at least two MA seeds) the seed-shuffled null of the mean rho.
+def track_relations(track: pd.DataFrame, reference: str = "ma_success") -> pd.DataFrame:
+    """Item 7: Spearman rho over checkpoints of each measure with ``reference`` (MA's success,
+    or its LLC ``ma_llc``), per seed, and (with at least two MA seeds) the seed-shuffled null
+    of the mean rho.
 
     Why: "the network becomes editable as it becomes competent" predicts a rho that beats
     re-pairing one seed's measure with another seed's success curve.
@@ -206,13 +217,15 @@ def track_relations(track: pd.DataFrame) -> pd.DataFrame:
     wide = track.pivot_table(index=["seed", "step"], columns="measure", values="value")
     seeds = sorted(wide.index.get_level_values("seed").unique())
     rows = []
-    for measure in [c for c in wide.columns if c != "ma_success"]:
+    others = ("ma_success", "ma_llc")  # the references are not measures of editability
+    for measure in [c for c in wide.columns if c not in others]:
         xs = [wide.loc[s, measure].to_numpy() for s in seeds]
-        ys = [wide.loc[s, "ma_success"].to_numpy() for s in seeds]
+        ys = [wide.loc[s, reference].to_numpy() for s in seeds]
         per_seed = [spearman(x, y) for x, y in zip(xs, ys, strict=True)]
         row = {
+            "reference": reference,
             "measure": measure,
-            "rho": float(np.nanmean(per_seed)),
+            "rho": float(np.nanmean(per_seed)) if np.isfinite(per_seed).any() else float("nan"),
             "seeds": len(seeds),
             "checkpoints": int(wide.loc[seeds[0]].shape[0]),
         }

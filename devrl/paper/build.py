@@ -64,12 +64,13 @@ SECTIONS: tuple[Section, ...] = (
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
     Section("goal_switch", "When the goal changes", "experiments/goal_switch.py"),
-    # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints)
+    # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints); MA's LLC
+    # reuses llc_over_training's SGLD calibration
     Section(
         "objectives",
         "Objectives in weight space",
         "experiments/objectives.py",
-        ("maze_baseline",),
+        ("maze_baseline", "llc_over_training"),
     ),
     Section(
         "lookahead", "Does the agent look ahead?", "experiments/lookahead.py", ("maze_baseline",)

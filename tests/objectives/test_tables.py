@@ -87,8 +87,62 @@ def test_track_relations_rank_with_success():
                 {"seed": seed, "step": step, "measure": "ma_success", "value": success},
                 {"seed": seed, "step": step, "measure": "follows", "value": 2 * success},
                 {"seed": seed, "step": step, "measure": "against", "value": -success},
+                {"seed": seed, "step": step, "measure": "ma_llc", "value": 5 - success},
             ]
     rel = track_relations(pd.DataFrame(rows)).set_index("measure")
     assert rel.loc["follows", "rho"] == 1.0
     assert rel.loc["against", "rho"] == -1.0
     assert rel.loc["follows", "seeds"] == 3 and rel.loc["follows", "checkpoints"] == 4
+    assert set(rel.index) == {"follows", "against"}  # the references are not measures
+    by_llc = track_relations(pd.DataFrame(rows), reference="ma_llc").set_index("measure")
+    assert by_llc.loc["follows", "rho"] == -1.0 and (by_llc["reference"] == "ma_llc").all()
+
+
+CELLS = ("cell_0_0", "cell_0_4", "cell_4_0", "cell_4_4")
+
+
+def _episodes(arm: str, arm_target: str, retrain_seed: int, avoid: str | None, rng) -> list[dict]:
+    """Episodes of one arm on two targets: each visited with probability 0.5, ``avoid`` never."""
+    rows = []
+    for ep in range(60):
+        for target in CELLS:
+            visited = bool(rng.random() < 0.5) and target != avoid
+            rows.append(
+                {
+                    "episode": ep,
+                    "target": target,
+                    "visited": visited,
+                    "mean_distance": 2.0 if visited else 3.0,
+                    "length": 10,
+                    "reached_cheese": True,
+                    "arm": arm,
+                    "arm_target": arm_target,
+                    "retrain_seed": retrain_seed,
+                    "seed": 0,
+                }
+            )
+    return rows
+
+
+def test_lean_table_finds_a_planted_retrained_negation_and_no_patch_effect():
+    from devrl.objectives.summary import lean_summary, lean_table
+
+    rng = np.random.default_rng(0)
+    rows = _episodes("ma", "", -1, None, rng)
+    for name in CELLS:
+        rows += _episodes("mb", name, -1, None, rng)
+    for rs in (0, 1):
+        rows += _episodes("ma_retrained", "", rs, None, rng)
+        for name in CELLS:
+            for arm in ("patch", "random", "negation_random"):
+                rows += _episodes(arm, name, rs, None, rng)
+            rows += _episodes("negation", name, rs, name, rng)  # avoids its own cell
+    table = lean_table(pd.DataFrame(rows))
+    summary = lean_summary(table).set_index(["comparison", "target", "quantity"])
+    own = "_own_minus_others"
+    negation = summary.loc[(f"negation_vs_negation_random{own}", "all", "d_visit")]
+    assert negation["mean"] < -0.35 and negation["high"] < 0
+    assert summary.loc[(f"negation_vs_ma{own}", "all", "d_visit"), "mean"] < -0.35
+    patch = summary.loc[(f"patch_vs_random{own}", "all", "d_visit")]
+    assert abs(patch["mean"]) < 0.15
+    assert set(table["comparison"]) >= {"mb_vs_ma", "patch_vs_ma", "random_vs_ma"}

@@ -1,10 +1,10 @@
-"""experiments/objectives.py: the pending flag without data, and verdicts from intervals."""
+"""experiments/objectives_report.py: the pending flag without data, and verdicts from intervals."""
 
 import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
-_PATH = Path(__file__).parents[2] / "experiments" / "objectives.py"
+_PATH = Path(__file__).parents[2] / "experiments" / "objectives_report.py"
 _spec = importlib.util.spec_from_file_location("objectives_experiment", _PATH)
 S = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(S)
@@ -21,6 +21,7 @@ def test_without_data_only_the_pending_flag_is_written(tmp_path):
 
 def _m(**over):
     m = {}
+    triples = {k: v for k, v in over.items() if isinstance(v, tuple)}
     for key, (est, lo, hi) in {
         "objPatchOwn": (0.0, -0.1, 0.1),
         "objMbVisit": (0.2, 0.1, 0.3),
@@ -33,10 +34,19 @@ def _m(**over):
         "objRank": (0.9, 0.8, 1.0),
         "objRankRandom": (0.5, 0.4, 0.6),
         "objTrackTransplantFirst": (0.2, 0.1, 0.3),
-        **over,
+        "objNegRetrainDiff": (-0.2, -0.3, -0.1),
+        **triples,
     }.items():
         m[key], m[f"{key}Low"], m[f"{key}High"] = est, lo, hi
-    return m | {"objShareLast": 0.7, "objDecodeP": 0.3, "objDecodeNull": 0.2, "objRankNull": 0.5}
+    return m | {
+        "objShareLast": 0.7,
+        "objDecodeP": 0.3,
+        "objDecodeNull": 0.2,
+        "objRankNull": 0.5,
+        "objRhoSuccessP": 0.01,
+        "objRhoLlcP": 0.4,
+        **{k: v for k, v in over.items() if not isinstance(v, tuple)},
+    }
 
 
 def test_verdicts_follow_the_intervals():
@@ -49,8 +59,15 @@ def test_verdicts_follow_the_intervals():
     assert v["ObjShareVerdict"] == "specific to its target"
     assert v["ObjMbVerdict"].startswith("the fine-tunes moved")
     assert v["ObjTrackVerdict"].startswith("Already at the random-weight network")
+    assert v["ObjNegRetrainVerdict"].startswith(
+        "Retrained on the cheese, the negated specific part avoids"
+    )
+    assert v["ObjRelationVerdict"] == "The correlation with success beats the seed-shuffled null."
     v = S.verdicts(_m(objPatchOwn=(-0.3, -0.4, -0.2), objRank=(0.55, 0.45, 0.65)))
     assert "does not reproduce" in v["ObjPatchVerdict"]
     assert "no preference" in v["ObjMapVerdict"]
     for text in v.values():
         assert not any(ch.isdigit() for ch in text)  # verdicts carry no numbers
+    v = S.verdicts(_m(objNegRetrainDiff=(0.0, -0.1, 0.1), objRhoSuccessP=float("nan")))
+    assert "does not avoid" in v["ObjNegRetrainVerdict"]
+    assert v["ObjRelationVerdict"].startswith("With one MA seed")

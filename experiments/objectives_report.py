@@ -1,0 +1,412 @@
+"""Macros, verdicts, table and figure of ``experiments/objectives.py`` (imported by it).
+
+Everything here reads the tidy tables the experiment saved, so the section can be redrawn
+without recomputing (``--figures-only``); without this mode's data only the pending flag is
+written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from devrl.objectives.pipeline import TABLES
+from devrl.objectives.summary import edit_summary, interval
+from devrl.objectives.training import LLC
+from devrl.paper import count_phrase, number_latex, save_figure, write_macros, write_table
+from devrl.stats import binomial_interval
+
+NAME = "objectives"
+
+
+def _put(macros: dict, key: str, est) -> None:
+    """``key``, ``keyLow``, ``keyHigh`` from a ``(mean, low, high, n)`` tuple."""
+    macros[key], macros[f"{key}Low"], macros[f"{key}High"] = (float(x) for x in est[:3])
+
+
+def _macros(d: Path) -> dict:
+    """Every number the section's prose uses, from the saved tables."""
+    cfg = json.loads((d / "settings.json").read_text())
+    read = {
+        n: pd.read_csv(d / f"{n}.csv") for n in (*TABLES, "orthogonality", "lean_summary", "track")
+    }
+    ed, dec, pos, lay, ch, tr = (
+        read[k] for k in ("edits", "decoding", "positions", "layers", "channels", "track")
+    )
+    final = int(ed["step"].max())
+    K = int(cfg["K"])
+    seeds = sorted(ed["seed"].unique())
+    m: dict = {
+        "objK": K,
+        "objSeeds": len(seeds),
+        "objSeedsPhrase": count_phrase(len(seeds), "MA seed"),
+        "objFinetune": number_latex(cfg["finetune"]),
+        "objRetrain": number_latex(cfg["retrain"]),
+        "objRetrainSeeds": cfg["retrain_seeds"],
+        "objEpisodes": cfg["episodes"],
+        "objChance": 1.0 / K,
+        "objCheckpoints": int(ed["step"].nunique()),
+        "objFinalStep": number_latex(final),
+    }
+    # item 1: orthogonality of the reward family
+    o = read["orthogonality"]
+    cells = o["reward_a"].str.startswith("cell") & o["reward_b"].str.startswith("cell")
+    off = cells & (o["reward_a"] != o["reward_b"])
+    _put(m, "objOrthoCells", interval(o.loc[off, "correlation"]))
+    m["objOrthoCellsMin"] = float(o.loc[off, "correlation"].min())
+    m["objOrthoCellsMax"] = float(o.loc[off, "correlation"].max())
+    _put(
+        m,
+        "objOrthoCheese",
+        interval(
+            o.loc[(o["reward_a"] == "cheese") & o["reward_b"].str.startswith("cell"), "correlation"]
+        ),
+    )
+    # item 3: Jozdien's patch
+    ls = read["lean_summary"].set_index(["comparison", "target", "quantity"])
+    for key, comp in (
+        ("objMbVisit", "mb_vs_ma"),
+        ("objPatchVisit", "patch_vs_ma"),
+        ("objPatchOwn", "patch_vs_ma_own_minus_others"),
+        ("objRandomOwn", "random_vs_ma_own_minus_others"),
+    ):
+        row = ls.loc[(comp, "all", "d_visit")]
+        _put(m, key, (row["mean"], row["low"], row["high"], row["runs"]))
+    # item 4: the shared part alone (one network per MA seed: intervals over episodes,
+    # pooled over seeds, Newcombe's for a difference of proportions)
+    e = ed[ed["step"] == final]
+    for key, direction in (("objShared", "shared"), ("objSharedRandom", "shared_random")):
+        g = e[(e["direction"] == direction) & (e["sign"] == 1.0)]
+        one = g.drop_duplicates("seed")
+        hits_a = int(np.rint((one["success_arm"] * one["n_arm"]).sum()))
+        hits_b = int(np.rint((one["success_base"] * one["n_base"]).sum()))
+        lo, hi = confint_proportions_2indep(
+            hits_a, int(one["n_arm"].sum()), hits_b, int(one["n_base"].sum()), method="newcomb"
+        )
+        m[f"{key}Success"] = float(one["d_success"].mean())
+        m[f"{key}SuccessLow"], m[f"{key}SuccessHigh"] = float(lo), float(hi)
+        m[f"{key}Base"] = float(one["success_base"].mean())
+        m[f"{key}Length"] = float(one["d_length"].mean())
+        _put(m, f"{key}Visits", interval(g["d_visit_own"]))  # change of visits to the K cells
+    # item 4b, c: transplant and negation at alpha = k_alpha (MA + specific_k = MB_k - shared),
+    # and specific minus random
+    alpha = cfg["k_alpha"]
+    m["objAlpha"] = alpha
+    for sign, name in ((1.0, "Transplant"), (-1.0, "Negation")):
+        pick = e[(e["alpha"] == alpha) & (e["sign"] == sign) & (e["K"] == K)]
+        spec = pick[pick["direction"] == "specific"].set_index(["seed", "target"])
+        rand = pick[pick["direction"] == "random"].set_index(["seed", "target"])
+        _put(m, f"obj{name}", interval(spec["d_visit"]))
+        _put(m, f"obj{name}Random", interval(rand["d_visit"]))
+        _put(m, f"obj{name}Diff", interval(spec["d_visit"] - rand["d_visit"].reindex(spec.index)))
+        _put(m, f"obj{name}Success", interval(spec["d_success"]))
+        for k_sub in cfg["k_levels"]:
+            g = e[(e["K"] == k_sub) & (e["sign"] == sign) & (e["direction"] == "specific")]
+            word = {2: "Two", 4: "Four", 8: "Eight"}[k_sub]
+            _put(m, f"obj{name}K{word}", interval(g["d_visit"]))
+        kk = e[
+            (e["K"] == K)
+            & (e["sign"] == sign)
+            & (e["direction"] == "specific")
+            & (e["alpha"] == cfg["k_alpha"])
+        ]
+        _put(m, f"obj{name}KAll", interval(kk["d_visit"]))
+    m["objKAlpha"] = cfg["k_alpha"]
+    m["objKLevelsPhrase"] = ", ".join(str(k) for k in cfg["k_levels"])
+    # item 4a: decoding of held-out targets with all K
+    dk = dec[(dec["step"] == final) & (dec["K"] == K)]
+    for part, key in (("specific", "objDecode"), ("random", "objDecodeRandom")):
+        g = dk[dk["part"] == part]
+        hits = int(np.rint((g["accuracy"] * g["K"]).sum()))
+        trials = int(g["K"].sum())
+        lo, hi = binomial_interval(hits, trials)
+        m[key], m[f"{key}Low"], m[f"{key}High"] = hits / trials, lo, hi
+        m[f"{key}Null"] = float(g["null_accuracy"].mean())
+        m[f"{key}P"] = float(g["p_accuracy"].max())
+    m["objDecodeTrials"] = int(dk[dk["part"] == "specific"]["K"].sum())
+    # item 5: where the specific parts live
+    pf = pos[pos["step"] == final]
+    _put(m, "objRank", interval(pf.loc[pf["part"] == "specific", "rank"]))
+    _put(m, "objRankRandom", interval(pf.loc[pf["part"] == "random", "rank"]))
+    _put(m, "objRankDelta", interval(pf.loc[pf["part"] == "delta", "rank"]))
+    m["objPeakCheese"] = float(pf.loc[pf["target"] == "cheese", "peak_share"].mean())
+    _put(
+        m,
+        "objPeakCells",
+        interval(pf.loc[(pf["part"] == "delta") & (pf["target"] != "cheese"), "peak_share"]),
+    )
+    m["objPeakUniform"] = 1.0 / ((cfg["size"] + 1) // 2) ** 2
+    m["objRankNull"] = 0.5
+    lf = lay[(lay["step"] == final)]
+    dense = lf[lf["layer"] == "trunk.dense.weight"]
+    for key, sel in (
+        ("objDenseSpecific", (dense["part"] == "specific")),
+        ("objDenseCells", (dense["part"] == "delta") & (dense["target"] != "cheese")),
+        ("objDenseRandom", dense["part"] == "random"),
+    ):
+        _put(m, key, interval(dense.loc[sel, "share"]))
+    m["objDenseCheese"] = float(dense.loc[dense["target"] == "cheese", "share"].mean())
+    m["objDenseParams"] = float(dense["param_share"].iloc[0])
+    cf = ch[ch["step"] == final]
+    for part, key in (("specific", "objChannels"), ("random", "objChannelsRandom")):
+        _put(m, key, interval(cf.loc[cf["part"] == part, "consistency"]))
+    # item 7: first and last checkpoint
+    first = int(tr["step"].min())
+    for measure, key in (
+        ("decoding_specific", "Decode"),
+        ("transplant_minus_random", "Transplant"),
+        ("position_rank", "Rank"),
+        ("specific_share", "Share"),
+        ("ma_success", "Success"),
+    ):
+        for step, when in ((first, "First"), (final, "Last")):
+            g = tr[(tr["measure"] == measure) & (tr["step"] == step)]
+            m[f"objTrack{key}{when}"] = float(g["value"].mean())
+            # one seed: its interval over targets; several: the interval over seeds
+            lo, hi = (
+                (g["low"].iloc[0], g["high"].iloc[0]) if len(g) == 1 else interval(g["value"])[1:3]
+            )
+            m[f"objTrack{key}{when}Low"], m[f"objTrack{key}{when}High"] = float(lo), float(hi)
+    m["objShareLast"] = m["objTrackShareLast"]
+    m["objShareOrthogonal"] = 1.0 - 1.0 / K
+    # item 4c retrained: MA - specific_k, retrained on RA like the patch
+    for key, comp in (
+        ("objNegRetrain", "negation_vs_ma"),
+        ("objNegRetrainRandom", "negation_random_vs_ma"),
+        ("objNegRetrainDiff", "negation_vs_negation_random"),
+    ):
+        row = ls.loc[(f"{comp}_own_minus_others", "all", "d_visit")]
+        _put(m, key, (row["mean"], row["low"], row["high"], row["runs"]))
+    m.update(training_macros(d))
+    return {**m, **verdicts(m)}
+
+
+def training_macros(d: Path) -> dict:
+    """Item 7's relations: MA's LLC curve, onsets against success, rank correlations."""
+    curves = pd.read_csv(d / "ma_curves.csv")
+    rel = pd.read_csv(d / "track_relations.csv").set_index(["reference", "measure"])
+    lags = pd.read_csv(d / "onset_lags.csv")
+    llc = curves[curves["measure"] == LLC]
+    healthy = curves[curves["measure"] == f"{LLC}/healthy"]["value"]
+    first, last = llc["step"].min(), llc["step"].max()
+    m = {
+        "objLlcFirst": float(llc.loc[llc["step"] == first, "value"].mean()),
+        "objLlcLast": float(llc.loc[llc["step"] == last, "value"].mean()),
+        "objLlcHealthy": float(healthy.mean()),
+        "objLlcEstimates": len(llc),
+        "objLlcCheckpoints": int(llc["step"].nunique()),
+    }
+    for ref, word in (("ma_success", "Success"), ("ma_llc", "Llc")):
+        row = rel.loc[(ref, "transplant_minus_random")]
+        m[f"objRho{word}"] = float(row["rho"])
+        m[f"objRho{word}Null"] = float(row["null_rho"])
+        m[f"objRho{word}P"] = float(row["p"])
+    for measure, key in (("ma_llc", "objLagLlc"), ("transplant_minus_random", "objLagTransplant")):
+        row = lags[lags["measure"] == measure]
+        if row.empty:
+            m[key], m[f"{key}Low"], m[f"{key}High"], m[f"{key}Runs"] = (float("nan"),) * 3 + (0,)
+        else:
+            r = row.iloc[0]
+            m[key], m[f"{key}Low"], m[f"{key}High"] = (
+                float(r["mean_log10_lag"]),
+                float(r["low"]),
+                float(r["high"]),
+            )
+            m[f"{key}Runs"] = int(r["runs"])
+        m[f"{key}RunsPhrase"] = count_phrase(m[f"{key}Runs"], "seed")
+    return m
+
+
+def _above(m: dict, key: str, ref: float = 0.0) -> bool:
+    return bool(m[f"{key}Low"] > ref)
+
+
+def _below(m: dict, key: str, ref: float = 0.0) -> bool:
+    return bool(m[f"{key}High"] < ref)
+
+
+def verdicts(m: dict) -> dict[str, str]:
+    """The section's qualitative sentences, decided from the intervals (no number in them),
+    so the prose cannot claim what the data of its mode do not show."""
+    v = {}
+    if _below(m, "objPatchOwn") and _below(m, "objPatchOwn", m["objRandomOwnLow"]):
+        v["ObjPatchVerdict"] = (
+            "The patch leans away from its own cell, beyond the random edit: the negative "
+            "result does not reproduce here."
+        )
+    else:
+        v["ObjPatchVerdict"] = (
+            "The interval of the patch's lean includes zero or overlaps the random edit's: "
+            "Jozdien's negative result reproduces."
+        )
+    v["ObjMbVerdict"] = (
+        "the fine-tunes moved the agent toward its cell."
+        if _above(m, "objMbVisit")
+        else "within this budget the fine-tunes did not measurably move the agent toward its "
+        "cell on this distribution, which bounds what any edit built from them can show."
+    )
+    v["ObjShareVerdict"] = (
+        "specific to its target" if m["objShareLast"] > 0.5 else "shared by every target"
+    )
+    if m["objDecodeP"] <= 0.05 and m["objDecodeLow"] > m["objDecodeNull"]:
+        v["ObjDecodeVerdict"] = "Decoding beats its null in every MA seed."
+    else:
+        v["ObjDecodeVerdict"] = (
+            "Decoding does not beat its null: read linearly, the specific part does not name a "
+            "held-out target. (The exact tabular model of the theory paragraph decodes held-out "
+            "targets from a uniform policy but not from a saturated one.)"
+        )
+    t = _above(m, "objTransplantDiff")
+    n = _below(m, "objNegationDiff")
+    v["ObjEditVerdict"] = {
+        (True, True): "Both edits beat the random direction: the specific part writes the "
+        "objective in and, negated, writes it out.",
+        (True, False): "The transplant beats the random direction; the negation does not "
+        "make the agent avoid its cell beyond the random edit.",
+        (False, True): "The negation beats the random direction; the transplant does not.",
+        (False, False): "Neither edit beats the random direction of equal size.",
+    }[t, n]
+    overlap = not (
+        m["objTransplantKAllLow"] > m["objTransplantKTwoHigh"]
+        or m["objTransplantKTwoLow"] > m["objTransplantKAllHigh"]
+    )
+    v["ObjKVerdict"] = (
+        "The intervals overlap: at these sizes averaging over more rewards does not measurably "
+        "change the transplant."
+        if overlap
+        else (
+            "Averaging over more rewards strengthens the transplant."
+            if m["objTransplantKAll"] > m["objTransplantKTwo"]
+            else "Averaging over more rewards weakens the transplant."
+        )
+    )
+    if m["objRankLow"] > m["objRankNull"] and m["objRankLow"] > m["objRankRandomHigh"]:
+        v["ObjMapVerdict"] = (
+            "The specific parts concentrate on the dense-layer inputs of their own target "
+            "cell, beyond random directions: the stored target has a place in the weights."
+        )
+    else:
+        v["ObjMapVerdict"] = (
+            "The specific parts show no preference for their target's input position beyond "
+            "random directions."
+        )
+    early = (
+        "Already at the random-weight network the transplant beats its random direction, so "
+        "on this measure the network does not wait for competence to become objective-editable. "
+        if _above(m, "objTrackTransplantFirst")
+        else "At the random-weight network the transplant does not beat its random direction. "
+    )
+    v["ObjTrackVerdict"] = early + (
+        "The editing measures exist only at the fine-tuned checkpoints, too few for a "
+        "functional form; forms are fitted to MA's dense success and LLC curves."
+    )
+    v["ObjNegRetrainVerdict"] = (
+        "Retrained on the cheese, the negated specific part avoids its own cell beyond its "
+        "random direction."
+        if _below(m, "objNegRetrainDiff")
+        else "Retrained on the cheese, the negated specific part does not avoid its own cell "
+        "beyond its random direction."
+    )
+    p_s, p_l = m["objRhoSuccessP"], m["objRhoLlcP"]
+    if not (np.isfinite(p_s) and np.isfinite(p_l)):
+        v["ObjRelationVerdict"] = (
+            "With one MA seed there is no seed-shuffled null: these correlations only "
+            "describe this run."
+        )
+    else:
+        beats = [name for name, p in (("success", p_s), ("the LLC", p_l)) if p <= 0.05]
+        v["ObjRelationVerdict"] = (
+            f"The correlation with {' and with '.join(beats)} beats the seed-shuffled null."
+            if beats
+            else "Neither correlation beats the seed-shuffled null: every seed's curves rise "
+            "together, so pairing a seed's editability with another seed's success or LLC "
+            "correlates as well."
+        )
+    return v
+
+
+def figure(d: Path, path: Path) -> None:
+    """Transplant and negation against random directions; position ranks; the track."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ed = pd.read_csv(d / "edits.csv")
+    pos = pd.read_csv(d / "positions.csv")
+    tr = pd.read_csv(d / "track.csv")
+    final, K = int(ed["step"].max()), int(ed["K"].max())
+    fig, ax = plt.subplots(1, 3, figsize=(10, 3.0))
+    summ = edit_summary(ed[(ed["step"] == final) & (ed["K"] == K)])
+    for direction, color in (("specific", "C0"), ("random", "C7")):
+        g = summ[summ["direction"] == direction].assign(x=lambda t: t["sign"] * t["alpha"])
+        g = g.sort_values("x")
+        ax[0].errorbar(
+            g["x"],
+            g["d_visit"],
+            yerr=[g["d_visit"] - g["low"], g["high"] - g["d_visit"]],
+            marker="o",
+            color=color,
+            capsize=2,
+            label=direction,
+        )
+    ax[0].axhline(0, color="k", lw=0.5)
+    ax[0].set_xlabel(r"edit $\alpha$ (MA $+\alpha\,$direction)")
+    ax[0].set_ylabel("visits to own target\nminus to others (vs MA)")
+    ax[0].legend(fontsize=7)
+    pf = pos[(pos["step"] == final) & (pos["target"] != "cheese")]
+    parts = ["specific", "delta", "random"]
+    for i, part in enumerate(parts):
+        v = pf.loc[pf["part"] == part, "rank"].to_numpy()
+        ax[1].scatter(np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size), v, s=10, color="C0")
+        ax[1].hlines(v.mean(), i - 0.3, i + 0.3, color="k")
+    ax[1].axhline(0.5, color="C3", ls="--", lw=0.8, label="no position preference")
+    ax[1].set_xticks(range(len(parts)), parts)
+    ax[1].set_ylim(-0.05, 1.05)
+    ax[1].set_ylabel("rank of the target's position\nin the dense-layer map")
+    ax[1].legend(fontsize=7)
+    for measure, label, color in (
+        ("decoding_specific", "decoding accuracy", "C0"),
+        ("transplant_minus_random", "transplant $-$ random", "C1"),
+        ("position_rank", "position rank", "C2"),
+        ("ma_success", "MA success", "k"),
+    ):
+        g = tr[tr["measure"] == measure].groupby("step")["value"].mean()
+        ax[2].plot(g.index, g.to_numpy(), marker="o", label=label, color=color)
+    ax[2].set_xscale("symlog", linthresh=1e4)
+    ax[2].set_xlabel("MA checkpoint (environment steps)")
+    ax[2].legend(fontsize=6)
+    for a, letter in zip(ax, "abc", strict=True):
+        a.set_title(f"({letter})", fontsize=9, loc="left")
+        a.tick_params(labelsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def make_outputs(args) -> None:
+    """Macros, table and figure; without this mode's data, only the pending flag."""
+    macros = args.tables / f"{NAME}_macros.tex"
+    if not (args.out / "track.csv").is_file():
+        # no data of this mode yet (the full mode is not run): the section says so and
+        # prints no number (paper/sections/objectives.tex tests \objPending)
+        write_macros(macros, {"objPending": "yes"})
+        return
+    write_macros(macros, _macros(args.out))
+    summ = edit_summary(pd.read_csv(args.out / "edits.csv"))
+    final = int(summ["step"].max())
+    table = summ[(summ["step"] == final) & summ["direction"].isin(["specific", "random"])]
+    table = table.assign(edit=table["sign"] * table["alpha"])[
+        ["K", "direction", "edit", "d_visit", "low", "high", "n", "d_success"]
+    ]
+    write_table(
+        args.tables / f"{NAME}_edits.tex",
+        table.sort_values(["K", "direction", "edit"]),
+        caption="Edits of the final MA: own-minus-others visit change (95\\% t interval "
+        "over targets and MA seeds) and cheese-success change.",
+        label="tab:objectives_edits",
+    )
+    figure(args.out, args.figures / f"{NAME}_edits")
