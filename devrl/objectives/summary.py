@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from devrl.objectives.patch import lean, own_minus_others
+from devrl.stats import finite_t_interval as interval
 from devrl.stats import seed_shuffle_test, spearman, t_interval
 
 __all__ = [
@@ -24,13 +25,6 @@ __all__ = [
     "lean_table",
     "track_relations",
 ]
-
-
-def interval(values) -> tuple[float, float, float, int]:
-    """:func:`devrl.stats.t_interval` over the finite values; all NaN when there are none."""
-    v = np.asarray(list(values), dtype=float)
-    v = v[np.isfinite(v)]
-    return t_interval(v) if v.size else (float("nan"),) * 3 + (0,)
 
 
 EDIT_CONTROLS = {"patch": "random", "negation": "negation_random"}

@@ -21,6 +21,7 @@ from devrl.stats.hypothesis import (
 from devrl.stats.intervals import (
     Interval,
     bootstrap_ci,
+    finite_t_interval,
     iqm,
     mean_interval,
     ratio_ci,
@@ -38,6 +39,7 @@ __all__ = [
     "Test",
     "binomial_interval",
     "bootstrap_ci",
+    "finite_t_interval",
     "fisher_exact",
     "group_dependence",
     "iqm",

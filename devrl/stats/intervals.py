@@ -23,6 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 __all__ = [
     "Interval",
     "bootstrap_ci",
+    "finite_t_interval",
     "iqm",
     "mean_interval",
     "ratio_ci",
@@ -214,6 +215,19 @@ def seed_level_interval(
     boot = inner[pick, np.arange(resamples)[:, None]].mean(axis=1)
     a = (1 - level) / 2
     return float(means.mean()), float(np.quantile(boot, a)), float(np.quantile(boot, 1 - a))
+
+
+def finite_t_interval(
+    values: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float, int]:
+    """:func:`t_interval` over the finite values; ``(nan, nan, nan, 0)`` when there are none.
+
+    Why: summaries over groups (a cell whose runs all failed to cross a threshold, a
+    checkpoint where a measure is undefined) need a row, not an error.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return t_interval(x, level) if x.size else (float("nan"),) * 3 + (0,)
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float, int]:

@@ -56,3 +56,13 @@ def test_ratio_ci_rejects_bad_counts():
 
 def test_iqm_is_the_mean_of_the_middle_half():
     assert iqm([0, 1, 2, 3, 4, 5, 6, 100]) == pytest.approx(np.mean([2, 3, 4, 5]))
+
+
+def test_finite_t_interval_drops_non_finite_values_and_answers_nan_for_none():
+    from devrl.stats import finite_t_interval
+
+    m, lo, hi, n = finite_t_interval([1.0, 2.0, 3.0, float("inf"), float("nan")])
+    half = 4.302652729911275 / np.sqrt(3)  # t_{0.975, 2} * sd 1 / sqrt(3)
+    assert (m, n) == (2.0, 3) and lo == pytest.approx(2 - half) and hi == pytest.approx(2 + half)
+    m, lo, hi, n = finite_t_interval([float("nan"), float("-inf")])
+    assert n == 0 and all(np.isnan(x) for x in (m, lo, hi))

@@ -1,0 +1,449 @@
+"""Figures, tables and macros of ``experiments/goal_study.py`` (imported by it, not a section).
+
+Everything here reads the saved tidy tables of one mode, so ``--figures-only`` redraws the
+section without rerunning the sweep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from devrl.forms import FORMS_ACROSS
+from devrl.paper import (
+    count_phrase,
+    data_dir,
+    number_latex,
+    save_figure,
+    write_macros,
+    write_table,
+)
+from devrl.stats import finite_t_interval, t_interval
+
+try:  # imported by the script (devrl paper) or from the repository root
+    from goal_study_analysis import AXES, ENV, ONSET, SHARE_ZERO, TRAINING, axis_runs
+except ImportError:  # pragma: no cover
+    from experiments.goal_study_analysis import (
+        AXES,
+        ENV,
+        ONSET,
+        SHARE_ZERO,
+        TRAINING,
+        axis_runs,
+    )
+
+NAME = "goal_study"
+
+
+def _load(folder: Path) -> dict[str, pd.DataFrame]:
+    names = ("results", "trials", "final", "study_table", "forms_across", "curve_forms")
+    names += ("curve_params", "onsets", "effects")
+    return {n: pd.read_csv(folder / f"{n}.csv") for n in names}
+
+
+def _cells(data: dict, base: dict, axis: str) -> list:
+    runs = axis_runs(data["final"], base, axis)
+    return sorted(runs[AXES[axis][0]].unique())
+
+
+def _ticks(ax, axis: str, cells) -> None:
+    """The axis's cell values as plain tick labels (share 0 drawn at SHARE_ZERO)."""
+    ax.set_xticks(cells, ["0" if v == SHARE_ZERO else f"{v:g}" for v in cells])
+    ax.minorticks_off()
+
+
+def _label(axis: str, value) -> str:
+    if axis == "share":
+        return "share 0" if value == SHARE_ZERO else f"share {value:g}"
+    return f"{AXES[axis][2].split()[0]} {value:g}"
+
+
+def figure_curves(data: dict, base: dict, path_stem) -> None:
+    """Three quantities over training (rows) along each axis of the design (columns).
+
+    Lines: mean over seeds per cell, bands: min to max over seeds; the dashed line in the
+    top row is the pure corner-seeker's success on the same episodes (the base cell's).
+    """
+    results = data["results"].assign(
+        share_x=lambda d: d["cheese_anywhere"].where(d["cheese_anywhere"] > 0, SHARE_ZERO)
+    )
+    axes_used = [a for a in AXES if len(_cells(data, base, a)) > 1]
+    rows = ["success-vs-corner/agent", "corner-first", "decision-cheese"]
+    fig, axs = plt.subplots(
+        len(rows), len(axes_used), figsize=(3.3 * len(axes_used), 6.6), squeeze=False
+    )
+    for j, axis in enumerate(axes_used):
+        column = AXES[axis][0]
+        cells = _cells(data, base, axis)
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(cells)))
+        runs = set(axis_runs(data["final"], base, axis)["run"])
+        for i, measure in enumerate(rows):
+            ax = axs[i, j]
+            sub = results[results["run"].isin(runs) & (results["measure"] == measure)]
+            for colour, value in zip(colours, cells):
+                cell = sub[np.isclose(sub[column], value)]
+                curve = cell.groupby("step")["value"].agg(["mean", "min", "max"])
+                ax.plot(curve.index, curve["mean"], color=colour, lw=1.3, label=_label(axis, value))
+                ax.fill_between(curve.index, curve["min"], curve["max"], color=colour, alpha=0.15)
+            if measure == rows[0]:
+                seeker = results[
+                    results["run"].isin(runs) & (results["measure"] == "success-vs-corner/seeker")
+                ]
+                ax.plot(*zip(*seeker.groupby("step")["value"].mean().items()), "k--", lw=0.8)
+            ax.set(ylim=(-0.02, 1.02), xscale="symlog", xlim=(0, None))
+            ax.set_xscale("symlog", linthresh=1e4)
+            if j == 0:
+                ax.set_ylabel(TRAINING[measure], fontsize=8)
+            if i == len(rows) - 1:
+                ax.set_xlabel("environment steps")
+            if i == 0:
+                ax.set_title(AXES[axis][2], fontsize=9)
+                ax.legend(frameon=False, fontsize=6, loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path_stem)
+
+
+def _form_curve(forms: pd.DataFrame, runs: pd.DataFrame, column: str, q: str):
+    """The winning form's curve over the axis (refitted to the pooled runs)."""
+    from devrl.forms import fit
+
+    best = forms[(forms["status"] == "ok")].iloc[0]
+    data = runs.dropna(subset=[q]).sort_values(["seed", column])
+    res = fit(data[column], data[q], best["form"], groups=data["seed"].to_numpy(), ci="none")
+    grid = np.geomspace(data[column].min(), data[column].max(), 200)
+    return grid, res.predict(grid), best
+
+
+def figure_dependence(data: dict, base: dict, path_stem) -> None:
+    """Final success with the cheese anywhere and P(cheese | DS) against corner size and share.
+
+    Dots: seeds; squares with bars: mean and 95% t-interval over seeds; dashed: the pure
+    corner-seeker's success on the same episodes; line: the form with the best AICc
+    (legend: its Akaike weight, 95% interval over seed resamples).
+    """
+    axes_used = [a for a in ("corner", "share") if len(_cells(data, base, a)) > 1]
+    quantities = [
+        ("success_anywhere", "success, cheese anywhere"),
+        ("p_cheese", TRAINING["decision-cheese"]),
+    ]
+    fig, axs = plt.subplots(
+        len(quantities), len(axes_used), figsize=(3.6 * len(axes_used), 5.4), squeeze=False
+    )
+    for j, axis in enumerate(axes_used):
+        column = AXES[axis][0]
+        runs = axis_runs(data["final"], base, axis)
+        for i, (q, label) in enumerate(quantities):
+            ax = axs[i, j]
+            ax.plot(runs[column], runs[q], "o", ms=3, color="0.6", zorder=1)
+            stats = runs.groupby(column)[q].apply(lambda v: pd.Series(finite_t_interval(v)[:3]))
+            stats = stats.unstack().clip(0.0, 1.0)  # rates, as in the study table
+            ax.errorbar(
+                stats.index,
+                stats[0],
+                yerr=[stats[0] - stats[1], stats[2] - stats[0]],
+                fmt="s",
+                color="C0",
+                ms=4,
+                capsize=3,
+                lw=1,
+                zorder=3,
+            )
+            if q == "success_anywhere":
+                seeker = runs.groupby(column)["seeker"].mean()
+                ax.plot(seeker.index, seeker, "k--", lw=1, label="pure corner-seeker")
+            forms = data["forms_across"]
+            forms = forms[(forms["axis"] == axis) & (forms["quantity"] == q)]
+            if len(forms):
+                grid, curve, best = _form_curve(forms, runs, column, q)
+                ax.plot(
+                    grid,
+                    curve,
+                    color="C3",
+                    lw=1.2,
+                    label=f"{best['form'].replace('_', ' ')}: weight {best['weight']:.2f} "
+                    f"[{best['weight_lo']:.2f}, {best['weight_hi']:.2f}]",
+                )
+            ax.set(xscale="log", ylim=(-0.02, 1.02), xlabel=AXES[axis][2])
+            _ticks(ax, axis, _cells(data, base, axis))
+            if j == 0:
+                ax.set_ylabel(f"final {label}", fontsize=8)
+            ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, path_stem)
+
+
+def figure_onset(data: dict, base: dict, path_stem) -> None:
+    """When corner-seeking appears (corner-first first >= ONSET) along each axis, per seed.
+
+    Dots: runs (triangles at the top: never crossed, censored at the last checkpoint);
+    crosses: when in-distribution success first reached the same level.
+    """
+    onsets = data["onsets"].assign(
+        share_x=lambda d: d["cheese_anywhere"].where(d["cheese_anywhere"] > 0, SHARE_ZERO)
+    )
+    axes_used = [a for a in AXES if len(_cells(data, base, a)) > 1]
+    fig, axs = plt.subplots(1, len(axes_used), figsize=(3.2 * len(axes_used), 2.8), squeeze=False)
+    last = float(data["results"]["step"].max())
+    for j, axis in enumerate(axes_used):
+        ax, column = axs[0, j], AXES[axis][0]
+        runs = axis_runs(onsets, base, axis)
+        rng = np.random.default_rng(0)
+        jitter = np.exp(rng.uniform(-0.06, 0.06, len(runs)))
+        x = runs[column].to_numpy(float) * jitter
+        done = ~runs["censored"].to_numpy(bool)
+        ax.plot(x[done], runs["onset"][done], "o", color="C1", ms=4, label="corner-seeking appears")
+        ax.plot(
+            x[~done],
+            np.full((~done).sum(), last),
+            "^",
+            color="C1",
+            mfc="none",
+            ms=5,
+            label="not by the last checkpoint",
+        )
+        ax.plot(x, runs["success_onset"], "x", color="C0", ms=4, label="success reaches the level")
+        ax.set(xscale="log", yscale="log", xlabel=AXES[axis][2])
+        _ticks(ax, axis, _cells(data, base, axis))
+        if j == 0:
+            ax.set_ylabel("environment steps")
+            ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, path_stem)
+
+
+# ------------------------------------------------------------------- tables and macros
+def _ci(m: float, lo: float, hi: float) -> str:
+    return "--" if not np.isfinite(m) else f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def table_study(study: pd.DataFrame) -> pd.DataFrame:
+    """The study table for the paper: per cell, estimates with 95% t-intervals over seeds."""
+    out = pd.DataFrame(
+        {
+            "corner": study["corner"],
+            "share": study["cheese_anywhere"].map(lambda v: f"{v:g}"),
+            "size": study["size"],
+            "seeds": study["seeds"],
+        }
+    )
+    for q, label in (
+        ("success_in", "success (training)"),
+        ("seeker_train", "corner-seeker (training)"),
+        ("success_anywhere", "success (anywhere)"),
+        ("seeker", "corner-seeker"),
+        ("p_cheese", "P(cheese at DS)"),
+        ("corner_first", "corner first"),
+    ):
+        out[label] = [_ci(m, lo, hi) for m, lo, hi in study[[q, f"{q}_lo", f"{q}_hi"]].to_numpy()]
+    return out
+
+
+def table_forms(forms: pd.DataFrame) -> pd.DataFrame:
+    """Forms of the final quantities against each axis: every candidate's weight and wins."""
+    out = forms[["axis", "quantity", "form", "status", "k", "delta_aicc"]].copy()
+    out["status"] = out["status"].map(lambda s: "ok" if s == "ok" else "too few points")
+    out["quantity"] = out["quantity"].map(
+        {"success_anywhere": "success", "p_cheese": "P(cheese at DS)"}
+    )
+    out["weight"] = [_ci(*r) for r in forms[["weight", "weight_lo", "weight_hi"]].to_numpy()]
+    out["wins"] = forms["wins"]
+    return out
+
+
+def table_effects(eff: pd.DataFrame) -> pd.DataFrame:
+    """Slopes of the fitted parameters and the onset on each axis's variable."""
+    if eff.empty:
+        return pd.DataFrame({"note": ["no axis with two values and two seeds"]})
+    return pd.DataFrame(
+        {
+            "quantity": eff["measure"].map(lambda m: TRAINING.get(m, m)),
+            "parameter": eff["param"].map(
+                {"log_t0": "midpoint (ln steps)", "b": "end level", "onset": "onset (log10 steps)"}
+            ),
+            "term": eff["term"],
+            "slope [95% CI]": [
+                f"{c:.3g} [{lo:.3g}, {hi:.3g}]"
+                for c, lo, hi in eff[["coef", "ci_low", "ci_high"]].to_numpy()
+            ],
+            "p": eff["pvalue"],
+            "runs": eff["n"],
+            "model": eff["method"],
+            "fit": eff["warnings"].fillna("").map(lambda w: "boundary" if w else "ok"),
+        }
+    )
+
+
+def _form_macros(forms: pd.DataFrame) -> dict:
+    out = {}
+    for axis, q, key in (
+        ("corner", "success_anywhere", "CornerSuccess"),
+        ("corner", "p_cheese", "CornerCheese"),
+        ("share", "success_anywhere", "ShareSuccess"),
+        ("share", "p_cheese", "ShareCheese"),
+    ):
+        f = forms[(forms["axis"] == axis) & (forms["quantity"] == q) & (forms["status"] == "ok")]
+        if f.empty:
+            continue
+        best = f.iloc[0]
+        tried = forms[(forms["axis"] == axis) & (forms["quantity"] == q)]
+        out |= {
+            f"goalForm{key}": best["form"].replace("_", " "),
+            f"goalWeight{key}": float(best["weight"]),
+            f"goalWeightLo{key}": float(best["weight_lo"]),
+            f"goalWeightHi{key}": float(best["weight_hi"]),
+            f"goalWins{key}": float(best["wins"]),
+            f"goalSecond{key}": f.iloc[1]["form"].replace("_", " ") if len(f) > 1 else "none",
+            f"goalDelta{key}": float(f.iloc[1]["delta_aicc"]) if len(f) > 1 else float("nan"),
+            f"goalFailed{key}": len(tried) - len(f),
+        }
+    return out
+
+
+def _cell_macros(study: pd.DataFrame, base: dict) -> dict:
+    """Estimates at the base cell, the largest corner and the largest share."""
+    out = {}
+    is_base = np.ones(len(study), bool)
+    for var in ENV:
+        is_base &= np.isclose(study[var].astype(float), float(base[var]))
+    on = {
+        "Base": study[is_base],
+        "MaxCorner": study[
+            np.isclose(study["cheese_anywhere"], base["cheese_anywhere"])
+            & (study["size"] == base["size"])
+        ]
+        .sort_values("corner")
+        .tail(1),
+        "MaxShare": study[(study["corner"] == base["corner"]) & (study["size"] == base["size"])]
+        .sort_values("cheese_anywhere")
+        .tail(1),
+    }
+    out["goalMaxCorner"] = int(on["MaxCorner"]["corner"].iloc[0])
+    out["goalMaxShare"] = float(on["MaxShare"]["cheese_anywhere"].iloc[0])
+    for key, row in on.items():
+        row = row.iloc[0]
+        for q, name in (
+            ("seeker_train", "SeekerTrain"),
+            ("success_anywhere", "Anywhere"),
+            ("seeker", "Seeker"),
+            ("p_cheese", "Cheese"),
+            ("success_in", "In"),
+            ("corner_first", "CornerFirst"),
+        ):
+            out[f"goal{name}{key}"] = float(row[q])
+            out[f"goal{name}{key}Lo"] = float(row[f"{q}_lo"])
+            out[f"goal{name}{key}Hi"] = float(row[f"{q}_hi"])
+    return out
+
+
+def _onset_macros(onsets: pd.DataFrame, eff: pd.DataFrame, last_step: float) -> dict:
+    crossed = onsets[~onsets["censored"]]
+    out = {
+        "goalOnsetLevel": ONSET,
+        "goalOnsetTotal": len(onsets),
+        "goalOnsetCrossed": len(crossed),
+    }
+    if len(crossed) >= 2:
+        frac, lo, hi, _ = t_interval(crossed["onset"] / last_step)
+        out |= {"goalOnsetFraction": frac, "goalOnsetFractionLo": lo, "goalOnsetFractionHi": hi}
+        both = crossed.dropna(subset=["success_onset"])
+        lag = np.log10(both["onset"]) - np.log10(both["success_onset"])
+        m, lo, hi, n = t_interval(lag)
+        out |= {
+            "goalOnsetLag": m,
+            "goalOnsetLagLo": lo,
+            "goalOnsetLagHi": hi,
+            "goalOnsetLagRuns": n,
+        }
+    for axis, key in (("corner", "Corner"), ("share", "Share"), ("size", "Size")):
+        row = eff[(eff["axis"] == axis) & (eff["param"] == "onset")] if len(eff) else eff
+        if len(row):
+            r = row.iloc[0]
+            out |= {
+                f"goalOnsetEffect{key}": float(r["coef"]),
+                f"goalOnsetEffect{key}Lo": float(r["ci_low"]),
+                f"goalOnsetEffect{key}Hi": float(r["ci_high"]),
+            }
+    return out
+
+
+def _curve_macros(best: pd.DataFrame) -> dict:
+    out = {}
+    for measure, key in (("success", "Success"), ("corner-first", "CornerFirst")):
+        counts = best[best["measure"] == measure]["form"].value_counts()
+        out[f"goalCurveForm{key}"] = counts.index[0].replace("_", " ")
+        out[f"goalCurveForm{key}Share"] = float(counts.iloc[0] / counts.sum())
+    return out
+
+
+def make_figures(args, base: dict) -> None:
+    """Figures, tables and number macros from the saved tables only."""
+    folder = data_dir(args.out, args.quick)
+    data = _load(folder)
+    figure_curves(data, base, args.figures / f"{NAME}_curves")
+    figure_dependence(data, base, args.figures / f"{NAME}_dependence")
+    figure_onset(data, base, args.figures / f"{NAME}_onset")
+    study, trials = data["study_table"], data["trials"]
+    write_table(
+        args.tables / f"{NAME}.tex",
+        table_study(study),
+        caption="Final checkpoint of every cell: success in the training distribution and "
+        "the exact success of a pure corner-seeker there (95\\% interval over random "
+        "mazes; a pure cheese-seeker succeeds on every level), success with the cheese "
+        "anywhere and the exact success of a pure corner-seeker on the same episodes, "
+        "P(cheese $\\mid$ decision square (DS)), and the rate of reaching "
+        "the corner before the cheese on decision-square levels; mean over seeds with its "
+        "95\\% t-interval over seeds.",
+        label="tab:goal-study",
+        fit_width=True,
+    )
+    write_table(
+        args.tables / f"{NAME}_forms.tex",
+        table_forms(data["forms_across"]),
+        caption="Functional form of the final success with the cheese anywhere and of "
+        "P(cheese $\\mid$ decision square) against corner size and against the share of "
+        "cheese-anywhere training levels (runs pooled; k counts the noise scale): AICc "
+        "difference to the best form, Akaike weight with its 95\\% interval over seed "
+        "resamples, and the share of resamples the form wins. Forms with more parameters "
+        "than the design supports are marked.",
+        label="tab:goal-forms",
+        fit_width=True,
+    )
+    write_table(
+        args.tables / f"{NAME}_effects.tex",
+        table_effects(data["effects"]),
+        caption="How each axis's variable moves the logistic-in-log-steps fits of each run's "
+        "curves (midpoint and end level) and the onset of corner-seeking: slope with its "
+        "95\\% interval, a random intercept per seed (mixed model; OLS with errors "
+        "clustered by seed where the mixed model cannot be fitted). fit: boundary when the "
+        "seed variance was estimated at zero or the fit warned (the interval is then less "
+        "reliable).",
+        label="tab:goal-effects",
+        fit_width=True,
+    )
+    cpu = trials["train_cpu_seconds"] + trials["track_cpu_seconds"]
+    last_step = float(trials["final_step"].max())
+    write_macros(
+        args.tables / f"{NAME}_macros.tex",
+        {
+            "goalRuns": count_phrase(len(trials), "run"),
+            "goalCells": len(study),
+            "goalSeeds": count_phrase(int(study["seeds"].min()), "seed"),
+            "goalSteps": number_latex(last_step),
+            "goalCheckpoints": int(data["results"].query("measure == 'success'")["step"].nunique()),
+            "goalSize": int(base["size"]),
+            "goalFormsTried": count_phrase(len(FORMS_ACROSS), "form"),
+            "goalTrainCpu": float(trials["train_cpu_seconds"].mean()),
+            "goalTrackCpu": float(trials["track_cpu_seconds"].mean()),
+            "goalTotalCpuMin": float(cpu.sum() / 60),
+            **_cell_macros(study, base),
+            **_form_macros(data["forms_across"]),
+            **_onset_macros(data["onsets"], data["effects"], last_step),
+            **_curve_macros(data["curve_forms"]),
+        },
+    )
