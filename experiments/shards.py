@@ -85,11 +85,15 @@ from devrl.sweep import run_sweep
 from devrl.track import track
 
 try:  # run as a script (devrl paper) or imported from the repository root
+    import shards_figures as figures
     import shards_report as report
-    from shards_report import TRACKED
+    import shards_summary as summaries
+    from shards_summary import TRACKED
 except ImportError:  # pragma: no cover
+    from experiments import shards_figures as figures
     from experiments import shards_report as report
-    from experiments.shards_report import TRACKED
+    from experiments import shards_summary as summaries
+    from experiments.shards_summary import TRACKED
 
 NAME = "shards"
 ROOT = Path(__file__).resolve().parents[1]
@@ -312,7 +316,7 @@ def run_experiment(args, spec: dict, root: Path) -> None:
 def analyse(root: Path) -> dict[str, pd.DataFrame]:
     """Over-agent summaries, onsets, their order and forms, written next to the agents."""
     agents = pd.read_csv(root / "agents.csv")
-    summary = report.summarize(root, agents)
+    summary = summaries.summarize(root, agents)
     for key, frame in summary.items():
         _write(frame, root / f"summary_{key}.csv")
     tracks = pd.read_csv(root / "tracks.csv")
@@ -368,8 +372,8 @@ def main() -> None:
     )
     order = pd.read_csv(root / "onset_order.csv")
     args.figures.mkdir(parents=True, exist_ok=True)
-    report.figure_over_training(tracks, onset, args.figures / f"{NAME}_over_training")
-    report.figure_final(summary, args.figures / f"{NAME}_final")
+    figures.figure_over_training(tracks, onset, args.figures / f"{NAME}_over_training")
+    figures.figure_final(summary, args.figures / f"{NAME}_final")
     design = {
         "name": NAME,
         "size": int(spec["base"]["size"]),
