@@ -1,4 +1,4 @@
-"""experiments/goal_switch.py's analysis on hand-built stitched tracks with a planted switch."""
+"""experiments/goal_switch.py's analysis (goal_switch_report.py) on hand-built stitched tracks with a planted switch."""
 
 import importlib.util
 import json
@@ -13,6 +13,11 @@ _PATH = Path(__file__).parents[2] / "experiments" / "goal_switch.py"
 _spec = importlib.util.spec_from_file_location("goal_switch", _PATH)
 G = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(G)
+_spec = importlib.util.spec_from_file_location(
+    "goal_switch_report", _PATH.with_name("goal_switch_report.py")
+)
+R = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(R)
 
 SWITCH, END, BEHAVIOUR = 100_000, 150_000, 120_000
 STEPS = np.r_[0, np.arange(5_000, SWITCH + 1, 5_000), np.arange(105_000, END + 1, 5_000)]
@@ -51,7 +56,7 @@ def _tracks(seeds=(0, 1, 2)) -> pd.DataFrame:
 
 
 def test_switch_times_and_learning_transition():
-    sw = G.switches(_tracks()).set_index(["direction", "seed"])
+    sw = R.switches(_tracks()).set_index(["direction", "seed"])
     planted = sw.loc["corner-to-anywhere"]
     assert np.all(
         (planted["behaviour_switch"] > BEHAVIOUR) & (planted["behaviour_switch"] <= 125_000)
@@ -63,7 +68,7 @@ def test_switch_times_and_learning_transition():
 
 def test_detection_table_finds_the_planted_detector_only():
     tracks = _tracks()
-    det = G.detection(tracks, G.switches(tracks), {"n_null": 99, "n_permutations": 9})
+    det = R.detection(tracks, R.switches(tracks), {"n_null": 99, "n_permutations": 9})
     kl = det[(det["detector"] == "policy KL") & (det["direction"] == "cheese-to-cell")].iloc[0]
     assert kl["recall"] == 1.0 and kl["p (random)"] < 0.05 and kl["p (circular)"] < 0.05
     assert kl["precision"] >= 0.75 > kl["null precision (random)"]  # one noise shift at most
@@ -88,7 +93,7 @@ def test_outputs_from_saved_data(tmp_path):
         figures=tmp_path / "figures",
         tables=tmp_path / "tables",
     )
-    G.make_figures(args)
+    G.make_figures(args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]})
     macros = (tmp_path / "tables" / "goal_switch_macros.tex").read_text()
     assert "\\newcommand{\\gsSwitchedCheeseToCell}{3 of 3}" in macros
     assert "policy KL" in macros  # the planted detector beats its nulls
@@ -100,6 +105,8 @@ def test_full_mode_without_data_is_pending(tmp_path, capsys):
     args = types.SimpleNamespace(
         out=tmp_path, quick=False, figures_only=True, figures=tmp_path, tables=tmp_path
     )
-    G.make_figures(args)  # no error, nothing written: the prose says the data are pending
+    G.make_figures(
+        args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]}
+    )  # no error, nothing written: the prose says the data are pending
     assert "pending" in capsys.readouterr().out
     assert not list(tmp_path.iterdir())
