@@ -51,9 +51,6 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import pandas as pd
 import torch
 

@@ -44,9 +44,6 @@ import gzip
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import torch
