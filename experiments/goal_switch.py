@@ -66,16 +66,11 @@ from devrl.runs import Run
 from devrl.track import track
 
 try:  # run as a script (devrl paper) or imported from the repository root
-    from goal_switch_report import BEHAVIOUR, BLOCK, DETECTORS, LLC_ROWS, NAME, make_figures
+    import goal_switch_report as report
 except ImportError:  # pragma: no cover
-    from experiments.goal_switch_report import (
-        BEHAVIOUR,
-        BLOCK,
-        DETECTORS,
-        LLC_ROWS,
-        NAME,
-        make_figures,
-    )
+    from experiments import goal_switch_report as report
+
+NAME = report.NAME
 
 # The quick preset's network and PPO settings, pinned so preset changes keep the saved runs.
 PPO = {"size": 9, "corner": 1, "num_envs": 64, "num_steps": 64, "lr": 1e-3, "gamma": 0.99}
@@ -118,10 +113,10 @@ def measures(cfg: dict) -> list:
     out = [
         on_buffer("llc-action", "llc-action-uniform"),
         on_buffer("llc-value", "llc-value-uniform"),
-        on_buffer("llc-action", "llc-action-block", params=BLOCK),
+        on_buffer("llc-action", "llc-action-block", params=report.BLOCK),
         on_buffer("llc-action", "llc-action-decision", subset="decision"),
     ]
-    out += [get_measure(BEHAVIOUR, levels=cfg["levels"]), get_measure("weight-norm")]
+    out += [get_measure(report.BEHAVIOUR, levels=cfg["levels"]), get_measure("weight-norm")]
     out += [get_measure("weight-distance")]
     out += [get_measure(n, samples=cfg["samples"], buffer_anywhere=1.0) for n in ("policy-kl",)]
     out += [get_measure("state-entropy", samples=cfg["samples"], buffer_anywhere=1.0)]
@@ -176,7 +171,11 @@ def run_experiment(args) -> None:
         bar.update(1)
     bar.close()
     tracks = pd.concat([results[s][0] for s in seeds], ignore_index=True)
-    keep = {BEHAVIOUR, *DETECTORS.values(), *(f"{r}/healthy" for r in LLC_ROWS)}
+    keep = {
+        report.BEHAVIOUR,
+        *report.DETECTORS.values(),
+        *(f"{r}/healthy" for r in report.LLC_ROWS),
+    }
     keep |= {"llc-action-decision/n"}
     tracks = tracks[tracks["measure"].isin(keep)]
     columns = ["direction", "seed", "step", "phase", "switch", "measure", "value", "stderr"]
@@ -203,7 +202,7 @@ def main() -> None:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if not args.figures_only:
         run_experiment(args)
-    make_figures(args, {"directions": list(DIRECTIONS), "size": PPO["size"]})
+    report.make_figures(args, {"directions": list(DIRECTIONS), "size": PPO["size"]})
 
 
 if __name__ == "__main__":

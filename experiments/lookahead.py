@@ -96,31 +96,9 @@ from devrl.runs import Run
 from devrl.track import track
 
 try:  # run as a script (devrl paper) or imported from the repository root
-    from lookahead_report import (
-        TRACKED,
-        figure_patching,
-        figure_steering,
-        figure_thinking,
-        figure_tracks,
-        make_macros,
-        seed_summary,
-        steering_difference,
-        summarize,
-        training_forms,
-    )
+    import lookahead_report as report
 except ImportError:  # pragma: no cover
-    from experiments.lookahead_report import (
-        TRACKED,
-        figure_patching,
-        figure_steering,
-        figure_thinking,
-        figure_tracks,
-        make_macros,
-        seed_summary,
-        steering_difference,
-        summarize,
-        training_forms,
-    )
+    from experiments import lookahead_report as report
 
 NAME = "lookahead"
 LEVEL_SEED = 2024
@@ -398,31 +376,35 @@ def main() -> None:
             return
         raise SystemExit(f"error: no seed tables under {root}; run without --figures-only.")
     keys = ["network", "layer", "kind", "horizon"]
-    _write(summarize(root, seeds, "scores", keys), root / "summary.csv")
+    _write(report.summarize(root, seeds, "scores", keys), root / "summary.csv")
     keys = ["layer", "kind", "fit", "labels", "horizon"]
-    _write(summarize(root, seeds, "own_vs_cheese", keys), root / "own_vs_cheese_summary.csv")
+    _write(report.summarize(root, seeds, "own_vs_cheese", keys), root / "own_vs_cheese_summary.csv")
     keys = ["network", "layer", "distance", "patch"]
-    patch = seed_summary(root, seeds, "patching", keys, ["ratio", "on_path", "off_path", "pairs"])
+    patch = report.seed_summary(
+        root, seeds, "patching", keys, ["ratio", "on_path", "off_path", "pairs"]
+    )
     _write(patch, root / "patching_summary.csv")
     keys = ["network", "layer", "vector", "coeff"]
-    steer = seed_summary(root, seeds, "steering", keys, ["switched", "levels"], ("switched",))
+    steer = report.seed_summary(
+        root, seeds, "steering", keys, ["switched", "levels"], ("switched",)
+    )
     _write(steer, root / "steering_summary.csv")
-    _write(steering_difference(root, seeds), root / "steering_difference.csv")
+    _write(report.steering_difference(root, seeds), root / "steering_difference.csv")
     tracks = pd.concat([pd.read_csv(root / f"seed{s}" / "tracks.csv") for s in seeds])
     _write(tracks, root / "tracks.csv")
-    lags = change_lags(tracks[tracks["step"] > 0], "success", TRACKED)
+    lags = change_lags(tracks[tracks["step"] > 0], "success", report.TRACKED)
     _write(lags, root / "lags.csv")
-    _write(training_forms(tracks), root / "forms.csv")
+    _write(report.training_forms(tracks), root / "forms.csv")
     patching = pd.read_csv(root / "patching_summary.csv")
-    figure_patching(patching, args.figures / f"{NAME}_patching", CAUSAL_LAYERS)
+    report.figure_patching(patching, args.figures / f"{NAME}_patching", CAUSAL_LAYERS)
     steering = pd.read_csv(root / "steering_summary.csv")
-    figure_steering(steering, args.figures / f"{NAME}_steering", CAUSAL_LAYERS)
-    figure_tracks(tracks, args.figures / f"{NAME}_tracks")
+    report.figure_steering(steering, args.figures / f"{NAME}_steering", CAUSAL_LAYERS)
+    report.figure_tracks(tracks, args.figures / f"{NAME}_tracks")
     think = sorted((root / "thinking").glob("seed*.csv"))
     if think:
         thinking = pd.concat([pd.read_csv(p) for p in think], ignore_index=True)
         _write(thinking, root / "thinking.csv")
-        figure_thinking(thinking, args.figures / f"{NAME}_thinking", THINK_TRAIN_TICKS)
+        report.figure_thinking(thinking, args.figures / f"{NAME}_thinking", THINK_TRAIN_TICKS)
     cpu = pd.read_csv(cpu_path)
     cpu = cpu[cpu["seed"].isin(seeds)].groupby("part")["seconds"].sum().to_dict()
     cpu["total"] = sum(cpu.values())
@@ -433,7 +415,7 @@ def main() -> None:
         "think_steps": THINK_STEPS[mode],
         "episodes": SIZES[mode],
     }
-    make_macros(root, seeds, cpu, args.tables / f"{NAME}_macros.tex", design)
+    report.make_macros(root, seeds, cpu, args.tables / f"{NAME}_macros.tex", design)
     print(f"wrote {root}")
 
 

@@ -33,12 +33,12 @@ def _tracks(seeds=(0, 1, 2)) -> pd.DataFrame:
             rng = np.random.default_rng(seed)
             for step in STEPS:
                 after = switched and step > BEHAVIOUR
-                values = {m: rng.normal(0, 0.05) for m in G.DETECTORS.values()}
+                values = {m: rng.normal(0, 0.05) for m in R.DETECTORS.values()}
                 values["policy-kl/per-kstep"] += 1.0 * after
                 values["return"] += 1.0 * (step > 30_000)
-                values[G.BEHAVIOUR] = 0.2 + 0.6 * after
+                values[R.BEHAVIOUR] = 0.2 + 0.6 * after
                 values["llc-action-decision/n"] = 6.0
-                values |= {f"{r}/healthy": 1.0 for r in G.LLC_ROWS}
+                values |= {f"{r}/healthy": 1.0 for r in R.LLC_ROWS}
                 for measure, v in values.items():
                     rows.append(
                         {
@@ -93,7 +93,7 @@ def test_outputs_from_saved_data(tmp_path):
         figures=tmp_path / "figures",
         tables=tmp_path / "tables",
     )
-    G.make_figures(args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]})
+    R.make_figures(args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]})
     macros = (tmp_path / "tables" / "goal_switch_macros.tex").read_text()
     assert "\\newcommand{\\gsSwitchedCheeseToCell}{3 of 3}" in macros
     assert "policy KL" in macros  # the planted detector beats its nulls
@@ -105,7 +105,7 @@ def test_full_mode_without_data_is_pending(tmp_path, capsys):
     args = types.SimpleNamespace(
         out=tmp_path, quick=False, figures_only=True, figures=tmp_path, tables=tmp_path
     )
-    G.make_figures(
+    R.make_figures(
         args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]}
     )  # no error, nothing written: the prose says the data are pending
     assert "pending" in capsys.readouterr().out
