@@ -38,6 +38,7 @@ from devrl.paper import (
     experiment_parser,
     number_latex,
     save_figure,
+    tms_panels,
     tms_rl_macros,
     tms_tables,
     write_macros,
@@ -194,13 +195,13 @@ def figure_losses(runs: dict, figures) -> None:
         ("_ladder", ladder, "REINFORCE from a 4-gon, one difficulty each"),
     ):
         panels = {k: runs[v] for k, v in shown.items() if v in runs}
-        save_figure(tms_paper.loss_panels(panels, levels, title), figures / f"{NAME}{suffix}")
+        save_figure(tms_panels.loss_panels(panels, levels, title), figures / f"{NAME}{suffix}")
 
 
 def figure_llc(runs: dict, llc: pd.DataFrame, figures) -> None:
     shown = MAIN[2:]
     kinds = [f"llc/{k}{c}" for k in ("oracle", "action", "reward") for c in ("", " corrected")]
-    fig = tms_paper.llc_grid({LABELS[r]: runs[r] for r in shown}, llc, kinds)
+    fig = tms_panels.llc_grid({LABELS[r]: runs[r] for r in shown}, llc, kinds)
     save_figure(fig, figures / f"{NAME}_llc")
 
 

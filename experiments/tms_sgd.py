@@ -38,7 +38,7 @@ from devrl.agents.tms_sgd import (
     transition_summary,
 )
 from devrl.paper import experiment_parser, number_latex, save_figure, write_macros, write_table
-from devrl.paper.tms import draw_polygon, level_labels, polygon_key
+from devrl.paper.tms_panels import draw_polygon, level_labels, polygon_key
 from devrl.paper.tms_resample import resample_macros, resample_summary
 from devrl.theory.tms import KGON_NAMES, kgon_critical_points
 

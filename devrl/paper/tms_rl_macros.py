@@ -22,7 +22,8 @@ from devrl.forms.changes import level_shifts
 from devrl.forms.detection import detection_table
 from devrl.llc.geometry import kgon_llc
 from devrl.paper.script import number_latex
-from devrl.paper.tms import SYMLOG_LINEAR, power_latex
+from devrl.paper.tms import power_latex
+from devrl.paper.tms_panels import SYMLOG_LINEAR
 from devrl.theory.tms import kgon_critical_points
 
 __all__ = ["ladder_macros", "learner_macros", "llc_setting_macros", "trajectory_macros"]

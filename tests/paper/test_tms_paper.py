@@ -11,7 +11,7 @@ import pytest
 from devrl.agents.tms_runs import TMSResult
 from devrl.agents.tms_sgd import TMSSGDConfig
 from devrl.paper import tms as tms_paper
-from devrl.paper import tms_tables
+from devrl.paper import tms_panels, tms_tables
 from devrl.theory.tms import kgon
 
 
@@ -163,14 +163,14 @@ def test_panels_draw_one_line_per_seed_and_one_row_per_present_curve():
         {"seed": np.repeat([0, 1], 3), "step": np.tile(steps, 2), "value": 0.1}
     ).assign(run="r", measure="loss/population")
     res = TMSResult(cfg, steps, W, b, metrics, 0.0)
-    fig = tms_paper.loss_panels({"a": res, "b": res}, {"4": 0.1}, "title")
+    fig = tms_panels.loss_panels({"a": res, "b": res}, {"4": 0.1}, "title")
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 + 1  # seeds + the level
     plt.close(fig)
     llc = metrics.assign(measure="llc/oracle")
-    fig = tms_paper.llc_grid({"a": res}, llc, ["llc/oracle", "llc/action"])
+    fig = tms_panels.llc_grid({"a": res}, llc, ["llc/oracle", "llc/action"])
     assert len(fig.axes) == 2  # the loss row and the one curve present
     plt.close(fig)
-    np.testing.assert_allclose(tms_paper.epochs(res, steps), steps * 20 / 1000)
+    np.testing.assert_allclose(tms_panels.epochs(res, steps), steps * 20 / 1000)
 
 
 def test_table_shapes_keep_the_k_gon_plateaus_and_short_names(tmp_path):
@@ -238,12 +238,12 @@ def _batch(values: np.ndarray, run: str = "r") -> TMSResult:
 def test_loss_axis_goes_log_instead_of_clipping_and_keeps_step_zero():
     small = _batch(np.full((2, 4), 0.1))
     big = _batch(np.array([[1.1, 0.5, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1]]))
-    fig = tms_paper.loss_panels({"a": small}, {"4": 0.11, "4+": 0.104}, "t")
+    fig = tms_panels.loss_panels({"a": small}, {"4": 0.11, "4+": 0.104}, "t")
     ax = fig.axes[0]
     assert ax.get_yscale() == "linear" and ax.get_ylim() == (0.03, 0.16)
     assert ax.get_xscale() == "symlog" and ax.get_xlim()[0] == 0  # step 0 drawn, no empty decade
     plt.close(fig)
-    fig = tms_paper.loss_panels({"a": small, "b": big}, {"4": 0.11}, "t")
+    fig = tms_panels.loss_panels({"a": small, "b": big}, {"4": 0.11}, "t")
     assert fig.axes[0].get_yscale() == "log" and fig.axes[0].get_ylim()[1] >= 1.1
     plt.close(fig)
 
@@ -251,7 +251,7 @@ def test_loss_axis_goes_log_instead_of_clipping_and_keeps_step_zero():
 def test_level_labels_are_pushed_apart_but_keep_their_order():
     fig, ax = plt.subplots()
     ax.set(yscale="log", ylim=(0.03, 1.5))
-    tms_paper.level_labels(ax, {"4": 0.1111, "4+": 0.1042, "4++": 0.0972}, gap_pt=10)
+    tms_panels.level_labels(ax, {"4": 0.1111, "4+": 0.1042, "4++": 0.0972}, gap_pt=10)
     ys = sorted((t.get_position()[1], t.get_text()) for t in ax.texts)
     assert [name for _, name in ys] == ["4++", "4+", "4"]
     height_pt = 0.77 * 4.8 * 72  # matplotlib's default axes: 77% of a 4.8-inch figure
@@ -267,7 +267,9 @@ def test_llc_grid_pairs_raw_and_corrected_as_median_bands_on_a_symlog_axis():
             rows += [
                 {"run": "r", "seed": seed, "step": s, "measure": kind, "value": v} for s in (1, 2)
             ]
-    fig = tms_paper.llc_grid({"a": res}, pd.DataFrame(rows), ["llc/oracle", "llc/oracle corrected"])
+    fig = tms_panels.llc_grid(
+        {"a": res}, pd.DataFrame(rows), ["llc/oracle", "llc/oracle corrected"]
+    )
     assert len(fig.axes) == 2  # loss row + one row holding both variants
     llc_ax = fig.axes[1]
     medians = [
@@ -285,10 +287,10 @@ def test_polygon_rings_exactly_the_columns_the_classifier_counts_as_plus():
 
     W, b = np.asarray(kgon("4++").W, float), np.asarray(kgon("4++").b, float)
     fig, ax = plt.subplots()
-    tms_paper.draw_polygon(ax, W, b)
+    tms_panels.draw_polygon(ax, W, b)
     edges = [pc.get_edgecolor() for pc in ax.collections]  # one scatter per column
     rings = sum(1 for e in edges if len(e) and np.allclose(e[0][:3], 0))
     assert classify_polygon(W, b) == "4++" and rings == 2
-    tms_paper.polygon_key(fig)
+    tms_panels.polygon_key(fig)
     assert "a '+'" in fig.legends[0].get_texts()[-1].get_text()
     plt.close(fig)
