@@ -334,4 +334,83 @@ def make_macros(
             m[f"laThinkAurocSixteen{word}"] = float(th[("auroc-16", t)])
         m["laThinkMaxTicks"] = max(design["think_ticks"])
     m |= {f"laCpu{k.capitalize()}": round(v / 60, 1) for k, v in cpu.items()}
-    write_macros(path, m)
+    write_macros(path, {**m, **verdicts(m)})
+
+
+def _separated(m: dict, above: str, below: str) -> bool:
+    """The interval of ``above`` lies wholly above that of ``below`` (macro triples)."""
+    return bool(m[f"{above}Low"] > m[f"{below}High"])
+
+
+def verdicts(m: dict) -> dict[str, str]:
+    """The section's qualitative sentences, decided from the intervals (no number in them),
+    so the prose cannot claim what the data of its mode do not show."""
+    v = {}
+    if _separated(m, "laOvcOwnFour", "laOvcCheeseFour"):
+        v["LaOvcVerdict"] = "it decodes the agent's own plan, not distances to the cheese."
+    elif _separated(m, "laOvcCheeseFour", "laOvcOwnFour"):
+        v["LaOvcVerdict"] = "it tracks the cheese path better than the agent's own."
+    else:
+        v["LaOvcVerdict"] = (
+            "the intervals overlap, so the probe does not tell the agent's own plan from the "
+            "cheese path at this horizon."
+        )
+    beats = all(
+        m[f"laPatchTrainedCell{d}RatioLow"]
+        > max(
+            m[f"laPatchTrainedRandom{d}RatioHigh"],
+            m[f"laPatchInitialCell{d}RatioHigh"],
+            m[f"laPatchRandomCell{d}RatioHigh"],
+        )
+        for d in ("Four", "Eight")
+    )
+    v["LaPatchVerdict"] = (
+        "Together with the nulls, the trained agent computes, at the first residual block and "
+        "at the place where they are, the consequences of walls up to eight steps ahead on its "
+        "own route, which untrained networks do not."
+        if beats
+        else "The on/off-path ratio does not beat all three nulls at four and at eight steps, "
+        "so this test does not show that the agent computes the consequences of walls ahead "
+        "on its own route."
+    )
+    own = _separated(m, "laOvcOwnFour", "laOvcCheeseFour")
+    v["LaPlanVerdict"] = (
+        "the probes' preference for the agent's own path over the cheese path is what speaks "
+        "for a plan of its own."
+        if own
+        else "the probes do not prefer the agent's own path over the cheese path, so nothing "
+        "here tells a plan of its own from such a propagation."
+    )
+    if m["laSteerDiffTrainedFourLow"] > 0:
+        v["LaSteerVerdict"] = (
+            "is resolved from zero: writing a route into the probed representation moves the "
+            "agent onto it beyond a push of the same size in a random direction."
+        )
+    else:
+        v["LaSteerVerdict"] = (
+            "is not resolved from zero. So writing a route into the probed representation "
+            "moves the agent onto it, but we cannot tell this from a push of the same size in "
+            "a random direction: steering through the plan is not established."
+        )
+    lags = [k for k in ("AurocFour", "AurocSixteen", "Patching", "Steering") if f"laLag{k}" in m]
+    resolved = [k for k in lags if m[f"laLag{k}Low"] > 0 or m[f"laLag{k}High"] < 0]
+    v["LaLagVerdict"] = (
+        "With these checkpoints and seeds neither the order of short- and long-horizon "
+        "look-ahead nor their order relative to success is resolved: every lag's interval "
+        "contains zero."
+        if lags and not resolved
+        else "Some lags are resolved from zero (their intervals exclude it); the others are not."
+    )
+    if "laThinkSuccessInMax" in m:
+        fall = _separated(m, "laThinkSuccessInTrain", "laThinkSuccessInMax")
+        rise = _separated(m, "laThinkSuccessInMax", "laThinkSuccessInTrain")
+        v["LaThinkVerdict"] = (
+            "Extra ticks beyond those it was trained with do not help this agent: in-distribution "
+            "success falls."
+            if fall
+            else "Extra ticks beyond those it was trained with raise in-distribution success."
+            if rise
+            else "Extra ticks beyond those it was trained with do not change in-distribution "
+            "success measurably."
+        )
+    return v
