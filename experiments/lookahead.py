@@ -36,13 +36,13 @@ choose. ``seed<k>/steering.csv`` per network, layer and coefficient;
 **Over training**: ``lookahead`` (3x3 probe), ``lookahead-patching`` and
 ``plan-steering`` at ``trunk.res1.hook_out`` through :func:`devrl.track.track`, every
 checkpoint on the final checkpoint's episodes (``episodes_of="final"``, one task across
-training), at a subset of checkpoints in quick mode; the training success rate joins
-them. ``tracks.csv`` (tidy), ``lags.csv`` (steepest changes against success,
+training), at a subset of checkpoints in quick mode, with the success rate of evaluation
+episodes (``success``). ``tracks.csv`` (tidy), ``lags.csv`` (steepest changes against success,
 :func:`devrl.forms.change_lags`), ``forms.csv`` (:func:`devrl.forms.compare`, seeds
 pooled).
 
 **More thinking** (item 6, :mod:`devrl.agents.thinking`): a ConvLSTM agent trained with
-3 ticks per step (quick: one seed, 1.5M steps), then evaluated with 1-8 ticks: success
+3 ticks per step (quick: one seed, 1.5M steps; full: three seeds, 2M steps), then evaluated with 1-8 ticks: success
 in distribution and with the cheese anywhere, and held-out 3x3 probe AUROC on its final
 hidden state. ``thinking/run_seed<k>`` (the run), ``thinking/seed<k>.csv``,
 ``thinking.csv``.
@@ -51,7 +51,8 @@ Each step of each seed is written once (resumable; the tracks are cached in the 
 summaries, figures and macros are rebuilt from the tables. Quick mode reads the full
 agents when their checkpoints exist, else maze_baseline's quick agents.
 
-    nice python experiments/lookahead.py --quick   # 7 CPU-min, plus ~15 to train the ConvLSTM
+    nice python experiments/lookahead.py --quick   # 7.5 CPU-min, plus ~15 to train the ConvLSTM
+    nice python experiments/lookahead.py           # full: 46.5 CPU-min + 3 x ~20 (ConvLSTM)
     python experiments/lookahead.py --quick --figures-only   # rebuild from the tables
 """
 
@@ -238,20 +239,18 @@ def track_measures(mode: str) -> list:
 
 
 def run_tracks(run: Run, seed: int, mode: str, out: Path) -> None:
-    """Write one agent's ``tracks.csv``: the measures at its checkpoints, and success."""
+    """Write one agent's ``tracks.csv``: the measures and the success rate at its checkpoints.
+
+    Success is the ``success`` measure (evaluation episodes of each checkpoint, in
+    distribution), not the training log's rate: in the first updates only short episodes
+    finish, and those are the successful ones, so the logged rate starts near one.
+    """
     steps = run.steps
     n = TRACK_CHECKPOINTS[mode]
     if n is not None:
         steps = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, n).round().astype(int))]
-    frame = track(run, track_measures(mode), steps=steps, progress=True)
-    m = run.metrics[["step", "charts/success_rate"]].dropna()
-    # a 5-update running median: the first updates finish only a few episodes each
-    rate = m["charts/success_rate"].rolling(5, center=True, min_periods=1).median()
-    success = np.interp(steps, m["step"], rate)
-    success[np.asarray(steps) < m["step"].iloc[0]] = np.nan  # no episode had finished yet
-    succ = pd.DataFrame({"step": steps, "measure": "success", "value": success, "stderr": np.nan})
-    frame = pd.concat([frame[["step", "measure", "value", "stderr"]], succ], ignore_index=True)
-    _write(frame.assign(seed=seed), out / "tracks.csv")
+    frame = track(run, [*track_measures(mode), get_measure("success")], steps=steps, progress=True)
+    _write(frame[["step", "measure", "value", "stderr"]].assign(seed=seed), out / "tracks.csv")
 
 
 def run_thinking(seed: int, mode: str, out: Path) -> None:
@@ -295,6 +294,15 @@ def _agents(args, mode: str) -> Path:
     if mode == "full" or (full / f"run_seed{args.seeds[0]}" / "checkpoints").is_dir():
         return full
     return full / "quick"
+
+
+def _record(cpu: pd.DataFrame, seed: int, part: str, seconds: float) -> pd.DataFrame:
+    """``cpu`` with the part's CPU seconds; a rerun keeps the largest recorded time, since it
+    reads the cached measurements of the first run and only measures what is new."""
+    old = cpu[(cpu["seed"] == seed) & (cpu["part"] == part)]["seconds"]
+    seconds = max([seconds, *old.astype(float)])
+    row = pd.DataFrame([{"seed": seed, "part": part, "seconds": seconds}])
+    return pd.concat([cpu[~((cpu["seed"] == seed) & (cpu["part"] == part))], row])
 
 
 def _steps_done(out: Path) -> dict[str, bool]:
@@ -357,8 +365,7 @@ def main() -> None:
                 continue
             t0 = time.process_time()
             fn(*fn_args)
-            row = pd.DataFrame([{"seed": s, "part": part, "seconds": time.process_time() - t0}])
-            cpu = pd.concat([cpu[~((cpu["seed"] == s) & (cpu["part"] == part))], row])
+            cpu = _record(cpu, s, part, time.process_time() - t0)
             _write(cpu, cpu_path)
     for s in [] if args.figures_only else THINK_SEEDS[mode]:
         out = root / "thinking"
@@ -366,8 +373,7 @@ def main() -> None:
             continue
         t0 = time.process_time()
         run_thinking(s, mode, out)
-        row = pd.DataFrame([{"seed": s, "part": "thinking", "seconds": time.process_time() - t0}])
-        cpu = pd.concat([cpu[~((cpu["seed"] == s) & (cpu["part"] == "thinking"))], row])
+        cpu = _record(cpu, s, "thinking", time.process_time() - t0)
         _write(cpu, cpu_path)
     seeds = [s for s in args.seeds if all(_steps_done(root / f"seed{s}").values())]
     if not seeds:

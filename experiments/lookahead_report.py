@@ -160,7 +160,7 @@ def figure_tracks(tracks: pd.DataFrame, path_stem: Path) -> None:
         ("probe AUROC", ["lookahead/auroc-1", "lookahead/auroc-4", "lookahead/auroc-16"]),
         ("patching ratio (N = 4)", ["lookahead-patching"]),
         ("steering", ["plan-steering", "plan-steering/random"]),
-        ("training success", ["success"]),
+        ("success (evaluation)", ["success"]),
     ]
     fig, axes = plt.subplots(1, 4, figsize=(9, 2.4), sharex=True)
     for ax, (title, names) in zip(axes, panels, strict=True):
