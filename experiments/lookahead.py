@@ -52,12 +52,13 @@ summaries, figures and macros are rebuilt from the tables. Quick mode reads the 
 agents when their checkpoints exist, else maze_baseline's quick agents.
 
     nice python experiments/lookahead.py --quick   # 7.5 CPU-min, plus ~15 to train the ConvLSTM
-    nice python experiments/lookahead.py           # full: 46.5 CPU-min + 3 x ~20 (ConvLSTM)
+    nice python experiments/lookahead.py           # full: 58.1 CPU-min + 3 x ~20 (ConvLSTM)
     python experiments/lookahead.py --quick --figures-only   # rebuild from the tables
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -71,7 +72,7 @@ from devrl.agents.presets import PRESETS
 from devrl.agents.registry import build_model
 from devrl.envs import MazeVecEnv
 from devrl.forms import change_lags
-from devrl.measures import get_measure
+from devrl.measures import get_measure, uniform_llc
 from devrl.mechanisms.decision import sample_decision_levels
 from devrl.mechanisms.lookahead import (
     KINDS,
@@ -102,6 +103,8 @@ except ImportError:  # pragma: no cover
     from experiments import lookahead_report as report
 
 NAME = "lookahead"
+LLC_CALIBRATION = Path(__file__).resolve().parents[1] / "paper" / "data" / "llc_over_training"
+"""The LLC section's SGLD calibration (``<mode>/calibration.json``), reused for the LLC track."""
 LEVEL_SEED = 2024
 """Seeds the levels and the train/test split of episodes (the same for every agent)."""
 SIZES = {"quick": 150, "full": 600}
@@ -239,7 +242,9 @@ def track_measures(mode: str) -> list:
 
 
 def run_tracks(run: Run, seed: int, mode: str, out: Path) -> None:
-    """Write one agent's ``tracks.csv``: the measures and the success rate at its checkpoints.
+    """Write one agent's ``tracks.csv``: the measures, the success rate and the LLC at its
+    checkpoints (the LLC section's estimator: action likelihood on uniform states at its
+    calibrated SGLD setting).
 
     Success is the ``success`` measure (evaluation episodes of each checkpoint, in
     distribution), not the training log's rate: in the first updates only short episodes
@@ -249,7 +254,9 @@ def run_tracks(run: Run, seed: int, mode: str, out: Path) -> None:
     n = TRACK_CHECKPOINTS[mode]
     if n is not None:
         steps = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, n).round().astype(int))]
-    frame = track(run, [*track_measures(mode), get_measure("success")], steps=steps, progress=True)
+    calib = json.loads((LLC_CALIBRATION / mode / "calibration.json").read_text())
+    measures = [*track_measures(mode), get_measure("success"), uniform_llc(calib)]
+    frame = track(run, measures, steps=steps, progress=True)
     _write(frame[["step", "measure", "value", "stderr"]].assign(seed=seed), out / "tracks.csv")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from devrl.forms import compare_curves
-from devrl.paper import count_phrase, number_latex, save_figure, write_macros
+from devrl.paper import count_phrase, number_latex, save_figure, share_phrase, write_macros
 from devrl.stats import t_interval, wilson
 
 
@@ -68,7 +68,7 @@ def seed_summary(
 
 
 WORDS = {"auroc-1": "AurocOne", "auroc-4": "AurocFour", "auroc-16": "AurocSixteen",
-         "patching": "Patching", "steering": "Steering"}  # fmt: skip
+         "patching": "Patching", "steering": "Steering", "llc": "Llc"}  # fmt: skip
 
 
 def steering_difference(root: Path, seeds: list[int]) -> pd.DataFrame:
@@ -89,6 +89,7 @@ TRACKED = {
     "auroc-16": "lookahead/auroc-16",
     "patching": "lookahead-patching",
     "steering": "plan-steering",
+    "llc": "llc-action-uniform",
 }
 
 
@@ -160,9 +161,10 @@ def figure_tracks(tracks: pd.DataFrame, path_stem: Path) -> None:
         ("probe AUROC", ["lookahead/auroc-1", "lookahead/auroc-4", "lookahead/auroc-16"]),
         ("patching ratio (N = 4)", ["lookahead-patching"]),
         ("steering", ["plan-steering", "plan-steering/random"]),
+        ("LLC (action, uniform states)", ["llc-action-uniform"]),
         ("success (evaluation)", ["success"]),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(9, 2.4), sharex=True)
+    fig, axes = plt.subplots(1, 5, figsize=(11, 2.4), sharex=True)
     for ax, (title, names) in zip(axes, panels, strict=True):
         for j, name in enumerate(names):
             for seed, g in tracks[tracks["measure"] == name].groupby("seed"):
@@ -283,6 +285,7 @@ def make_macros(
             for t in per_seed
         )
         m[f"laSteerAbove{word}"] = int(above)
+        m[f"laSteerAbove{word}Phrase"] = share_phrase(int(above), len(seeds), "seed")
     for net, tag in (("trained", "Trained"), ("initial", "Initial"), ("random", "Random")):
         for layer, word in ((design["main_layer"], ""), ("trunk.conv2.hook_out", "ConvTwo")):
             r = _pick(diff, network=net, layer=layer, coeff=4.0)
@@ -304,6 +307,10 @@ def make_macros(
                 m |= {f"laLag{word}": mean, f"laLag{word}Low": low, f"laLag{word}High": high}
         m["laSuccessAt"] = float(np.median(lags["success_at"]))
         m["laTrackCheckpoints"] = int(pd.read_csv(root / "tracks.csv")["step"].nunique())
+    tracks_frame = pd.read_csv(root / "tracks.csv")
+    healthy = tracks_frame[tracks_frame["measure"] == "llc-action-uniform/healthy"]["value"]
+    m["laLlcHealthy"] = float(healthy.mean())
+    m["laLlcEstimates"] = int(healthy.size)
     if forms_path.is_file():
         forms = pd.read_csv(forms_path)
         for label in TRACKED:
@@ -401,6 +408,21 @@ def verdicts(m: dict) -> dict[str, str]:
         if lags and not resolved
         else "Some lags are resolved from zero (their intervals exclude it); the others are not."
     )
+    if "laLagLlc" in m:
+        if m["laLagLlcLow"] == m["laLagLlcHigh"] == 0:
+            v["LaLlcVerdict"] = (
+                "In every seed the LLC changes fastest at the same point of the log-step grid "
+                "as success; the LLC section shows how little such co-timing says by itself."
+            )
+        elif m["laLagLlcLow"] > 0:
+            v["LaLlcVerdict"] = "The LLC's steepest change comes after success's."
+        elif m["laLagLlcHigh"] < 0:
+            v["LaLlcVerdict"] = "The LLC's steepest change comes before success's."
+        else:
+            v["LaLlcVerdict"] = (
+                "The interval contains zero: the LLC's steepest change is not told apart from "
+                "success's, nor, by the intervals above, from those of the look-ahead measures."
+            )
     if "laThinkSuccessInMax" in m:
         fall = _separated(m, "laThinkSuccessInTrain", "laThinkSuccessInMax")
         rise = _separated(m, "laThinkSuccessInMax", "laThinkSuccessInTrain")

@@ -13,7 +13,8 @@ live (layers, channels, the dense layer's input positions) and the cheese (point
 comparison. Item 4c retrained: MA - specific_k retrained on RA like the patch, against its
 random direction. Item 7: items 4-5 again from MA's earlier checkpoints (step 0 is the
 random-weight network), as tidy tracks beside MA's success and its LLC (the LLC section's
-estimator at every 5th checkpoint): halfway onsets and their lags behind success, Spearman
+estimator; every 5th checkpoint in quick mode, every one in full mode, where the look-ahead
+section has cached them): halfway onsets and their lags behind success, Spearman
 correlations with seed-shuffled nulls, and functional forms of the dense curves.
 
     nice python experiments/objectives.py --quick   # K=4, one MA seed, 3 MA checkpoints:
@@ -92,6 +93,7 @@ def settings(quick: bool) -> dict:
             "k_alpha": 1.0,
             "checkpoints": [0.0, 0.12],
             "subsets": 10,
+            "curve_every": 5,
         }
     return {
         "K": 16,
@@ -106,18 +108,16 @@ def settings(quick: bool) -> dict:
         "k_alpha": 1.0,
         "checkpoints": [0.0, 0.05, 0.12, 0.3],
         "subsets": 20,
+        "curve_every": 1,
     }
 
 
 def ma_curves(
-    ma: Run,
-    steps: list[int],
-    calibration: Mapping[str, Any],
-    cache: Path,
-    every: int = 5,
+    ma: Run, steps: list[int], calibration: Mapping[str, Any], every: int
 ) -> pd.DataFrame:
     """Item 7's references: MA's success and action LLC on uniform states at every
-    ``every``-th checkpoint and at ``steps`` (cached under ``cache``).
+    ``every``-th checkpoint and at ``steps``, cached in MA's run (where the look-ahead
+    section's tracks of the same agents, with the same estimator, already are).
 
     The LLC runs at a calibrated SGLD setting (:func:`devrl.measures.uniform_llc`); its
     health rows (``/rhat``, ``/healthy``) are kept, so a network other than the calibrated
@@ -128,7 +128,7 @@ def ma_curves(
     """
     grid = sorted({*ma.steps[::every], *steps, ma.steps[-1]})
     measures = [uniform_llc(calibration), "success"]
-    frame = track(ma, measures, steps=grid, cache_dir=cache, progress=False)
+    frame = track(ma, measures, steps=grid, progress=False)
     return frame[["seed", "step", "measure", "value", "stderr"]].assign(
         run=f"run_seed{ma.config['seed']}"
     )
@@ -183,7 +183,7 @@ def run_experiment(args) -> None:
                 Run.load(args.ma_dir / f"run_seed{s}"),
                 sorted(track_frame.loc[track_frame["seed"] == s, "step"].unique()),
                 calib,
-                runs / f"seed{s}" / "ma_tracks",
+                cfg["curve_every"],
             )
             for s in seeds
         ],

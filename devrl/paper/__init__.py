@@ -14,6 +14,7 @@ from devrl.paper.script import (
     experiment_parser,
     number_latex,
     save_figure,
+    share_phrase,
     write_macros,
     write_table,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "experiment_parser",
     "number_latex",
     "save_figure",
+    "share_phrase",
     "write_macros",
     "write_main_tex",
     "write_table",

@@ -160,11 +160,22 @@ def count_phrase(n: int, noun: str, plural: str | None = None) -> str:
         noun: The singular noun.
         plural: The plural noun (default ``noun + "s"``).
     """
-    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
-        raise ValueError(f"count_phrase needs a non-negative integer count, got {n!r}")
-    n = int(n)
+    n = _count(n)
     number = _WORDS[n] if n < len(_WORDS) else number_latex(n)
     return f"{number} {noun if n == 1 else plural or noun + 's'}"
+
+
+def share_phrase(k: int, n: int, noun: str, plural: str | None = None) -> str:
+    """``"none of three seeds"``, ``"two of three seeds"``: how many of a count, for prose."""
+    k = _count(k)
+    number = "none" if k == 0 else _WORDS[k] if k < len(_WORDS) else number_latex(k)
+    return f"{number} of {count_phrase(n, noun, plural)}"
+
+
+def _count(n) -> int:
+    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
+        raise ValueError(f"count_phrase needs a non-negative integer count, got {n!r}")
+    return int(n)
 
 
 def number_latex(x: float, digits: int = 3) -> str:

@@ -16,6 +16,7 @@ def _m(**over):
         "laSteerDiffTrainedFour": (0.2, -0.1, 0.5),
         "laLagAurocFour": (0.1, -0.2, 0.4),
         "laLagPatching": (0.0, -0.3, 0.3),
+        "laLagLlc": (0.2, 0.1, 0.3),
         "laThinkSuccessInTrain": (0.95, 0.93, 0.97),
         "laThinkSuccessInMax": (0.8, 0.77, 0.83),
     }
@@ -41,6 +42,7 @@ def test_verdicts_follow_the_intervals():
     assert v["LaThinkVerdict"].endswith("success falls.")
     assert v["LaPatchVerdict"].startswith("Together with the nulls")
     assert v["LaPlanVerdict"].startswith("the probes' preference")
+    assert v["LaLlcVerdict"] == "The LLC's steepest change comes after success's."
     for text in v.values():
         assert not any(ch.isdigit() for ch in text)  # verdicts carry no numbers
     v = L.verdicts(
@@ -50,8 +52,13 @@ def test_verdicts_follow_the_intervals():
             laLagPatching=(0.5, 0.2, 0.8),
             laThinkSuccessInMax=(0.95, 0.93, 0.97),
             laPatchRandomCellEightRatio=(3.0, 2.0, 3.6),
+            laLagLlc=(0.0, -0.2, 0.2),
         )
     )
+    assert v["LaLlcVerdict"].startswith("The interval contains zero")
+    m = _m()
+    m["laLagLlc"] = m["laLagLlcLow"] = m["laLagLlcHigh"] = 0.0
+    assert L.verdicts(m)["LaLlcVerdict"].startswith("In every seed the LLC changes fastest")
     assert "overlap" in v["LaOvcVerdict"] and "do not prefer" in v["LaPlanVerdict"]
     assert v["LaSteerVerdict"].startswith("is resolved from zero")
     assert v["LaLagVerdict"].startswith("Some lags are resolved")

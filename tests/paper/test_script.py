@@ -31,6 +31,15 @@ def test_count_phrase_spells_small_counts_with_grammar():
             count_phrase(bad, "seed")
 
 
+def test_share_phrase():
+    from devrl.paper.script import share_phrase
+
+    assert share_phrase(0, 3, "seed") == "none of three seeds"
+    assert share_phrase(2, 3, "seed") == "two of three seeds"
+    assert share_phrase(1, 1, "seed") == "one of one seed"
+    assert share_phrase(30, 40, "run") == "30 of 40 runs"
+
+
 def test_number_latex():
     from devrl.paper import number_latex
 
