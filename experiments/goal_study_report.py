@@ -19,6 +19,7 @@ from devrl.forms import FORMS_ACROSS
 from devrl.paper import (
     count_phrase,
     data_dir,
+    interval_text,
     number_latex,
     save_figure,
     write_macros,
@@ -218,10 +219,6 @@ def figure_onset(data: dict, base: dict, path_stem) -> None:
 
 
 # ------------------------------------------------------------------- tables and macros
-def _ci(m: float, lo: float, hi: float) -> str:
-    return "--" if not np.isfinite(m) else f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
-
-
 def table_study(study: pd.DataFrame) -> pd.DataFrame:
     """The study table for the paper: per cell, estimates with 95% t-intervals over seeds."""
     out = pd.DataFrame(
@@ -240,7 +237,9 @@ def table_study(study: pd.DataFrame) -> pd.DataFrame:
         ("p_cheese", "P(cheese at DS)"),
         ("corner_first", "corner first"),
     ):
-        out[label] = [_ci(m, lo, hi) for m, lo, hi in study[[q, f"{q}_lo", f"{q}_hi"]].to_numpy()]
+        out[label] = [
+            interval_text(m, lo, hi) for m, lo, hi in study[[q, f"{q}_lo", f"{q}_hi"]].to_numpy()
+        ]
     return out
 
 
@@ -251,7 +250,9 @@ def table_forms(forms: pd.DataFrame) -> pd.DataFrame:
     out["quantity"] = out["quantity"].map(
         {"success_anywhere": "success", "p_cheese": "P(cheese at DS)"}
     )
-    out["weight"] = [_ci(*r) for r in forms[["weight", "weight_lo", "weight_hi"]].to_numpy()]
+    out["weight"] = [
+        interval_text(*r) for r in forms[["weight", "weight_lo", "weight_hi"]].to_numpy()
+    ]
     out["wins"] = forms["wins"]
     return out
 

@@ -21,6 +21,7 @@ from devrl.forms.switches import score_switch_detector as score
 from devrl.paper import (
     count_phrase,
     data_dir,
+    interval_text,
     number_latex,
     save_figure,
     write_macros,
@@ -144,14 +145,6 @@ def figure_curves(tracks: pd.DataFrame, sw: pd.DataFrame, path_stem, directions:
     save_figure(fig, path_stem)
 
 
-def _ci(est: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
-    if not np.isfinite(est):
-        return "--"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return fmt.format(est)
-    return f"{fmt.format(est)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-
-
 def table_detection(det: pd.DataFrame, path) -> None:
     """The detection table, intervals in brackets."""
     d = det[det["direction"] != "control"]
@@ -159,9 +152,12 @@ def table_detection(det: pd.DataFrame, path) -> None:
         {
             "direction": d["direction"],
             "detector": d["detector"],
-            "recall": [_ci(*r) for r in d[["recall", "recall lo", "recall hi"]].to_numpy()],
+            "recall": [
+                interval_text(*r) for r in d[["recall", "recall lo", "recall hi"]].to_numpy()
+            ],
             "precision": [
-                _ci(*r) for r in d[["precision", "precision lo", "precision hi"]].to_numpy()
+                interval_text(*r)
+                for r in d[["precision", "precision lo", "precision hi"]].to_numpy()
             ],
             "null R/P": [
                 f"{r:.2f}/{p:.2f}" if np.isfinite(r) else "--"
@@ -172,7 +168,7 @@ def table_detection(det: pd.DataFrame, path) -> None:
                 for a, b, c in d[["p (random)", "p (circular)", "p (permutation)"]].to_numpy()
             ],
             "lag (k steps)": [
-                _ci(*(np.asarray(r) / 1e3), fmt="{:.0f}")
+                interval_text(*(np.asarray(r) / 1e3), fmt=".0f")
                 for r in d[["lag", "lag lo", "lag hi"]].to_numpy()
             ],
             "at learning": d["learning alarms"].map(lambda v: f"{v:.2f}"),
@@ -223,7 +219,7 @@ def macros(tracks, sw, det, cfg, timing, path, size: int) -> None:
         m[f"gsBefore{key}"] = float(s["behaviour_before"].mean())
         m[f"gsAfter{key}"] = float(s["behaviour_after"].mean())
         lag = bootstrap_ci(s["lag"] / 1e3, seed=0)
-        m[f"gsLag{key}"] = _ci(lag.estimate, lag.low, lag.high, "{:.0f}")
+        m[f"gsLag{key}"] = interval_text(lag.estimate, lag.low, lag.high, ".0f")
         width = (s["behaviour_hi"] - s["behaviour_lo"]) / 1e3
         m[f"gsWidth{key}"] = float(width.mean()) if width.notna().any() else float("nan")
     if "f1" not in det:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -163,6 +164,16 @@ def count_phrase(n: int, noun: str, plural: str | None = None) -> str:
     n = _count(n)
     number = _WORDS[n] if n < len(_WORDS) else number_latex(n)
     return f"{number} {noun if n == 1 else plural or noun + 's'}"
+
+
+def interval_text(est: float, low: float, high: float, fmt: str = ".2f") -> str:
+    """``"0.42 [0.31, 0.55]"`` for a table cell; ``"--"`` without an estimate, the estimate
+    alone without bounds (one seed)."""
+    if not np.isfinite(est):
+        return "--"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return format(est, fmt)
+    return f"{est:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def share_phrase(k: int, n: int, noun: str, plural: str | None = None) -> str:

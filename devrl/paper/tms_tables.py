@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from devrl.forms.detection import detection_table, transition_stats
-from devrl.paper.script import write_table
+from devrl.paper.script import interval_text, write_table
 
 __all__ = [
     "detection_for_table",
@@ -37,14 +37,6 @@ def transitions_for_table(stats: pd.DataFrame) -> pd.DataFrame:
     )
     narrow["final"] = narrow["final"].str.replace(", ", " ")
     return narrow
-
-
-def _ci(est: float, low: float, high: float, fmt: str = ".2f") -> str:
-    if np.isnan(est):
-        return "--"
-    if np.isnan(low):
-        return format(est, fmt)
-    return f"{est:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def _p(p: float) -> str:
@@ -71,18 +63,19 @@ def detection_for_table(det: pd.DataFrame, curves: Iterable[str]) -> pd.DataFram
             "curve": rows.curve,
             "trans.": rows.transitions,
             "recall [95% CI]": [
-                _ci(r["recall"], r["recall lo"], r["recall hi"]) for _, r in rows.iterrows()
+                interval_text(r["recall"], r["recall lo"], r["recall hi"])
+                for _, r in rows.iterrows()
             ],
             "null (gap/log/circ.)": [_nulls(r, null[0]) for _, r in rows.iterrows()],
             "precision [95% CI]": [
-                _ci(r["precision"], r["precision lo"], r["precision hi"])
+                interval_text(r["precision"], r["precision lo"], r["precision hi"])
                 for _, r in rows.iterrows()
             ],
             "null (gap/log/circ.) ": [_nulls(r, null[1]) for _, r in rows.iterrows()],
             "p": [_p(max(r[f"p ({k})"] for k in NULLS)) for _, r in rows.iterrows()],
             "jumps det.": rows["jumps detected"],
             "step [95% CI]": [
-                _ci(r["step at jumps"], r["step lo"], r["step hi"], ".3g")
+                interval_text(r["step at jumps"], r["step lo"], r["step hi"], ".3g")
                 for _, r in rows.iterrows()
             ],
             "rising": rows["jumps rising"],

@@ -83,3 +83,12 @@ def test_table_cells_print_a_bar_as_a_bar(tmp_path):
     write_table(tmp_path / "t.tex", pd.DataFrame({"P(a | b)": [0.5]}), "c", "tab:t")
     text = (tmp_path / "t.tex").read_text()
     assert r"P(a \textbar{} b)" in text and "P(a | b)" not in text
+
+
+def test_interval_text():
+    from devrl.paper import interval_text
+
+    assert interval_text(0.4213, 0.31, 0.555) == "0.42 [0.31, 0.56]"
+    assert interval_text(1234.4, 1000.0, 1500.6, ".0f") == "1234 [1000, 1501]"
+    assert interval_text(0.5, float("nan"), float("nan")) == "0.50"  # one seed: no bounds
+    assert interval_text(float("nan"), 0.1, 0.2) == "--"
