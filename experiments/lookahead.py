@@ -58,7 +58,6 @@ agents when their checkpoints exist, else maze_baseline's quick agents.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -92,7 +91,7 @@ from devrl.mechanisms.plan_steering import (
     route_steering,
     route_steering_summary,
 )
-from devrl.paper import experiment_parser
+from devrl.paper import experiment_parser, llc_calibration
 from devrl.rollouts import collect, evaluate
 from devrl.runs import Run
 from devrl.track import track
@@ -103,8 +102,6 @@ except ImportError:  # pragma: no cover
     from experiments import lookahead_report as report
 
 NAME = "lookahead"
-LLC_CALIBRATION = Path(__file__).resolve().parents[1] / "paper" / "data" / "llc_over_training"
-"""The LLC section's SGLD calibration (``<mode>/calibration.json``), reused for the LLC track."""
 LEVEL_SEED = 2024
 """Seeds the levels and the train/test split of episodes (the same for every agent)."""
 SIZES = {"quick": 150, "full": 600}
@@ -254,7 +251,7 @@ def run_tracks(run: Run, seed: int, mode: str, out: Path) -> None:
     n = TRACK_CHECKPOINTS[mode]
     if n is not None:
         steps = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, n).round().astype(int))]
-    calib = json.loads((LLC_CALIBRATION / mode / "calibration.json").read_text())
+    calib = llc_calibration(mode == "quick")
     measures = [*track_measures(mode), get_measure("success"), uniform_llc(calib)]
     frame = track(run, measures, steps=steps, progress=True)
     _write(frame[["step", "measure", "value", "stderr"]].assign(seed=seed), out / "tracks.csv")

@@ -34,7 +34,6 @@ Runs (checkpoints) go to ``--runs`` (git-ignored); tidy tables to ``--out``.
 from __future__ import annotations
 
 import gzip
-import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,7 +61,7 @@ from devrl.objectives.summary import (
     track_relations,
 )
 from devrl.objectives.training import over_training, with_llc
-from devrl.paper import experiment_parser
+from devrl.paper import experiment_parser, llc_calibration
 from devrl.runs import Run
 from devrl.track import track
 
@@ -73,8 +72,6 @@ except ImportError:  # pragma: no cover
 
 SIZE = 9
 TARGET_SEED = 14
-LLC_CALIBRATION = Path(__file__).resolve().parents[1] / "paper" / "data" / "llc_over_training"
-"""The LLC section's SGLD calibration (``<mode>/calibration.json``), reused for MA's LLC."""
 
 
 def settings(quick: bool) -> dict:
@@ -174,9 +171,7 @@ def run_experiment(args) -> None:
     atomic_write_text(out / "lean_summary.csv", lean_summary(lean_runs).to_csv(index=False))
     atomic_write_text(out / "arms.csv", arm_summary(eps).to_csv(index=False))
     track_frame = editability_track(frames, cfg["k_alpha"])
-    calib = json.loads(
-        (LLC_CALIBRATION / ("quick" if args.quick else "full") / "calibration.json").read_text()
-    )
+    calib = llc_calibration(args.quick)
     curves = pd.concat(
         [
             ma_curves(

@@ -75,6 +75,7 @@ from devrl.mechanisms import (
 from devrl.paper import (
     data_dir,
     experiment_parser,
+    llc_calibration,
 )
 from devrl.rollouts import evaluate
 from devrl.runs import Run
@@ -98,8 +99,6 @@ SPEC = ROOT / "experiments" / "specs" / "shard_agents_9.json"
 PILOT = ROOT / "sweeps" / "shard_agents"
 """The 13x13 pilot's sweep (``experiments/specs/shard_agents_13.json``), stopped early: the
 same network did not learn that maze (the section's limits quote its training logs)."""
-LLC_CALIBRATION = ROOT / "paper" / "data" / "llc_over_training"
-"""Where the LLC section's calibration lives (``<mode>/calibration.json``)."""
 QUICK = {
     "name": "shards_quick",
     "base": {"size": 7, "total_timesteps": 300_000, "checkpoints": 10},
@@ -233,8 +232,7 @@ def retarget(
 def llc_measure(quick: bool) -> Measure:
     """The LLC section's estimator: ``experiments/llc_over_training.py`` calibrated SGLD on
     agents of the same preset; its committed ``calibration.json`` of the same mode is reused."""
-    path = LLC_CALIBRATION / ("quick" if quick else "full") / "calibration.json"
-    return uniform_llc(json.loads(path.read_text()))
+    return uniform_llc(llc_calibration(quick))
 
 
 def over_training(

@@ -72,8 +72,12 @@ SECTIONS: tuple[Section, ...] = (
         "experiments/objectives.py",
         ("maze_baseline", "llc_over_training"),
     ),
+    # probes the maze_baseline agents; their LLC reuses llc_over_training's calibration
     Section(
-        "lookahead", "Does the agent look ahead?", "experiments/lookahead.py", ("maze_baseline",)
+        "lookahead",
+        "Does the agent look ahead?",
+        "experiments/lookahead.py",
+        ("maze_baseline", "llc_over_training"),
     ),
 )
 

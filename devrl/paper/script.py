@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import re
@@ -75,6 +76,17 @@ def experiment_parser(description: str, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed")
     return parser
+
+
+def llc_calibration(quick: bool) -> dict:
+    """The LLC section's SGLD calibration of one mode (``paper/data/llc_over_training/<mode>/
+    calibration.json``), which the sections that track the LLC of other agents reuse so that
+    every section's LLC is one estimator (:func:`devrl.measures.uniform_llc`). A section that
+    reads it lists ``llc_over_training`` among the sections it reads."""
+    from devrl.paper.build import repo_root
+
+    path = repo_root() / "paper" / "data" / "llc_over_training"
+    return json.loads((path / ("quick" if quick else "full") / "calibration.json").read_text())
 
 
 def data_dir(out: Path, quick: bool, reading: str | None = None) -> Path:

@@ -92,3 +92,14 @@ def test_interval_text():
     assert interval_text(1234.4, 1000.0, 1500.6, ".0f") == "1234 [1000, 1501]"
     assert interval_text(0.5, float("nan"), float("nan")) == "0.50"  # one seed: no bounds
     assert interval_text(float("nan"), 0.1, 0.2) == "--"
+
+
+def test_llc_calibration_reads_the_llc_sections_committed_setting():
+    import json
+    from pathlib import Path
+
+    from devrl.paper import llc_calibration
+
+    root = Path(__file__).parents[2] / "paper" / "data" / "llc_over_training"
+    for quick, mode in ((True, "quick"), (False, "full")):
+        assert llc_calibration(quick) == json.loads((root / mode / "calibration.json").read_text())
