@@ -17,6 +17,7 @@ import pandas as pd
 
 from devrl.forms import compare_curves
 from devrl.paper import count_phrase, number_latex, save_figure, share_phrase, write_macros
+from devrl.paper.verdicts import interval_macros, separated
 from devrl.stats import t_interval, wilson
 
 
@@ -209,8 +210,7 @@ def _pick(frame: pd.DataFrame, **where) -> pd.Series:
 
 
 def _triple(row: pd.Series, col: str, name: str) -> dict[str, float]:
-    return {name: float(row[col]), f"{name}Low": float(row[f"{col}_low"]),
-            f"{name}High": float(row[f"{col}_high"])}  # fmt: skip
+    return interval_macros(name, row[col], row[f"{col}_low"], row[f"{col}_high"])
 
 
 def make_macros(
@@ -344,18 +344,13 @@ def make_macros(
     write_macros(path, {**m, **verdicts(m)})
 
 
-def _separated(m: dict, above: str, below: str) -> bool:
-    """The interval of ``above`` lies wholly above that of ``below`` (macro triples)."""
-    return bool(m[f"{above}Low"] > m[f"{below}High"])
-
-
 def verdicts(m: dict) -> dict[str, str]:
     """The section's qualitative sentences, decided from the intervals (no number in them),
     so the prose cannot claim what the data of its mode do not show."""
     v = {}
-    if _separated(m, "laOvcOwnFour", "laOvcCheeseFour"):
+    if separated(m, "laOvcOwnFour", "laOvcCheeseFour"):
         v["LaOvcVerdict"] = "it decodes the agent's own plan, not distances to the cheese."
-    elif _separated(m, "laOvcCheeseFour", "laOvcOwnFour"):
+    elif separated(m, "laOvcCheeseFour", "laOvcOwnFour"):
         v["LaOvcVerdict"] = "it tracks the cheese path better than the agent's own."
     else:
         v["LaOvcVerdict"] = (
@@ -380,7 +375,7 @@ def verdicts(m: dict) -> dict[str, str]:
         "so this test does not show that the agent computes the consequences of walls ahead "
         "on its own route."
     )
-    own = _separated(m, "laOvcOwnFour", "laOvcCheeseFour")
+    own = separated(m, "laOvcOwnFour", "laOvcCheeseFour")
     v["LaPlanVerdict"] = (
         "the probes' preference for the agent's own path over the cheese path is what speaks "
         "for a plan of its own."
@@ -424,8 +419,8 @@ def verdicts(m: dict) -> dict[str, str]:
                 "success's, nor, by the intervals above, from those of the look-ahead measures."
             )
     if "laThinkSuccessInMax" in m:
-        fall = _separated(m, "laThinkSuccessInTrain", "laThinkSuccessInMax")
-        rise = _separated(m, "laThinkSuccessInMax", "laThinkSuccessInTrain")
+        fall = separated(m, "laThinkSuccessInTrain", "laThinkSuccessInMax")
+        rise = separated(m, "laThinkSuccessInMax", "laThinkSuccessInTrain")
         v["LaThinkVerdict"] = (
             "Extra ticks beyond those it was trained with do not help this agent: in-distribution "
             "success falls."

@@ -18,6 +18,7 @@ from devrl.objectives.pipeline import TABLES
 from devrl.objectives.summary import edit_summary, interval
 from devrl.objectives.training import LLC
 from devrl.paper import count_phrase, number_latex, save_figure, write_macros, write_table
+from devrl.paper.verdicts import above, below, interval_macros
 from devrl.stats import binomial_interval
 
 NAME = "objectives"
@@ -25,7 +26,7 @@ NAME = "objectives"
 
 def _put(macros: dict, key: str, est) -> None:
     """``key``, ``keyLow``, ``keyHigh`` from a ``(mean, low, high, n)`` tuple."""
-    macros[key], macros[f"{key}Low"], macros[f"{key}High"] = (float(x) for x in est[:3])
+    macros |= interval_macros(key, *est[:3])
 
 
 def _macros(d: Path) -> dict:
@@ -221,19 +222,11 @@ def training_macros(d: Path) -> dict:
     return m
 
 
-def _above(m: dict, key: str, ref: float = 0.0) -> bool:
-    return bool(m[f"{key}Low"] > ref)
-
-
-def _below(m: dict, key: str, ref: float = 0.0) -> bool:
-    return bool(m[f"{key}High"] < ref)
-
-
 def verdicts(m: dict) -> dict[str, str]:
     """The section's qualitative sentences, decided from the intervals (no number in them),
     so the prose cannot claim what the data of its mode do not show."""
     v = {}
-    if _below(m, "objPatchOwn") and _below(m, "objPatchOwn", m["objRandomOwnLow"]):
+    if below(m, "objPatchOwn") and below(m, "objPatchOwn", m["objRandomOwnLow"]):
         v["ObjPatchVerdict"] = (
             "The patch leans away from its own cell, beyond the random edit: the negative "
             "result does not reproduce here."
@@ -245,7 +238,7 @@ def verdicts(m: dict) -> dict[str, str]:
         )
     v["ObjMbVerdict"] = (
         "the fine-tunes moved the agent toward its cell."
-        if _above(m, "objMbVisit")
+        if above(m, "objMbVisit")
         else "within this budget the fine-tunes did not measurably move the agent toward its "
         "cell on this distribution, which bounds what any edit built from them can show."
     )
@@ -260,8 +253,8 @@ def verdicts(m: dict) -> dict[str, str]:
             "held-out target. (The exact tabular model of the theory paragraph decodes held-out "
             "targets from a uniform policy but not from a saturated one.)"
         )
-    t = _above(m, "objTransplantDiff")
-    n = _below(m, "objNegationDiff")
+    t = above(m, "objTransplantDiff")
+    n = below(m, "objNegationDiff")
     v["ObjEditVerdict"] = {
         (True, True): "Both edits beat the random direction: the specific part writes the "
         "objective in and, negated, writes it out.",
@@ -297,7 +290,7 @@ def verdicts(m: dict) -> dict[str, str]:
     early = (
         "Already at the random-weight network the transplant beats its random direction, so "
         "on this measure the network does not wait for competence to become objective-editable. "
-        if _above(m, "objTrackTransplantFirst")
+        if above(m, "objTrackTransplantFirst")
         else "At the random-weight network the transplant does not beat its random direction. "
     )
     v["ObjTrackVerdict"] = early + (
@@ -307,7 +300,7 @@ def verdicts(m: dict) -> dict[str, str]:
     v["ObjNegRetrainVerdict"] = (
         "Retrained on the cheese, the negated specific part avoids its own cell beyond its "
         "random direction."
-        if _below(m, "objNegRetrainDiff")
+        if below(m, "objNegRetrainDiff")
         else "Retrained on the cheese, the negated specific part does not avoid its own cell "
         "beyond its random direction."
     )
