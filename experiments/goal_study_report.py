@@ -25,6 +25,7 @@ from devrl.paper import (
     write_macros,
     write_table,
 )
+from devrl.paper.verdicts import trend
 from devrl.stats import finite_t_interval, t_interval
 
 try:  # imported by the script (devrl paper) or from the repository root
@@ -342,6 +343,32 @@ def _cell_macros(study: pd.DataFrame, base: dict) -> dict:
     return out
 
 
+TRENDS = {
+    "Anywhere": "success_anywhere",
+    "Gap": "gap",
+    "Cheese": "p_cheese",
+    "CornerFirst": "corner_first",
+    "In": "success_in",
+}
+"""Quantities of the study table whose trend along each axis the prose states."""
+SENTENCE = {"non-monotone": "is non-monotone", "flat": "is flat"}
+
+
+def _trend_macros(study: pd.DataFrame, base: dict) -> dict:
+    """How each quantity moves along each axis (:func:`devrl.paper.verdicts.trend` of the
+    cells' intervals over seeds), as a verb phrase: ``goalTrend<Axis><Quantity>``."""
+    out = {}
+    for axis in AXES:
+        var = {"share": "cheese_anywhere"}.get(axis, axis)
+        cells = axis_runs(study, base, axis).sort_values(var)
+        if len(cells) < 2:
+            continue
+        for key, q in TRENDS.items():
+            word = trend(cells[q], cells[f"{q}_lo"], cells[f"{q}_hi"])
+            out[f"goalTrend{axis.capitalize()}{key}"] = SENTENCE.get(word, word)
+    return out
+
+
 def _onset_macros(onsets: pd.DataFrame, eff: pd.DataFrame, last_step: float) -> dict:
     crossed = onsets[~onsets["censored"]]
     out = {
@@ -443,6 +470,7 @@ def make_figures(args, base: dict) -> None:
             "goalTrackCpu": float(trials["track_cpu_seconds"].mean()),
             "goalTotalCpuMin": float(cpu.sum() / 60),
             **_cell_macros(study, base),
+            **_trend_macros(study, base),
             **_form_macros(data["forms_across"]),
             **_onset_macros(data["onsets"], data["effects"], last_step),
             **_curve_macros(data["curve_forms"]),

@@ -96,3 +96,17 @@ def test_parameter_effects_recover_the_planted_shift_of_the_midpoint():
     # log_t0 is the natural log of the midpoint: 0.3 decades per doubling = 0.3 * ln 10
     assert row["coef"].iloc[0] == pytest.approx(SLOPE * np.log(10), rel=0.15)
     assert row["ci_low"].iloc[0] > 0
+
+
+def test_trend_macros_state_the_planted_directions():
+    _rspec = importlib.util.spec_from_file_location(
+        "goal_study_report", _DIR / "goal_study_report.py"
+    )
+    report = importlib.util.module_from_spec(_rspec)
+    _rspec.loader.exec_module(report)
+    study = A.study_table(A.final_values(_results()))
+    m = report._trend_macros(study, BASE)
+    assert m["goalTrendCornerCheese"] == "rises"  # planted: a logistic rising in corner size
+    assert m["goalTrendCornerCornerFirst"] == "falls"  # 0.9 (1 - P(cheese)) at the end
+    assert m["goalTrendShareCheese"] == "is flat"  # planted: no dependence on the share
+    assert "goalTrendSizeCheese" not in m  # one maze size: no size axis
