@@ -33,12 +33,15 @@ class Section:
         title: Section heading in the paper.
         script: Path of the experiment script, relative to the repository root.
         reads: Sections whose data the script reads (their data are part of its cache key).
+        minutes: Its quick mode's measured CPU minutes; only orders the pool's starts
+            (:func:`start_order`).
     """
 
     name: str
     title: str
     script: str
     reads: tuple[str, ...] = ()
+    minutes: float = 5.0
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -46,15 +49,17 @@ SECTIONS: tuple[Section, ...] = (
         "maze_baseline",
         "A maze agent and its goal misgeneralization baseline",
         "experiments/maze_baseline.py",
+        minutes=8.7,
     ),
-    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py"),
+    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py", minutes=7.6),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
         "experiments/llc_over_training.py",
+        minutes=16.6,
     ),
     # reuses llc_over_training's SGLD calibration (<mode>/calibration.json)
-    Section("shards", "Shards over training", "experiments/shards.py", ("llc_over_training",)),
+    Section("shards", "Shards over training", "experiments/shards.py", ("llc_over_training",), 4.7),
     Section(
         "forms_validation", "Functional forms of training curves", "experiments/forms_validation.py"
     ),
@@ -63,7 +68,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
     ),
-    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py"),
+    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py", minutes=11.1),
     # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints); MA's LLC
     # reuses llc_over_training's SGLD calibration
     Section(
@@ -71,6 +76,7 @@ SECTIONS: tuple[Section, ...] = (
         "Objectives in weight space",
         "experiments/objectives.py",
         ("maze_baseline", "llc_over_training"),
+        minutes=8.7,
     ),
     # probes the maze_baseline agents; their LLC reuses llc_over_training's calibration
     Section(
@@ -78,6 +84,7 @@ SECTIONS: tuple[Section, ...] = (
         "Does the agent look ahead?",
         "experiments/lookahead.py",
         ("maze_baseline", "llc_over_training"),
+        minutes=13.5,
     ),
 )
 
@@ -270,6 +277,28 @@ def _run_section(
     return True
 
 
+def start_order(sections: list[Section]) -> list[Section]:
+    """``sections`` in the order a pool should start them: longest chain first.
+
+    A section's chain is its own ``minutes`` plus the longest chain among the sections
+    that read it. Why: the paper's wall time is at least its longest chain
+    (llc_over_training, then the sections that reuse its calibration); starting a chain's
+    head late, or its last link after short sections, leaves cores idle at the end. A
+    section's chain is longer than any of its readers', so every section still comes after
+    the sections it reads.
+    """
+    by_name = {s.name: s for s in sections}
+    chain: dict[str, float] = {}
+
+    def length(name: str) -> float:
+        if name not in chain:
+            readers = [s.name for s in sections if name in s.reads]
+            chain[name] = by_name[name].minutes + max(map(length, readers), default=0.0)
+        return chain[name]
+
+    return sorted(sections, key=lambda s: -length(s.name))
+
+
 def _run_sections(selected: list[Section], workers: int | None, **kwargs: Any) -> list[str]:
     """Run the sections, ``workers`` at a time, each after the sections it reads; return
     the names of those that failed (in SECTIONS order)."""
@@ -285,7 +314,7 @@ def _run_sections(selected: list[Section], workers: int | None, **kwargs: Any) -
         return [s.name for s in sections if not _run_section(s, capture=False, **kwargs)]
     bar = progress(None, "devrl paper", total=len(selected), unit="section", bar=False, interval=0)
     names = {s.name for s in selected}
-    pending, running, done, failed = list(selected), {}, set(), set()
+    pending, running, done, failed = start_order(selected), {}, set(), set()
     with ThreadPoolExecutor(workers) as pool:  # threads only wait: each section is a process
         while pending or running:
             for section in list(pending):

@@ -65,3 +65,20 @@ def test_a_section_whose_input_never_ran_fails_and_bad_workers_are_refused(tmp_p
 def test_tms_rl_starts_after_tms_sgd():
     (tms_rl,) = [s for s in SECTIONS if s.name == "tms_rl"]
     assert tms_rl.reads == ("tms_sgd",)
+
+
+def test_the_longest_chain_starts_first_and_readers_after_what_they_read():
+    from devrl.paper.build import start_order
+
+    sections = [
+        Section("short", "S", "s.py", minutes=1.0),
+        Section("head", "H", "h.py", minutes=2.0),  # 2 + 5: the longest chain
+        Section("alone", "A", "a.py", minutes=6.0),
+        Section("tail", "T", "t.py", ("head",), minutes=5.0),
+    ]
+    assert [s.name for s in start_order(sections)] == ["head", "alone", "tail", "short"]
+    order = [s.name for s in start_order(list(SECTIONS))]
+    for section in SECTIONS:
+        for read in section.reads:
+            assert order.index(read) < order.index(section.name)
+    assert order[0] == "llc_over_training"  # shards, objectives and lookahead read it
