@@ -17,12 +17,13 @@ power, threshold, against constant and linear); when corner-seeking first appear
 (``corner-first`` crossing a threshold) and whether the environment variables move it.
 
     nice -n 10 python experiments/goal_study.py --quick --workers 1   # 8 runs, ~7 CPU-min
-    nice -n 10 python experiments/goal_study.py --workers 2           # 50 runs, ~2.9 CPU-h
+    nice -n 10 python experiments/goal_study.py --workers 2           # 50 runs, 3.4 CPU-h
     python experiments/goal_study.py --figures-only [--quick]         # redraw from saved data
 
 Budget of the full mode (from measured speeds, see experiments/specs/goal_misgeneralization.md):
-50 runs of 1M environment steps with 25 tracked checkpoints, about 2.9 CPU-hours (up to
-~3.8 on a loaded machine; ~1.5 h wall on 2 free cores), plus ~3 CPU-min of analysis; resumable
+50 runs of 1M environment steps with 25 tracked checkpoints: measured 3.32 CPU-hours (most
+runs beside other jobs; planned 2.9 on a free machine, ~1.5 h wall on 2 free cores), plus
+4.2 CPU-min of analysis; resumable
 (rerun the command: finished trials are skipped, interrupted ones resume from their last
 checkpoint). Run directories stay under ``sweeps/`` (git-ignored) with their checkpoints,
 so later studies (issue 12's shard measures on the corner 1/3/5 runs) can track them.

@@ -34,6 +34,8 @@ FINAL = {
     "success_in": "success",
 }
 """Final-checkpoint quantities of the study table: column -> measure."""
+DIFFERENCES = {"gap"}
+"""Of these, differences of two rates (range [-1, 1]); the others are rates (range [0, 1])."""
 
 
 TRAINING = {
@@ -85,8 +87,9 @@ def study_table(final: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(ENV, cell)) | {"seeds": len(g)}
         for q in FINAL:
             m, lo, hi, _ = finite_t_interval(g[q])
-            # rates: a t-interval over few seeds may leave [0, 1]; the rate cannot
-            row |= {q: m, f"{q}_lo": max(lo, 0.0), f"{q}_hi": min(hi, 1.0)}
+            # a t-interval over few seeds may leave the quantity's range; the quantity cannot
+            floor = -1.0 if q in DIFFERENCES else 0.0
+            row |= {q: m, f"{q}_lo": max(lo, floor), f"{q}_hi": min(hi, 1.0)}
         rows.append(row)
     return pd.DataFrame(rows)
 

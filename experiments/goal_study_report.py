@@ -29,7 +29,15 @@ from devrl.paper.verdicts import trend
 from devrl.stats import finite_t_interval, t_interval
 
 try:  # imported by the script (devrl paper) or from the repository root
-    from goal_study_analysis import AXES, ENV, ONSET, SHARE_ZERO, TRAINING, axis_runs
+    from goal_study_analysis import (
+        AXES,
+        ENV,
+        ONSET,
+        SHARE_ZERO,
+        TRAINING,
+        axis_runs,
+        study_table,
+    )
 except ImportError:  # pragma: no cover
     from experiments.goal_study_analysis import (
         AXES,
@@ -38,6 +46,7 @@ except ImportError:  # pragma: no cover
         SHARE_ZERO,
         TRAINING,
         axis_runs,
+        study_table,
     )
 
 NAME = "goal_study"
@@ -304,6 +313,14 @@ def _form_macros(forms: pd.DataFrame) -> dict:
             f"goalDelta{key}": float(f.iloc[1]["delta_aicc"]) if len(f) > 1 else float("nan"),
             f"goalFailed{key}": len(tried) - len(f),
         }
+    share, corner = out.get("goalFailedShareSuccess", 0), out.get("goalFailedCornerSuccess", 0)
+    out["goalFailedSentence"] = (
+        "no form has more parameters than the design has points on either axis"
+        if share == corner == 0
+        else f"{count_phrase(share, 'form')} {'has' if share == 1 else 'have'} more parameters "
+        "than the design has points "
+        f"on the share axis, against {corner} on the corner axis"
+    )
     return out
 
 
@@ -351,6 +368,13 @@ TRENDS = {
     "In": "success_in",
 }
 """Quantities of the study table whose trend along each axis the prose states."""
+TREND_WORDS = {
+    "Anywhere": "success with the cheese anywhere",
+    "Gap": "its margin over the corner-seeker",
+    "Cheese": r"P(cheese $\mid$ decision square)",
+    "CornerFirst": "reaching the corner first",
+    "In": "success in distribution",
+}
 SENTENCE = {"non-monotone": "is non-monotone", "flat": "is flat"}
 
 
@@ -367,6 +391,39 @@ def _trend_macros(study: pd.DataFrame, base: dict) -> dict:
             word = trend(cells[q], cells[f"{q}_lo"], cells[f"{q}_hi"])
             out[f"goalTrend{axis.capitalize()}{key}"] = SENTENCE.get(word, word)
     return out
+
+
+LEARNED = 0.5
+"""Final in-distribution success below which a run has not learned its training task."""
+
+
+def _learned_macros(final: pd.DataFrame, base: dict, trends: dict) -> dict:
+    """How many runs did not learn the training task, and whether the trend verdicts hold
+    without them (their off-distribution behaviour says little about a goal)."""
+    failed = final[final["success_in"] < LEARNED]
+    seeds = failed["seed"].value_counts()
+    kept = _trend_macros(study_table(final[final["success_in"] >= LEARNED]), base)
+    changed = [k for k in trends if kept.get(k) != trends[k]]
+    names = {f"goalTrend{a.capitalize()}{q}": f"{TREND_WORDS[q]} along {AXES[a][2]}"
+             for a in AXES for q in TRENDS}  # fmt: skip
+    verdicts = (
+        "every verdict above is unchanged"
+        if not changed
+        else "these verdicts change: "
+        + "; ".join(f"{names[k]} {kept.get(k, 'cannot be judged')}" for k in changed)
+    )
+    if failed.empty:
+        sentence = f"Every run learned its training task (final success at least {LEARNED})."
+    else:
+        n_top, top_seed = int(seeds.iloc[0]), int(seeds.index[0])
+        top = "all" if n_top == len(failed) else f"{n_top} of them"
+        sentence = (
+            f"{count_phrase(len(failed), 'run').capitalize()} of {len(final)} did not learn "
+            f"the training task in the steps given (final in-distribution success below "
+            f"{LEARNED}), {top} with seed {top_seed}, which is why seed "
+            f"enters the models below as a random effect. Without them, {verdicts}."
+        )
+    return {"goalLearnedSentence": sentence}
 
 
 def _onset_macros(onsets: pd.DataFrame, eff: pd.DataFrame, last_step: float) -> dict:
@@ -455,6 +512,7 @@ def make_figures(args, base: dict) -> None:
         fit_width=True,
     )
     cpu = trials["train_cpu_seconds"] + trials["track_cpu_seconds"]
+    trends = _trend_macros(study, base)
     last_step = float(trials["final_step"].max())
     write_macros(
         args.tables / f"{NAME}_macros.tex",
@@ -470,7 +528,8 @@ def make_figures(args, base: dict) -> None:
             "goalTrackCpu": float(trials["track_cpu_seconds"].mean()),
             "goalTotalCpuMin": float(cpu.sum() / 60),
             **_cell_macros(study, base),
-            **_trend_macros(study, base),
+            **trends,
+            **_learned_macros(data["final"], base, trends),
             **_form_macros(data["forms_across"]),
             **_onset_macros(data["onsets"], data["effects"], last_step),
             **_curve_macros(data["curve_forms"]),

@@ -61,7 +61,7 @@ from devrl.objectives.summary import (
     track_relations,
 )
 from devrl.objectives.training import over_training, with_llc
-from devrl.paper import experiment_parser, llc_calibration
+from devrl.paper import data_dir, experiment_parser, llc_calibration
 from devrl.runs import Run
 from devrl.track import track
 
@@ -232,8 +232,7 @@ def main() -> None:
         args.ma_dir is None
     ):  # quick mode fine-tunes the quick paper's own agents (a fresh clone has them)
         args.ma_dir = Path("paper/data/maze_baseline") / ("quick" if args.quick else "")
-    if args.quick:
-        args.out = args.out / "quick"
+    args.out = data_dir(args.out, args.quick)  # out/quick or out/full, never the other's
     if args.runs is None:
         args.runs = Path("runs") / NAME / ("quick" if args.quick else "full")
     if not args.figures_only:

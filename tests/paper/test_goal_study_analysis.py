@@ -73,6 +73,10 @@ def test_final_values_and_study_table_read_the_last_checkpoint():
     assert study.loc[(1, 0.0), "seeds"] == 4
     assert study.loc[(1, 0.0), "seeker"] == pytest.approx(0.4)
     assert study["p_cheese_hi"].max() <= 1.0
+    # the gap to the corner-seeker is a difference: its interval may go below 0
+    final["gap"] -= 0.25  # about -0.05 at the end, with seed noise
+    base = A.study_table(final).set_index(["corner", "cheese_anywhere"]).loc[(1, 0.0)]
+    assert base["gap_lo"] < min(base["gap"], 0.0) and base["gap"] < base["gap_hi"]
 
 
 def test_forms_across_prefer_a_rising_form_over_corner_size():
@@ -110,3 +114,18 @@ def test_trend_macros_state_the_planted_directions():
     assert m["goalTrendCornerCornerFirst"] == "falls"  # 0.9 (1 - P(cheese)) at the end
     assert m["goalTrendShareCheese"] == "is flat"  # planted: no dependence on the share
     assert "goalTrendSizeCheese" not in m  # one maze size: no size axis
+
+
+def test_runs_that_did_not_learn_are_counted_and_the_verdicts_rechecked_without_them():
+    _rspec = importlib.util.spec_from_file_location(
+        "goal_study_report", _DIR / "goal_study_report.py"
+    )
+    report = importlib.util.module_from_spec(_rspec)
+    _rspec.loader.exec_module(report)
+    final = A.final_values(_results())
+    trends = report._trend_macros(A.study_table(final), BASE)
+    assert "Every run learned" in report._learned_macros(final, BASE, trends)["goalLearnedSentence"]
+    final.loc[(final["seed"] == 3) & (final["corner"] == 7), ["success_in", "p_cheese"]] = 0.0
+    trends = report._trend_macros(A.study_table(final), BASE)
+    sentence = report._learned_macros(final, BASE, trends)["goalLearnedSentence"]
+    assert sentence.startswith("One run of 32 did not learn") and "all with seed 3" in sentence
