@@ -42,7 +42,7 @@ episodes (``success``). ``tracks.csv`` (tidy), ``lags.csv`` (steepest changes ag
 pooled).
 
 **More thinking** (item 6, :mod:`devrl.agents.thinking`): a ConvLSTM agent trained with
-3 ticks per step (quick: one seed, 0.6M steps; full: three seeds, 2M steps), then evaluated with 1-8 ticks: success
+3 ticks per step (quick: one seed, 1.5M steps; full: three seeds, 2M steps), then evaluated with 1-8 ticks: success
 in distribution and with the cheese anywhere, and held-out 3x3 probe AUROC on its final
 hidden state. ``thinking/run_seed<k>`` (the run), ``thinking/seed<k>.csv``,
 ``thinking.csv``.
@@ -51,7 +51,7 @@ Each step of each seed is written once (resumable; the tracks are cached in the 
 summaries, figures and macros are rebuilt from the tables. Quick mode reads the full
 agents when their checkpoints exist, else maze_baseline's quick agents.
 
-    nice python experiments/lookahead.py --quick   # 7.5 CPU-min, plus ~6 to train the ConvLSTM
+    nice python experiments/lookahead.py --quick   # 7.5 CPU-min, plus ~15 to train the ConvLSTM
     nice python experiments/lookahead.py           # full: 58.1 CPU-min + 3 x ~20 (ConvLSTM)
     python experiments/lookahead.py --quick --figures-only   # rebuild from the tables
 """
@@ -132,7 +132,7 @@ TRACK_CHECKPOINTS = {"quick": 10, "full": None}
 """Checkpoints tracked per agent (evenly spaced over the run's list); None: all."""
 TRACK_EPISODES = {"quick": 60, "full": 100}
 THINK_SEEDS = {"quick": [0], "full": [0, 1, 2]}
-THINK_STEPS = {"quick": 600_000, "full": 2_000_000}  # quick: ~6 CPU-min of training
+THINK_STEPS = {"quick": 1_500_000, "full": 2_000_000}
 THINK_TRAIN_TICKS = 3
 THINK_TICKS = (1, 2, 3, 4, 6, 8)
 """Ticks at test time for the thinking agent (trained with :data:`THINK_TRAIN_TICKS`)."""
