@@ -33,8 +33,8 @@ class Section:
         title: Section heading in the paper.
         script: Path of the experiment script, relative to the repository root.
         reads: Sections whose data the script reads (their data are part of its cache key).
-        minutes: Its quick mode's measured CPU minutes; only orders the pool's starts
-            (:func:`start_order`).
+        minutes: Its quick mode's measured minutes (one process, from a fresh clone); only
+            orders the pool's starts (:func:`start_order`).
     """
 
     name: str
@@ -49,26 +49,35 @@ SECTIONS: tuple[Section, ...] = (
         "maze_baseline",
         "A maze agent and its goal misgeneralization baseline",
         "experiments/maze_baseline.py",
-        minutes=8.7,
+        minutes=7.5,
     ),
-    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py", minutes=7.6),
+    Section("goal_study", "What shapes the agent's goal", "experiments/goal_study.py", minutes=5.6),
     Section(
         "llc_over_training",
         "The local learning coefficient over training",
         "experiments/llc_over_training.py",
-        minutes=16.6,
+        minutes=17.3,
     ),
     # reuses llc_over_training's SGLD calibration (<mode>/calibration.json)
-    Section("shards", "Shards over training", "experiments/shards.py", ("llc_over_training",), 4.7),
+    Section("shards", "Shards over training", "experiments/shards.py", ("llc_over_training",), 3.6),
     Section(
-        "forms_validation", "Functional forms of training curves", "experiments/forms_validation.py"
+        "forms_validation",
+        "Functional forms of training curves",
+        "experiments/forms_validation.py",
+        minutes=1.2,
     ),
-    Section("tms_sgd", "The toy model of superposition under SGD", "experiments/tms_sgd.py"),
+    Section(
+        "tms_sgd", "The toy model of superposition under SGD", "experiments/tms_sgd.py", minutes=0.4
+    ),
     # reads paper/data/tms_sgd for its SGD row, so it must run after tms_sgd
     Section(
-        "tms_rl", "Phase transitions under reinforcement", "experiments/tms_rl.py", ("tms_sgd",)
+        "tms_rl",
+        "Phase transitions under reinforcement",
+        "experiments/tms_rl.py",
+        ("tms_sgd",),
+        6.2,
     ),
-    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py", minutes=11.1),
+    Section("goal_switch", "When the goal changes", "experiments/goal_switch.py", minutes=10.9),
     # fine-tunes the trained agents of maze_baseline (run_seed*/checkpoints); MA's LLC
     # reuses llc_over_training's SGLD calibration
     Section(
@@ -76,7 +85,7 @@ SECTIONS: tuple[Section, ...] = (
         "Objectives in weight space",
         "experiments/objectives.py",
         ("maze_baseline", "llc_over_training"),
-        minutes=8.7,
+        minutes=10.7,
     ),
     # probes the maze_baseline agents; their LLC reuses llc_over_training's calibration
     Section(
@@ -84,7 +93,7 @@ SECTIONS: tuple[Section, ...] = (
         "Does the agent look ahead?",
         "experiments/lookahead.py",
         ("maze_baseline", "llc_over_training"),
-        minutes=13.5,
+        minutes=0.2,
     ),
 )
 
