@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
@@ -36,13 +38,27 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
-def init_worker() -> None:
-    """Run in every worker before any task: one torch thread (set before torch's pool starts)."""
+def _exit_with(parent: int, interval: float) -> None:
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)  # the parent is gone: nobody will read this worker's results
+
+
+def init_worker(parent: int | None = None, interval: float = 1.0) -> None:
+    """Run in every worker before any task: one torch thread (set before torch's pool
+    starts), and an exit when the ``parent`` process dies.
+
+    Why the exit: a parent stopped with ``kill`` (not Ctrl-C, which reaches the whole
+    process group) would leave its workers computing results nobody reads, holding the
+    run directories' locks so that a rerun refuses to start.
+    """
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
     import torch
 
     torch.set_num_threads(1)
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent, interval), daemon=True).start()
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
@@ -51,6 +67,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         max_workers=check_workers(workers),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=init_worker,
+        initargs=(os.getpid(),),
     )
 
 

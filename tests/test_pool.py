@@ -47,3 +47,63 @@ def test_init_worker_sets_one_torch_thread():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+WORKER = """
+import os, time
+from pathlib import Path
+
+def hold(folder):
+    Path(folder, f"{os.getpid()}.pid").write_text("")
+    time.sleep(120)
+"""
+
+PARENT = """
+import sys
+from devrl._pool import imap_unordered
+from held import hold
+list(imap_unordered(hold, [sys.argv[1]] * 2, workers=2))
+"""
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A parent stopped with kill -9 must not leave workers computing (and holding locks)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "held.py").write_text(WORKER)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], env=env)
+    try:
+        deadline = time.time() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2:
+            assert time.time() < deadline, "the workers never started"
+            time.sleep(0.1)
+        workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.time() + 15
+        alive = workers
+        while alive and time.time() < deadline:
+            time.sleep(0.2)
+            alive = [pid for pid in workers if _alive(pid)]
+        assert not alive, f"workers {alive} outlived their parent"
+    finally:
+        parent.kill()
+        for p in tmp_path.glob("*.pid"):
+            if _alive(int(p.stem)):
+                os.kill(int(p.stem), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
