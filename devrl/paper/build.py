@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devrl._progress import progress
 from devrl.paper.cache import (
     changed_inputs,
     data_digest,
@@ -20,6 +19,7 @@ from devrl.paper.cache import (
     section_key,
     write_stamp,
 )
+from devrl.paper.schedule import run_sections
 from devrl.paper.timings import keep_committed_timings, snapshot
 
 
@@ -34,7 +34,7 @@ class Section:
         script: Path of the experiment script, relative to the repository root.
         reads: Sections whose data the script reads (their data are part of its cache key).
         minutes: Its quick mode's measured minutes (one process, from a fresh clone); only
-            orders the pool's starts (:func:`start_order`).
+            orders the pool's starts (:func:`devrl.paper.schedule.start_order`).
     """
 
     name: str
@@ -286,61 +286,11 @@ def _run_section(
     return True
 
 
-def start_order(sections: list[Section]) -> list[Section]:
-    """``sections`` in the order a pool should start them: longest chain first.
-
-    A section's chain is its own ``minutes`` plus the longest chain among the sections
-    that read it. Why: the paper's wall time is at least its longest chain
-    (llc_over_training, then the sections that reuse its calibration); starting a chain's
-    head late, or its last link after short sections, leaves cores idle at the end. A
-    section's chain is longer than any of its readers', so every section still comes after
-    the sections it reads.
-    """
-    by_name = {s.name: s for s in sections}
-    chain: dict[str, float] = {}
-
-    def length(name: str) -> float:
-        if name not in chain:
-            readers = [s.name for s in sections if name in s.reads]
-            chain[name] = by_name[name].minutes + max(map(length, readers), default=0.0)
-        return chain[name]
-
-    return sorted(sections, key=lambda s: -length(s.name))
-
-
 def _run_sections(selected: list[Section], workers: int | None, **kwargs: Any) -> list[str]:
-    """Run the sections, ``workers`` at a time, each after the sections it reads; return
-    the names of those that failed (in SECTIONS order)."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    from devrl._pool import check_workers
-
-    workers = check_workers(workers)
-    # one line per finished section (with the time left), on a terminal too: the sections'
-    # own bars would overwrite a bar of the builder's
-    if workers == 1:
-        sections = progress(selected, "devrl paper", unit="section", bar=False, interval=0)
-        return [s.name for s in sections if not _run_section(s, capture=False, **kwargs)]
-    bar = progress(None, "devrl paper", total=len(selected), unit="section", bar=False, interval=0)
-    names = {s.name for s in selected}
-    pending, running, done, failed = start_order(selected), {}, set(), set()
-    with ThreadPoolExecutor(workers) as pool:  # threads only wait: each section is a process
-        while pending or running:
-            for section in list(pending):
-                ready = all(r in done or r not in names for r in section.reads)
-                if len(running) < workers and ready:
-                    pending.remove(section)
-                    future = pool.submit(_run_section, section, capture=True, **kwargs)
-                    running[future] = section
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                section = running.pop(future)
-                done.add(section.name)
-                if not future.result():
-                    failed.add(section.name)
-                bar.update(1)
-    bar.close()
-    return [s.name for s in selected if s.name in failed]
+    """Run the sections (:func:`devrl.paper.schedule.run_sections`); return those that failed."""
+    return run_sections(
+        selected, workers, lambda section, capture: _run_section(section, capture=capture, **kwargs)
+    )
 
 
 def build_paper(

@@ -68,7 +68,7 @@ def test_tms_rl_starts_after_tms_sgd():
 
 
 def test_the_longest_chain_starts_first_and_readers_after_what_they_read():
-    from devrl.paper.build import start_order
+    from devrl.paper.schedule import start_order
 
     sections = [
         Section("short", "S", "s.py", minutes=1.0),
