@@ -38,13 +38,13 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
-def _exit_with(parent: int, interval: float) -> None:
+def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
-        time.sleep(interval)
+        time.sleep(1.0)
     os._exit(1)  # the parent is gone: nobody will read this worker's results
 
 
-def init_worker(parent: int | None = None, interval: float = 1.0) -> None:
+def init_worker(parent: int | None = None) -> None:
     """Run in every worker before any task: one torch thread (set before torch's pool
     starts), and an exit when the ``parent`` process dies.
 
@@ -58,7 +58,7 @@ def init_worker(parent: int | None = None, interval: float = 1.0) -> None:
 
     torch.set_num_threads(1)
     if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent, interval), daemon=True).start()
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

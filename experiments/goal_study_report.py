@@ -178,20 +178,14 @@ def _cell_macros(study: pd.DataFrame, base: dict) -> dict:
 
 
 TRENDS = {
-    "Anywhere": "success_anywhere",
-    "Gap": "gap",
-    "Cheese": "p_cheese",
-    "CornerFirst": "corner_first",
-    "In": "success_in",
+    "Anywhere": ("success_anywhere", "success with the cheese anywhere"),
+    "Gap": ("gap", "its margin over the corner-seeker"),
+    "Cheese": ("p_cheese", r"P(cheese $\mid$ decision square)"),
+    "CornerFirst": ("corner_first", "reaching the corner first"),
+    "In": ("success_in", "success in distribution"),
 }
-"""Quantities of the study table whose trend along each axis the prose states."""
-TREND_WORDS = {
-    "Anywhere": "success with the cheese anywhere",
-    "Gap": "its margin over the corner-seeker",
-    "Cheese": r"P(cheese $\mid$ decision square)",
-    "CornerFirst": "reaching the corner first",
-    "In": "success in distribution",
-}
+"""Quantities of the study table whose trend along each axis the prose states:
+macro key -> (column, words)."""
 SENTENCE = {"non-monotone": "is non-monotone", "flat": "is flat"}
 
 
@@ -204,7 +198,7 @@ def _trend_macros(study: pd.DataFrame, base: dict) -> dict:
         cells = axis_runs(study, base, axis).sort_values(var)
         if len(cells) < 2:
             continue
-        for key, q in TRENDS.items():
+        for key, (q, _) in TRENDS.items():
             word = trend(cells[q], cells[f"{q}_lo"], cells[f"{q}_hi"])
             out[f"goalTrend{axis.capitalize()}{key}"] = SENTENCE.get(word, word)
     return out
@@ -221,7 +215,7 @@ def _learned_macros(final: pd.DataFrame, base: dict, trends: dict) -> dict:
     seeds = failed["seed"].value_counts()
     kept = _trend_macros(study_table(final[final["success_in"] >= LEARNED]), base)
     changed = [k for k in trends if kept.get(k) != trends[k]]
-    names = {f"goalTrend{a.capitalize()}{q}": f"{TREND_WORDS[q]} along {AXES[a][2]}"
+    names = {f"goalTrend{a.capitalize()}{q}": f"{TRENDS[q][1]} along {AXES[a][2]}"
              for a in AXES for q in TRENDS}  # fmt: skip
     verdicts = (
         "every verdict above is unchanged"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from devrl.forms import compare_curves
 from devrl.paper import count_phrase, number_latex, save_figure, share_phrase, write_macros
-from devrl.paper.verdicts import interval_macros, separated
+from devrl.paper.verdicts import above, below, interval_macros, separated
 from devrl.stats import t_interval, wilson
 
 
@@ -297,6 +297,7 @@ def make_macros(
     m["laSteerLevels"] = int(_pick(steer, network="trained", layer=design["main_layer"], vector="probe",
                                    coeff=4.0)["levels_min"])  # fmt: skip
     lags_path, forms_path = root / "lags.csv", root / "forms.csv"
+    tracks_frame = pd.read_csv(root / "tracks.csv")
     if lags_path.is_file():
         lags = pd.read_csv(lags_path)
         for label in TRACKED:
@@ -304,10 +305,9 @@ def make_macros(
             x = lags[f"{label}_lag"].dropna().to_numpy()
             if len(x):
                 mean, low, high, _ = t_interval(x)
-                m |= {f"laLag{word}": mean, f"laLag{word}Low": low, f"laLag{word}High": high}
+                m |= interval_macros(f"laLag{word}", mean, low, high)
         m["laSuccessAt"] = float(np.median(lags["success_at"]))
-        m["laTrackCheckpoints"] = int(pd.read_csv(root / "tracks.csv")["step"].nunique())
-    tracks_frame = pd.read_csv(root / "tracks.csv")
+        m["laTrackCheckpoints"] = int(tracks_frame["step"].nunique())
     healthy = tracks_frame[tracks_frame["measure"] == "llc-action-uniform/healthy"]["value"]
     m["laLlcHealthy"] = float(healthy.mean())
     m["laLlcEstimates"] = int(healthy.size)
@@ -358,14 +358,11 @@ def verdicts(m: dict) -> dict[str, str]:
             "cheese path at this horizon."
         )
     beats = all(
-        m[f"laPatchTrainedCell{d}RatioLow"]
-        > max(
-            m[f"laPatchTrainedRandom{d}RatioHigh"],
-            m[f"laPatchInitialCell{d}RatioHigh"],
-            m[f"laPatchRandomCell{d}RatioHigh"],
-        )
+        separated(m, f"laPatchTrainedCell{d}Ratio", null)
         for d in ("Four", "Eight")
-    )
+        for null in (f"laPatchTrainedRandom{d}Ratio", f"laPatchInitialCell{d}Ratio",
+                     f"laPatchRandomCell{d}Ratio")
+    )  # fmt: skip
     v["LaPatchVerdict"] = (
         "Together with the nulls, the trained agent computes, at the first residual block and "
         "at the place where they are, the consequences of walls up to eight steps ahead on its "
@@ -383,7 +380,7 @@ def verdicts(m: dict) -> dict[str, str]:
         else "the probes do not prefer the agent's own path over the cheese path, so nothing "
         "here tells a plan of its own from such a propagation."
     )
-    if m["laSteerDiffTrainedFourLow"] > 0:
+    if above(m, "laSteerDiffTrainedFour"):
         v["LaSteerVerdict"] = (
             "is resolved from zero: writing a route into the probed representation moves the "
             "agent onto it beyond a push of the same size in a random direction."
@@ -395,7 +392,7 @@ def verdicts(m: dict) -> dict[str, str]:
             "a random direction: steering through the plan is not established."
         )
     lags = [k for k in ("AurocFour", "AurocSixteen", "Patching", "Steering") if f"laLag{k}" in m]
-    resolved = [k for k in lags if m[f"laLag{k}Low"] > 0 or m[f"laLag{k}High"] < 0]
+    resolved = [k for k in lags if above(m, f"laLag{k}") or below(m, f"laLag{k}")]
     v["LaLagVerdict"] = (
         "With these checkpoints and seeds neither the order of short- and long-horizon "
         "look-ahead nor their order relative to success is resolved: every lag's interval "
@@ -409,9 +406,9 @@ def verdicts(m: dict) -> dict[str, str]:
                 "In every seed the LLC changes fastest at the same point of the log-step grid "
                 "as success; the LLC section shows how little such co-timing says by itself."
             )
-        elif m["laLagLlcLow"] > 0:
+        elif above(m, "laLagLlc"):
             v["LaLlcVerdict"] = "The LLC's steepest change comes after success's."
-        elif m["laLagLlcHigh"] < 0:
+        elif below(m, "laLagLlc"):
             v["LaLlcVerdict"] = "The LLC's steepest change comes before success's."
         else:
             v["LaLlcVerdict"] = (

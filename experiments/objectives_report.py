@@ -18,7 +18,7 @@ from devrl.objectives.pipeline import TABLES
 from devrl.objectives.summary import edit_summary, interval
 from devrl.objectives.training import LLC
 from devrl.paper import count_phrase, number_latex, save_figure, write_macros, write_table
-from devrl.paper.verdicts import above, below, interval_macros
+from devrl.paper.verdicts import above, below, interval_macros, separated
 from devrl.stats import binomial_interval
 
 NAME = "objectives"
@@ -125,7 +125,7 @@ def _macros(d: Path) -> dict:
         hits = int(np.rint((g["accuracy"] * g["K"]).sum()))
         trials = int(g["K"].sum())
         lo, hi = binomial_interval(hits, trials)
-        m[key], m[f"{key}Low"], m[f"{key}High"] = hits / trials, lo, hi
+        m |= interval_macros(key, hits / trials, lo, hi)
         m[f"{key}Null"] = float(g["null_accuracy"].mean())
         m[f"{key}P"] = float(g["p_accuracy"].max())
     m["objDecodeTrials"] = int(dk[dk["part"] == "specific"]["K"].sum())
@@ -212,11 +212,7 @@ def training_macros(d: Path) -> dict:
             m[key], m[f"{key}Low"], m[f"{key}High"], m[f"{key}Runs"] = (float("nan"),) * 3 + (0,)
         else:
             r = row.iloc[0]
-            m[key], m[f"{key}Low"], m[f"{key}High"] = (
-                float(r["mean_log10_lag"]),
-                float(r["low"]),
-                float(r["high"]),
-            )
+            m |= interval_macros(key, r["mean_log10_lag"], r["low"], r["high"])
             m[f"{key}Runs"] = int(r["runs"])
         m[f"{key}RunsPhrase"] = count_phrase(m[f"{key}Runs"], "seed")
     return m
@@ -245,7 +241,7 @@ def verdicts(m: dict) -> dict[str, str]:
     v["ObjShareVerdict"] = (
         "specific to its target" if m["objShareLast"] > 0.5 else "shared by every target"
     )
-    if m["objDecodeP"] <= 0.05 and m["objDecodeLow"] > m["objDecodeNull"]:
+    if m["objDecodeP"] <= 0.05 and above(m, "objDecode", m["objDecodeNull"]):
         v["ObjDecodeVerdict"] = "Decoding beats its null in every MA seed."
     else:
         v["ObjDecodeVerdict"] = (
@@ -264,8 +260,8 @@ def verdicts(m: dict) -> dict[str, str]:
         (False, False): "Neither edit beats the random direction of equal size.",
     }[t, n]
     overlap = not (
-        m["objTransplantKAllLow"] > m["objTransplantKTwoHigh"]
-        or m["objTransplantKTwoLow"] > m["objTransplantKAllHigh"]
+        separated(m, "objTransplantKAll", "objTransplantKTwo")
+        or separated(m, "objTransplantKTwo", "objTransplantKAll")
     )
     v["ObjKVerdict"] = (
         "The intervals overlap: at these sizes averaging over more rewards does not measurably "
@@ -277,7 +273,7 @@ def verdicts(m: dict) -> dict[str, str]:
             else "Averaging over more rewards weakens the transplant."
         )
     )
-    if m["objRankLow"] > m["objRankNull"] and m["objRankLow"] > m["objRankRandomHigh"]:
+    if above(m, "objRank", m["objRankNull"]) and separated(m, "objRank", "objRankRandom"):
         v["ObjMapVerdict"] = (
             "The specific parts concentrate on the dense-layer inputs of their own target "
             "cell, beyond random directions: the stored target has a place in the weights."
