@@ -104,12 +104,12 @@ def decoding_rows(
     rows = []
     K = len(deltas)
     for k_sub in [k for k in (*k_levels, K) if k >= 3]:
-        subsets = (
+        draws = (
             [np.arange(K)]
             if k_sub == K
             else [rng.choice(K, size=k_sub, replace=False) for _ in range(subsets)]
         )
-        for i, sub in enumerate(subsets):
+        for i, sub in enumerate(draws):
             _, specific = shared_specific([deltas[j] for j in sub])
             for part, vecs in (
                 ("specific", [flatten(sp)[0] for sp in specific]),

@@ -52,8 +52,12 @@ def test_decoding_rows_cover_each_k_and_part():
     targets = [(r, c) for r in range(0, 9, 2) for c in range(0, 9, 4)][:8]
     W = rng.normal(size=(2, 50))
     deltas = [{"w": torch.tensor(np.array(t, float) @ W)} for t in targets]
-    rows = pd.DataFrame(decoding_rows(0, 5, targets, deltas, k_levels=[2, 4], subsets=3, n_perm=19))
-    assert sorted(rows["K"].unique()) == [4, 8]  # K' = 2 cannot be decoded (one to fit)
+    rows = pd.DataFrame(
+        decoding_rows(0, 5, targets, deltas, k_levels=[2, 3, 4], subsets=3, n_perm=19)
+    )
+    assert sorted(rows["K"].unique()) == [3, 4, 8]  # K' = 2 cannot be decoded (one to fit)
+    per_k = rows[rows["part"] == "specific"].groupby("K")["subset"].nunique().to_dict()
+    assert per_k == {3: 3, 4: 3, 8: 1}  # every K' < K draws its own subsets
     full = rows[(rows["K"] == 8) & (rows["part"] == "specific")]
     assert full["accuracy"].iloc[0] == 1.0  # a planted linear code decodes every target
 
