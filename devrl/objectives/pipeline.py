@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from devrl._io import atomic_write_text
+from devrl._progress import progress
 from devrl.agents import PPOConfig, train
 from devrl.envs.rewards import CellReward
 from devrl.objectives.deltas import add_delta, random_like, shared_specific, state_delta
@@ -211,7 +212,9 @@ def run_seed(ma: Run, seed: int, targets, cfg: dict, runs: Path, timing: dict) -
             "channels",
         )
     }
-    for step in steps:
+    # one line per MA checkpoint done (the final one, with the patch and the K sweep, is
+    # the longest), beside the fine-tunes' own training lines
+    for step in progress(steps, f"objectives MA seed {seed}", unit="checkpoint"):
         state, deltas, mbs = deltas_at(ma, step, targets, cfg, root, timing)
         norms, cos = delta_tables(seed, step, names, deltas, state)
         out["norms"] += norms
