@@ -16,7 +16,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from devrl.forms.switches import SwitchCurve, behaviour_switch, crossing_time
+from devrl.forms.switches import (
+    SwitchCurve,
+    behaviour_switch,
+    crossing_time,
+    switch_seed_shifts,
+)
 from devrl.forms.switches import score_switch_detector as score
 from devrl.paper import (
     count_phrase,
@@ -27,7 +32,7 @@ from devrl.paper import (
     write_macros,
     write_table,
 )
-from devrl.stats import bootstrap_ci
+from devrl.stats import bootstrap_ci, f1_difference
 
 # --------------------------------------------------------------------------- analysis
 
@@ -85,21 +90,25 @@ def switches(tracks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _curves(dd: pd.DataFrame, at: pd.DataFrame, direction: str, measure: str) -> tuple:
+    """One direction's :class:`SwitchCurve` per seed for one tracked row, and the tolerance."""
+    curves, tol = [], np.nan
+    for seed, df in dd.groupby("seed"):
+        s = at.loc[(direction, seed)]
+        tol = TOL * (s["end"] - s["switch"])
+        t, y, _ = curve(df, measure)
+        window = s["switch"] - (s["end"] - s["switch"])
+        curves.append(SwitchCurve(t, y, s["switch"], s["behaviour_switch"], window, s["learning"]))
+    return curves, tol
+
+
 def detection(tracks: pd.DataFrame, sw: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """The detection table: detector x direction -> recall, precision, nulls, lag, alarms."""
     rows = []
     at = sw.set_index(["direction", "seed"])
     for direction, dd in tracks.groupby("direction"):
         for label, measure in DETECTORS.items():
-            curves = []
-            for seed, df in dd.groupby("seed"):
-                s = at.loc[(direction, seed)]
-                tol = TOL * (s["end"] - s["switch"])
-                t, y, _ = curve(df, measure)
-                window = s["switch"] - (s["end"] - s["switch"])
-                curves.append(
-                    SwitchCurve(t, y, s["switch"], s["behaviour_switch"], window, s["learning"])
-                )
+            curves, tol = _curves(dd, at, direction, measure)
             row = score(
                 curves,
                 tol=tol,
@@ -109,6 +118,55 @@ def detection(tracks: pd.DataFrame, sw: pd.DataFrame, cfg: dict) -> pd.DataFrame
             )
             rows.append({"direction": direction, "detector": label, "tol": tol, **row})
     return pd.DataFrame(rows)
+
+
+def best_against_trivial(tracks: pd.DataFrame, sw: pd.DataFrame, det: pd.DataFrame) -> pd.DataFrame:
+    """Per direction with switched seeds: the best LLC and the best trivial tracker (pooled
+    F1) and their F1 difference on the same seeds, with a paired seed-bootstrap interval and
+    a paired permutation p (:func:`devrl.stats.f1_difference`)."""
+    rows = []
+    at = sw.set_index(["direction", "seed"])
+    for direction, d in det[det["f1"].notna()].groupby("direction"):
+        is_llc = d["detector"].str.startswith("LLC")
+        best = {"llc": d[is_llc], "trivial": d[~is_llc]}
+        if any(part.empty for part in best.values()):
+            continue
+        best = {k: part.loc[part["f1"].idxmax()] for k, part in best.items()}
+        dd = tracks[tracks["direction"] == direction]
+        shifts = {}
+        for k, b in best.items():
+            curves, tol = _curves(dd, at, direction, DETECTORS[b["detector"]])
+            shifts[k] = switch_seed_shifts(curves, tol=tol)
+        diff, p = f1_difference(shifts["llc"], shifts["trivial"], tol=1.0, seed=0)
+        rows.append(
+            {
+                "direction": direction,
+                "llc": best["llc"]["detector"],
+                "llc f1": best["llc"]["f1"],
+                "trivial": best["trivial"]["detector"],
+                "trivial f1": best["trivial"]["f1"],
+                "difference": diff.estimate,
+                "difference lo": diff.low,
+                "difference hi": diff.high,
+                "seeds": diff.n,
+                "p (paired permutation)": p,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "direction",
+            "llc",
+            "llc f1",
+            "trivial",
+            "trivial f1",
+            "difference",
+            "difference lo",
+            "difference hi",
+            "seeds",
+            "p (paired permutation)",
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -190,7 +248,7 @@ def _camel(text: str) -> str:
     return "".join(w.capitalize() for w in words)
 
 
-def macros(tracks, sw, det, cfg, timing, path, size: int) -> None:
+def macros(tracks, sw, det, best, cfg, timing, path, size: int) -> None:
     """The numbers the section's prose quotes."""
     m = {"gsSeeds": count_phrase(int(sw["seed"].nunique()), "seed")}
     m["gsSize"] = int(size)
@@ -230,18 +288,25 @@ def macros(tracks, sw, det, cfg, timing, path, size: int) -> None:
         m[f"gsRestart{key}"] = ", ".join(f"{k} {v:.1f}" for k, v in restart.items())
         if direction == "control":
             continue
-        llc = d[d["detector"].str.startswith("LLC")]
-        trivial = d[~d["detector"].str.startswith("LLC")]
-        for tag, part in (("Llc", llc), ("Trivial", trivial)):
-            if part["f1"].notna().any():
-                best = part.loc[part["f1"].idxmax()]
-                m[f"gsBest{tag}{key}"] = str(best["detector"])
-                m[f"gsBest{tag}Fone{key}"] = float(best["f1"])
-                m[f"gsBest{tag}P{key}"] = float(best["p (random)"])
-            else:
+        row = best[best["direction"] == direction]
+        if len(row):
+            b = row.iloc[0]
+            m[f"gsBestLlc{key}"] = str(b["llc"])
+            m[f"gsBestTrivial{key}"] = str(b["trivial"])
+            m[f"gsBestLlcFone{key}"] = float(b["llc f1"])
+            m[f"gsBestTrivialFone{key}"] = float(b["trivial f1"])
+            gap = (b["difference"], b["difference lo"], b["difference hi"])
+            m[f"gsBestGap{key}"] = interval_text(*gap, fmt="+.2f")
+            m[f"gsBestGapP{key}"] = float(b["p (paired permutation)"])
+        else:
+            for tag in ("Llc", "Trivial"):
                 m[f"gsBest{tag}{key}"] = "none (no seed switched)"
                 m[f"gsBest{tag}Fone{key}"] = float("nan")
-                m[f"gsBest{tag}P{key}"] = float("nan")
+            m[f"gsBestGap{key}"] = "n/a"
+            m[f"gsBestGapP{key}"] = float("nan")
+        p_random = d.set_index("detector")["p (random)"]
+        for tag in ("Llc", "Trivial"):
+            m[f"gsBest{tag}P{key}"] = float(p_random.get(m[f"gsBest{tag}{key}"], float("nan")))
         beats = d[(d["p (random)"] < 0.05) & (d["p (circular)"] < 0.05)]["detector"]
         m[f"gsBeating{key}"] = ", ".join(beats) if len(beats) else "none"
     write_macros(path, m)
@@ -266,12 +331,15 @@ def make_figures(args, design: dict) -> None:
     sw.to_csv(out / "switches.csv", index=False)
     det = detection(tracks, sw, cfg["settings"])
     det.to_csv(out / "detection.csv", index=False)
+    best = best_against_trivial(tracks, sw, det)
+    best.to_csv(out / "best_against_trivial.csv", index=False)
     figure_curves(tracks, sw, args.figures / f"{NAME}_curves", design["directions"])
     table_detection(det, args.tables / f"{NAME}.tex")
     macros(
         tracks,
         sw,
         det,
+        best,
         cfg["settings"],
         cfg["cpu_seconds"],
         args.tables / f"{NAME}_macros.tex",

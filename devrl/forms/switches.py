@@ -36,6 +36,7 @@ __all__ = [
     "crossing_time",
     "score_switch_detector",
     "stitch",
+    "switch_seed_shifts",
     "switch_shifts",
 ]
 
@@ -183,6 +184,41 @@ def _near(shifts: np.ndarray, at: float, tol: float) -> np.ndarray:
     return np.abs(shifts - at) <= tol if np.isfinite(at) else np.zeros(shifts.size, bool)
 
 
+def _split(curves: Sequence[SwitchCurve]) -> tuple[list, list]:
+    """Each curve's finite points (steps, y, curve) inside its window and before it."""
+    windows, elsewhere = [], []
+    for c in curves:
+        steps, y = np.asarray(c.steps, dtype=float), np.asarray(c.y, dtype=float)
+        steps, y = steps[np.isfinite(y)], y[np.isfinite(y)]
+        inside = steps >= c.window
+        windows.append((steps[inside], y[inside], c))
+        elsewhere.append((steps[~inside], y[~inside], c))
+    return windows, elsewhere
+
+
+def _seed_shifts(scored: list, tol: float) -> list:
+    from devrl.stats import SeedShifts
+
+    return [
+        SeedShifts(_u(s, s[0], tol), _gap_means(s, sh, s[0], tol), _u([c.behaviour], s[0], tol))
+        for s, _, c, sh in scored
+    ]
+
+
+def switch_seed_shifts(curves: Sequence[SwitchCurve], *, tol: float, penalty: float = 3.0) -> list:
+    """The window of every seed with a behavioural switch as :class:`devrl.stats.SeedShifts`
+    in u = exp((step − window start) / tol), so ``tol=1`` matches within ``tol`` env steps:
+    what :func:`score_switch_detector` scores, for :func:`devrl.stats.f1_difference`
+    (two detectors on the same seeds)."""
+    windows, _ = _split(curves)
+    scored = [
+        (s, y, c, switch_shifts(s, y, tol=tol, penalty=penalty))
+        for s, y, c in windows
+        if np.isfinite(c.behaviour)
+    ]
+    return _seed_shifts(scored, tol)
+
+
 def score_switch_detector(
     curves: Sequence[SwitchCurve],
     *,
@@ -213,21 +249,14 @@ def score_switch_detector(
         learning transition, before the window), ``false alarms`` (mean shifts per seed
         before the window and away from the learning transition) and ``seeds``.
     """
-    from devrl.stats import SeedShifts, bootstrap_ci, permutation_null, ratio_ci, score_shifts
+    from devrl.stats import bootstrap_ci, permutation_null, ratio_ci, score_shifts
 
     if not curves:
         raise ValueError("curves is empty: score_switch_detector needs at least one seed.")
     if not tol > 0:
         raise ValueError(f"tol must be > 0 env steps, got {tol}.")
     row: dict[str, float] = {"seeds": len(curves)}
-    windows, elsewhere = [], []
-    for c in curves:
-        steps, y = np.asarray(c.steps, dtype=float), np.asarray(c.y, dtype=float)
-        steps, y = steps[np.isfinite(y)], y[np.isfinite(y)]
-        inside = steps >= c.window
-        w = (steps[inside], y[inside], c)
-        windows.append(w)
-        elsewhere.append((steps[~inside], y[~inside], c))
+    windows, elsewhere = _split(curves)
     shifts_in = [switch_shifts(s, y, tol=tol, penalty=penalty) for s, y, _ in windows]
     scored = [
         (s, y, c, sh)
@@ -238,10 +267,7 @@ def score_switch_detector(
     row |= dict.fromkeys(keys, float("nan"))
     if scored:
         origin = [s[0] for s, *_ in scored]
-        seeds = [
-            SeedShifts(_u(s, o, tol), _gap_means(s, sh, o, tol), _u([c.behaviour], o, tol))
-            for (s, _, c, sh), o in zip(scored, origin, strict=True)
-        ]
+        seeds = _seed_shifts(scored, tol)
         score = score_shifts(seeds, tol=1.0, n_null=n_null, level=level, seed=seed)
         row |= score.as_row()
         curves_u = [(_u(s, o, tol), y) for (s, y, *_), o in zip(scored, origin, strict=True)]

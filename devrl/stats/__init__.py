@@ -2,11 +2,13 @@
 
 Intervals over seeds (:func:`bootstrap_ci`, the cluster bootstrap of a pooled ratio
 :func:`ratio_ci`, the interquartile mean :func:`iqm`); tests against a null
-(:func:`fisher_exact`, :func:`sign_test`, :func:`trend_test`, :func:`group_dependence`, :func:`monte_carlo_p`,
-:func:`binomial_interval`); and nulls for change-point detection scored against known
-transitions (:func:`score_shifts` with random-time and circular-shift nulls,
-:func:`permutation_null`); the seed-shuffle null of a per-seed correlation
-(:func:`seed_shuffle_test`, :func:`pair_matrix`, :func:`spearman`). A claim is stated as "estimate [95% CI], n seeds, null value".
+(:func:`fisher_exact`, :func:`sign_test`, :func:`trend_test`, :func:`group_dependence`,
+:func:`monte_carlo_p`, :func:`binomial_interval`); nulls for change-point detection scored
+against known transitions (:func:`score_shifts` with random-time and circular-shift nulls,
+:func:`permutation_null`), and two detectors on the same seeds compared
+(:func:`f1_difference`, from :func:`shift_counts`); the seed-shuffle null of a per-seed
+correlation (:func:`seed_shuffle_test`, :func:`pair_matrix`, :func:`spearman`). A claim is
+stated as "estimate [95% CI], n seeds, null value".
 """
 
 from devrl.stats.hypothesis import (
@@ -30,7 +32,14 @@ from devrl.stats.intervals import (
     wilson,
 )
 from devrl.stats.pairing import pair_matrix, seed_shuffle_test, spearman
-from devrl.stats.shift_nulls import SeedShifts, ShiftScore, permutation_null, score_shifts
+from devrl.stats.shift_nulls import (
+    SeedShifts,
+    ShiftScore,
+    f1_difference,
+    permutation_null,
+    score_shifts,
+    shift_counts,
+)
 
 __all__ = [
     "Interval",
@@ -39,6 +48,7 @@ __all__ = [
     "Test",
     "binomial_interval",
     "bootstrap_ci",
+    "f1_difference",
     "finite_t_interval",
     "fisher_exact",
     "group_dependence",
@@ -51,6 +61,7 @@ __all__ = [
     "score_shifts",
     "seed_level_interval",
     "seed_shuffle_test",
+    "shift_counts",
     "sign_test",
     "spearman",
     "t_interval",

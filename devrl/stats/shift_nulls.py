@@ -33,7 +33,14 @@ import numpy as np
 from devrl.stats.hypothesis import monte_carlo_p
 from devrl.stats.intervals import Interval, ratio_ci
 
-__all__ = ["SeedShifts", "ShiftScore", "permutation_null", "score_shifts"]
+__all__ = [
+    "SeedShifts",
+    "ShiftScore",
+    "f1_difference",
+    "permutation_null",
+    "score_shifts",
+    "shift_counts",
+]
 
 NULLS = ("random", "log", "circular")
 
@@ -125,6 +132,68 @@ def _gap_grid(seed: SeedShifts, tol: float):
     return hits, np.unique(pos), widths
 
 
+def _counts(hits: np.ndarray, pos: np.ndarray) -> tuple[int, int, int, int]:
+    """Transitions detected, transitions, shifts that match one, shifts (one seed)."""
+    return int(hits[pos].any(0).sum()), hits.shape[1], int(hits[pos].any(1).sum()), pos.size
+
+
+def shift_counts(seeds: Sequence[SeedShifts], *, tol: float = 0.2) -> np.ndarray:
+    """Per seed: transitions detected, transitions, correct shifts, shifts (an int array
+    [n_seeds, 4]): what pooled recall and precision are made of."""
+    return np.array([_counts(*_gap_grid(s, tol)[:2]) for s in seeds], dtype=int).reshape(-1, 4)
+
+
+def _pooled_f1(counts: np.ndarray) -> np.ndarray:
+    """Pooled F1 of count arrays [..., n_seeds, 4] (0 where nothing was detected)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = counts[..., 0].sum(-1) / counts[..., 1].sum(-1)
+        precision = counts[..., 2].sum(-1) / counts[..., 3].sum(-1)
+    return _f1(np.nan_to_num(precision), np.nan_to_num(recall))
+
+
+def f1_difference(
+    a: Sequence[SeedShifts],
+    b: Sequence[SeedShifts],
+    *,
+    tol: float = 0.2,
+    level: float = 0.95,
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> tuple[Interval, float]:
+    """Pooled F1 of detector ``a`` minus that of detector ``b`` on the same seeds.
+
+    Why: two detectors scored on the same runs share each run's luck, so their difference
+    is resampled by seed, pairs kept together, not from two independent intervals. The
+    p-value (two-sided) is that of a paired permutation: each seed's two detectors swapped
+    at random.
+
+    Args:
+        a, b: one :class:`SeedShifts` per seed, in the same seed order, same transitions.
+        tol, level, n_resamples, seed: as for :func:`score_shifts`.
+
+    Returns:
+        (F1(a) − F1(b) with its percentile interval over seed resamples, the p-value); NaN
+        bounds with fewer than two seeds.
+    """
+    if len(a) != len(b) or not a:
+        raise ValueError(f"need the same seeds for both detectors, got {len(a)} and {len(b)}.")
+    ca, cb = shift_counts(a, tol=tol), shift_counts(b, tol=tol)
+    if not np.array_equal(ca[:, 1], cb[:, 1]):
+        raise ValueError("a and b must be scored against the same transitions per seed.")
+    est = float(_pooled_f1(ca) - _pooled_f1(cb))
+    n = len(a)
+    if n < 2:
+        return Interval(est, float("nan"), float("nan"), n, level), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_resamples, n))
+    boot = _pooled_f1(ca[idx]) - _pooled_f1(cb[idx])
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    swap = rng.random((n_resamples, n, 1)) < 0.5
+    null = _pooled_f1(np.where(swap, cb, ca)) - _pooled_f1(np.where(swap, ca, cb))
+    p = monte_carlo_p(abs(est), np.abs(null), "greater")
+    return Interval(est, float(lo), float(hi), n, level), p
+
+
 def _null_counts(hits, pos, widths, kind: str, n_null: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Recall hits and precise shifts of one seed under ``n_null`` draws of a null."""
     G, k = hits.shape[0], pos.size
@@ -170,10 +239,11 @@ def score_shifts(
     null = {k: [np.zeros(n_null), np.zeros(n_null)] for k in NULLS}
     for s in seeds:
         hits, pos, widths = _gap_grid(s, tol)
-        rec.append(int(hits[pos].any(0).sum()))
-        prec.append(int(hits[pos].any(1).sum()))
-        n_tr.append(hits.shape[1])
-        n_sh.append(pos.size)
+        detected, transitions, correct, shifts = _counts(hits, pos)
+        rec.append(detected)
+        prec.append(correct)
+        n_tr.append(transitions)
+        n_sh.append(shifts)
         for k in NULLS:
             r, p = _null_counts(hits, pos, widths, k, n_null, rng)
             null[k][0] += r

@@ -10,8 +10,10 @@ from devrl.forms.switches import (
     crossing_time,
     score_switch_detector,
     stitch,
+    switch_seed_shifts,
     switch_shifts,
 )
+from devrl.stats import f1_difference, shift_counts
 
 STEPS = 1000.0 * np.arange(101)  # checkpoints every 1,000 env steps up to 100k
 SWITCH, BEHAVIOUR, WINDOW, TOL = 50_000.0, 60_000.0, 30_000.0, 5_000.0
@@ -59,6 +61,28 @@ def test_planted_shift_at_the_behavioural_switch_is_found():
     assert row["lag"] == pytest.approx(500.0)  # the shift lies mid-gap after the planted step
     assert row["restart alarms"] == 0.0  # 10k steps from the goal change: beyond tol
     assert row["seeds"] == 6
+
+
+def test_seed_shifts_give_the_scored_counts_and_compare_two_detectors():
+    """switch_seed_shifts is what score_switch_detector scores: its counts give the same
+    recall and precision; a planted step beats flat noise by F1 1 on the same seeds."""
+    rng = np.random.default_rng(1)
+    noise = [0.1 * rng.standard_normal(STEPS.size) for _ in range(6)]
+    step = [_curve(e + (STEPS > BEHAVIOUR)) for e in noise]
+    flat = [_curve(e) for e in noise]
+    flat.append(_curve(noise[0], behaviour=np.nan))  # a seed without a switch is left out
+    row = score_switch_detector(step, tol=TOL, n_null=99, n_permutations=0)
+    counts = shift_counts(switch_seed_shifts(step, tol=TOL), tol=1.0)
+    assert counts[:, 0].sum() / counts[:, 1].sum() == row["recall"] == 1.0
+    assert counts[:, 2].sum() / counts[:, 3].sum() == row["precision"]
+    assert len(switch_seed_shifts(flat, tol=TOL)) == 6
+    diff, p = f1_difference(
+        switch_seed_shifts(step, tol=TOL),
+        switch_seed_shifts(flat[:6], tol=TOL),
+        tol=1.0,
+        n_resamples=999,
+    )
+    assert diff.estimate == pytest.approx(1.0) and diff.low > 0.5 and p < 0.05
 
 
 def test_false_alarms_and_learning_alarms_are_counted_before_the_window():

@@ -110,3 +110,18 @@ def test_full_mode_without_data_is_pending(tmp_path, capsys):
     )  # no error, nothing written: the prose says the data are pending
     assert "pending" in capsys.readouterr().out
     assert not list(tmp_path.iterdir())
+
+
+def test_best_llc_against_best_trivial_on_the_same_seeds():
+    """The planted policy KL is the best trivial tracker; no LLC (noise) reaches it, so the
+    paired F1 difference is negative; three seeds allow no permutation p below 2/8."""
+    tracks = _tracks()
+    sw = R.switches(tracks)
+    det = R.detection(tracks, sw, {"n_null": 99, "n_permutations": 0})
+    best = R.best_against_trivial(tracks, sw, det).set_index("direction")
+    assert "control" not in best.index  # nothing switched there: nothing to compare
+    row = best.loc["cheese-to-cell"]
+    assert row["trivial"] == "policy KL" and row["llc"].startswith("LLC")
+    assert row["difference"] == pytest.approx(row["llc f1"] - row["trivial f1"])
+    assert row["difference"] < 0 and row["difference hi"] < 0 and row["seeds"] == 3
+    assert row["p (paired permutation)"] >= 0.2

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from devrl.forms.changes import level_shifts
-from devrl.stats import SeedShifts, binomial_interval, permutation_null, score_shifts
+from devrl.stats import (
+    SeedShifts,
+    binomial_interval,
+    f1_difference,
+    permutation_null,
+    score_shifts,
+    shift_counts,
+)
 
 T = np.unique(np.geomspace(1, 1e4, 60).round(3))
 
@@ -124,3 +131,32 @@ def test_permutation_null_is_too_easy_for_plateau_curves_the_circular_null_is_no
         circ += score_shifts(seeds, tol=0.3, n_null=199, seed=r).p["circular"] < 0.05
     assert perm / reps > 0.2
     assert circ / reps < 0.15
+
+
+def test_shift_counts_and_f1_difference_known_answers():
+    """A detector that finds every planted transition against one that fires at random:
+    the counts are exact, the paired difference is positive and excludes zero; a detector
+    against itself differs by exactly zero with p = 1."""
+    rng = np.random.default_rng(3)
+    mids = np.sqrt(T[:-1] * T[1:])
+    good, bad = [], []
+    for _ in range(8):
+        pick = np.sort(rng.choice(np.arange(5, T.size - 5), 2, replace=False))
+        tau = T[pick] * 1.01
+        hit = mids[pick]  # the gap just after each transition: matched within tol
+        wrong = mids[[1, T.size - 3]]  # the first and last gaps: far from both
+        good.append(SeedShifts(T, hit, tau))
+        bad.append(SeedShifts(T, wrong, tau))
+    counts = shift_counts(good, tol=0.2)
+    assert counts.tolist() == [[2, 2, 2, 2]] * 8
+    assert shift_counts(bad, tol=0.2)[:, [0, 2]].sum() == 0
+    diff, p = f1_difference(good, bad, tol=0.2, n_resamples=999)
+    assert (diff.estimate, diff.low, diff.high, diff.n) == (1.0, 1.0, 1.0, 8)
+    assert p == pytest.approx(2 / 2**8, abs=0.006)  # only "swap none" and "swap all" reach 1
+    same, p_same = f1_difference(good, good, tol=0.2, n_resamples=999)
+    assert (same.estimate, same.low, same.high, p_same) == (0.0, 0.0, 0.0, 1.0)
+    mixed = good[:4] + bad[4:]  # half the seeds detected: F1 0.5, difference 0.5
+    half, _ = f1_difference(good, mixed, tol=0.2, n_resamples=999)
+    assert half.estimate == pytest.approx(0.5) and 0 < half.low < 0.5 < half.high <= 1
+    with pytest.raises(ValueError, match="same seeds"):
+        f1_difference(good, bad[:3])
