@@ -38,10 +38,32 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
+PARENT_ENV = "DEVRL_EXIT_WITH"
+"""Environment variable naming a parent pid: a process started with it (an experiment script
+run by ``devrl paper``) exits when that parent dies (:func:`exit_with_inherited_parent`)."""
+
+
 def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(1)  # the parent is gone: nobody will read this worker's results
+
+
+def exit_with_parent(parent: int) -> None:
+    """Exit this process (at once, from a daemon thread) when ``parent`` is no longer its
+    parent process, i.e. when the parent died."""
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def exit_with_inherited_parent() -> None:
+    """:func:`exit_with_parent` for the pid in :data:`PARENT_ENV`, if that is this process's
+    parent (so grandchildren, which inherit the variable, are left to their own parent)."""
+    try:
+        parent = int(os.environ.get(PARENT_ENV, ""))
+    except ValueError:
+        return
+    if parent == os.getppid():
+        exit_with_parent(parent)
 
 
 def init_worker(parent: int | None = None) -> None:
@@ -58,7 +80,7 @@ def init_worker(parent: int | None = None) -> None:
 
     torch.set_num_threads(1)
     if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+        exit_with_parent(parent)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

@@ -107,3 +107,53 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+SECTION = """
+import os, sys, time
+from pathlib import Path
+from devrl.paper import experiment_parser
+experiment_parser("a section", "held").parse_args([])
+Path(sys.argv[1], f"{os.getpid()}.pid").write_text("")
+time.sleep(120)
+"""
+
+BUILDER = """
+import os, subprocess, sys, time
+from devrl._pool import PARENT_ENV
+env = {**os.environ, PARENT_ENV: str(os.getpid())}
+subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[1]], env=env)  # a section
+stray = {**os.environ, PARENT_ENV: "1"}  # an inherited pid that is not its parent
+subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[1]], env=stray)
+time.sleep(120)
+"""
+
+
+def test_sections_exit_when_the_paper_builder_is_killed(tmp_path):
+    """An experiment script started with the builder's pid in DEVRL_EXIT_WITH (as
+    ``devrl paper`` starts them) exits when the builder is killed with kill -9; one whose
+    variable names another process (inherited from a grandparent) keeps running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    builder = subprocess.Popen([sys.executable, "-c", BUILDER, str(tmp_path), SECTION])
+    pids: list[int] = []
+    try:
+        deadline = time.time() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2:
+            assert time.time() < deadline, "the sections never started"
+            time.sleep(0.1)
+        pids = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        builder.send_signal(signal.SIGKILL)
+        builder.wait()
+        deadline = time.time() + 15
+        while sum(map(_alive, pids)) > 1 and time.time() < deadline:
+            time.sleep(0.2)
+        assert sum(map(_alive, pids)) == 1, "the section outlived the builder, or both exited"
+    finally:
+        builder.kill()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devrl._pool import PARENT_ENV
 from devrl.paper.cache import (
     changed_inputs,
     data_digest,
@@ -199,6 +200,8 @@ def _run_script(section: Section, cmd: list[str], root: Path, capture: bool) -> 
     """Run one experiment script; with ``capture``, print its output in one block."""
     # a fixed SOURCE_DATE_EPOCH keeps regenerated PDFs byte-identical to their data
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    # a builder stopped with kill must not leave its sections computing and holding locks
+    env[PARENT_ENV] = str(os.getpid())
     done = subprocess.run(
         cmd, cwd=root, check=False, env=env, capture_output=capture, text=capture or None
     )

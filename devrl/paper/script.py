@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from devrl._pool import exit_with_inherited_parent
+
 
 class ExperimentParser(argparse.ArgumentParser):
     """The parser of :func:`experiment_parser`: ``--quick`` moves the default outputs.
@@ -24,6 +26,7 @@ class ExperimentParser(argparse.ArgumentParser):
     """
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        exit_with_inherited_parent()  # run by `devrl paper`: stop when the builder dies
         parsed, rest = super().parse_known_args(args, namespace)
         if getattr(parsed, "figures", None) is None:
             parsed.figures = Path("paper") / ("quick" if parsed.quick else "") / "figures"
