@@ -222,6 +222,12 @@ def verdicts(m: dict) -> dict[str, str]:
     """The section's qualitative sentences, decided from the intervals (no number in them),
     so the prose cannot claim what the data of its mode do not show."""
     v = {}
+    if above(m, "objOrthoCells"):
+        v["ObjOrthoVerdict"] = "positive on average, and"
+    elif below(m, "objOrthoCells"):
+        v["ObjOrthoVerdict"] = "negative on average, and"
+    else:
+        v["ObjOrthoVerdict"] = "not distinguishable from zero on average, but"
     if below(m, "objPatchOwn") and below(m, "objPatchOwn", m["objRandomOwnLow"]):
         v["ObjPatchVerdict"] = (
             "The patch leans away from its own cell, beyond the random edit: the negative "

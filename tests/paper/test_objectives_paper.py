@@ -23,6 +23,7 @@ def _m(**over):
     m = {}
     triples = {k: v for k, v in over.items() if isinstance(v, tuple)}
     for key, (est, lo, hi) in {
+        "objOrthoCells": (0.05, -0.1, 0.2),
         "objPatchOwn": (0.0, -0.1, 0.1),
         "objMbVisit": (0.2, 0.1, 0.3),
         "objRandomOwn": (0.0, -0.1, 0.1),
@@ -52,6 +53,7 @@ def _m(**over):
 def test_verdicts_follow_the_intervals():
     v = S.verdicts(_m())
     assert "reproduces" in v["ObjPatchVerdict"]
+    assert v["ObjOrthoVerdict"].startswith("not distinguishable from zero")
     assert v["ObjEditVerdict"].startswith("The transplant beats")
     assert v["ObjKVerdict"].startswith("Averaging over more rewards strengthens")
     assert "does not beat its null" in v["ObjDecodeVerdict"]
@@ -66,6 +68,7 @@ def test_verdicts_follow_the_intervals():
     v = S.verdicts(_m(objPatchOwn=(-0.3, -0.4, -0.2), objRank=(0.55, 0.45, 0.65)))
     assert "does not reproduce" in v["ObjPatchVerdict"]
     assert "no preference" in v["ObjMapVerdict"]
+    assert S.verdicts(_m(objOrthoCells=(0.2, 0.15, 0.25)))["ObjOrthoVerdict"].startswith("positive")
     for text in v.values():
         assert not any(ch.isdigit() for ch in text)  # verdicts carry no numbers
     v = S.verdicts(_m(objNegRetrainDiff=(0.0, -0.1, 0.1), objRhoSuccessP=float("nan")))
