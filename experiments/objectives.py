@@ -20,13 +20,15 @@ correlations with seed-shuffled nulls, and functional forms of the dense curves.
     nice python experiments/objectives.py --quick   # K=4, one MA seed, 3 MA checkpoints:
                                                     # 8.7 CPU-min measured from scratch
     nice python experiments/objectives.py --workers 3   # K=16, three MA seeds x 5 checkpoints,
-                                                    # ~3.75 CPU-hours (estimate), resumable
+                                                    # ~3.7 CPU-hours measured, resumable
 
-Full-mode budget (estimated from measured speeds: 4,400 env steps per CPU-second for MA's
+Full-mode budget (planned from measured speeds: 4,400 env steps per CPU-second for MA's
 network, 0.7-3 CPU-s per 200-episode evaluation, 3 CPU-s per LLC estimate): per MA seed
 10.5M fine-tuning steps (16 targets x 5 checkpoints x 131k), 4.3M retraining steps (65 arms
 x 2 seeds x 32.8k) and ~750 evaluations, about 1.25 CPU-hours; three MA seeds about 3.75
-CPU-hours, i.e. about 1.9 hours on 2 cores with ``--workers 3`` (all seeds side by side).
+CPU-hours. Measured: 1h40m wall on 2 cores with ``--workers 3`` (the three seeds side by
+side, 131k-step fine-tunes in 30-40 s wall each) after 48 of the 243 fine-tunes had been
+done in an earlier session, about 3.7 CPU-hours in all.
 
 Runs (checkpoints) go to ``--runs`` (git-ignored); tidy tables to ``--out``.
 """
