@@ -74,6 +74,7 @@ def _macros(d: Path) -> dict:
         ("objPatchVisit", "patch_vs_ma"),
         ("objPatchOwn", "patch_vs_ma_own_minus_others"),
         ("objRandomOwn", "random_vs_ma_own_minus_others"),
+        ("objPatchVsRandom", "patch_vs_random_own_minus_others"),
     ):
         row = ls.loc[(comp, "all", "d_visit")]
         _put(m, key, (row["mean"], row["low"], row["high"], row["runs"]))
@@ -228,15 +229,29 @@ def verdicts(m: dict) -> dict[str, str]:
         v["ObjOrthoVerdict"] = "negative on average, and"
     else:
         v["ObjOrthoVerdict"] = "not distinguishable from zero on average, but"
-    if below(m, "objPatchOwn") and below(m, "objPatchOwn", m["objRandomOwnLow"]):
+    # the patch against MA retrained, and against its random edit paired by target
+    refs = {"MA retrained": "objPatchOwn", "the random edit": "objPatchVsRandom"}
+    away = [name for name, key in refs.items() if below(m, key)]
+    toward = [name for name, key in refs.items() if above(m, key)]
+    if len(away) == 2:
         v["ObjPatchVerdict"] = (
-            "The patch leans away from its own cell, beyond the random edit: the negative "
-            "result does not reproduce here."
+            "The patch leans away from its own cell against both MA retrained and the random "
+            "edit: the negative result does not reproduce here."
+        )
+    elif away and not toward:
+        v["ObjPatchVerdict"] = (
+            f"The patch leans away from its own cell against {away[0]} but not against the "
+            f"other reference: a weak lean at most, so Jozdien's negative result reproduces "
+            "only in part."
+        )
+    elif toward:
+        v["ObjPatchVerdict"] = (
+            f"Against {' and '.join(toward)} the patch leans toward its own cell, the opposite "
+            "of the hoped-for direction: Jozdien's negative result reproduces."
         )
     else:
         v["ObjPatchVerdict"] = (
-            "The interval of the patch's lean includes zero or overlaps the random edit's: "
-            "Jozdien's negative result reproduces."
+            "Neither interval excludes zero: Jozdien's negative result reproduces."
         )
     v["ObjMbVerdict"] = (
         "the fine-tunes moved the agent toward its cell."

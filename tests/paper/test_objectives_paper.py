@@ -27,6 +27,7 @@ def _m(**over):
         "objPatchOwn": (0.0, -0.1, 0.1),
         "objMbVisit": (0.2, 0.1, 0.3),
         "objRandomOwn": (0.0, -0.1, 0.1),
+        "objPatchVsRandom": (0.0, -0.1, 0.1),
         "objTransplantDiff": (0.3, 0.1, 0.5),
         "objNegationDiff": (0.0, -0.1, 0.1),
         "objTransplantKAll": (0.3, 0.2, 0.4),
@@ -65,7 +66,18 @@ def test_verdicts_follow_the_intervals():
         "Retrained on the cheese, the negated specific part avoids"
     )
     assert v["ObjRelationVerdict"] == "The correlation with success beats the seed-shuffled null."
-    v = S.verdicts(_m(objPatchOwn=(-0.3, -0.4, -0.2), objRank=(0.55, 0.45, 0.65)))
+    weak = S.verdicts(_m(objPatchVsRandom=(-0.05, -0.08, -0.02)))["ObjPatchVerdict"]
+    assert "against the random edit but not against the other" in weak
+    assert "reproduces only in part" in weak
+    toward = S.verdicts(_m(objPatchVsRandom=(0.16, 0.01, 0.3)))["ObjPatchVerdict"]
+    assert toward.startswith("Against the random edit the patch leans toward its own cell")
+    v = S.verdicts(
+        _m(
+            objPatchOwn=(-0.3, -0.4, -0.2),
+            objPatchVsRandom=(-0.3, -0.4, -0.2),
+            objRank=(0.55, 0.45, 0.65),
+        )
+    )
     assert "does not reproduce" in v["ObjPatchVerdict"]
     assert "no preference" in v["ObjMapVerdict"]
     assert S.verdicts(_m(objOrthoCells=(0.2, 0.15, 0.25)))["ObjOrthoVerdict"].startswith("positive")
