@@ -38,7 +38,8 @@ def _macros(d: Path) -> dict:
     """Every number the section's prose uses, from the saved tables."""
     cfg = json.loads((d / "settings.json").read_text())
     read = {
-        n: pd.read_csv(d / f"{n}.csv") for n in (*TABLES, "orthogonality", "lean_summary", "track")
+        n: pd.read_csv(d / f"{n}.csv")
+        for n in (*TABLES, "orthogonality", "lean_summary", "track", "arms")
     }
     ed, dec, pos, lay, ch, tr = (
         read[k] for k in ("edits", "decoding", "positions", "layers", "channels", "track")
@@ -83,6 +84,21 @@ def _macros(d: Path) -> dict:
     ):
         row = ls.loc[(comp, "all", "d_visit")]
         _put(m, key, (row["mean"], row["low"], row["high"], row["runs"]))
+    # did the retraining restore competence? cheese success per arm (interval over targets;
+    # MA retrained: over MA seeds and retraining seeds)
+    arms = read["arms"]
+    for key, arm in (
+        ("objArmMaRetrained", "ma_retrained"),
+        ("objArmPatch", "patch"),
+        ("objArmPatchRaw", "patch_raw"),
+        ("objArmRandom", "random"),
+    ):
+        g = arms[arms["arm"] == arm]
+        by_target = g["arm_target"].notna().all()
+        est, low, high, _ = interval(
+            g.groupby("arm_target")["success"].mean() if by_target else g["success"]
+        )
+        m |= interval_macros(key, est, max(low, 0.0), min(high, 1.0))  # a rate: within [0, 1]
     # item 4: the shared part alone (one network per MA seed: intervals over episodes,
     # pooled over seeds, Newcombe's for a difference of proportions)
     e = ed[ed["step"] == final]

@@ -42,6 +42,13 @@ def verdicts(m: dict) -> dict[str, str]:
         v["ObjPatchVerdict"] = (
             "Neither interval excludes zero: Jozdien's negative result reproduces."
         )
+    v["ObjCompetenceVerdict"] = (
+        "The retraining did not restore the patched agents' competence (their success stays "
+        "below MA retrained's), so the patch was scored on agents that had not recovered, a "
+        "weaker test than the one Jozdien describes."
+        if below(m, "objArmPatch", m["objArmMaRetrainedLow"])
+        else "The retraining restored the patched agents' competence to MA retrained's level."
+    )
     v["ObjMbVerdict"] = (
         "the fine-tunes moved the agent toward its cell."
         if above(m, "objMbVisit")

@@ -28,6 +28,8 @@ def _m(**over):
         "objMbVisit": (0.2, 0.1, 0.3),
         "objRandomOwn": (0.0, -0.1, 0.1),
         "objPatchVsRandom": (0.0, -0.1, 0.1),
+        "objArmPatch": (0.3, 0.2, 0.4),
+        "objArmMaRetrained": (0.97, 0.95, 0.99),
         "objTransplantDiff": (0.3, 0.1, 0.5),
         "objNegationDiff": (0.0, -0.1, 0.1),
         "objTransplantKAll": (0.3, 0.2, 0.4),
@@ -55,6 +57,9 @@ def test_verdicts_follow_the_intervals():
     v = S.verdicts(_m())
     assert "reproduces" in v["ObjPatchVerdict"]
     assert v["ObjOrthoVerdict"].startswith("not distinguishable from zero")
+    assert v["ObjCompetenceVerdict"].startswith("The retraining did not restore")
+    recovered = S.verdicts(_m(objArmPatch=(0.96, 0.94, 0.98)))["ObjCompetenceVerdict"]
+    assert recovered.startswith("The retraining restored")
     assert v["ObjEditVerdict"].startswith("The transplant beats")
     assert v["ObjKVerdict"].startswith("Averaging over more rewards strengthens")
     assert "does not beat its null" in v["ObjDecodeVerdict"]
