@@ -237,3 +237,15 @@ def test_progress_lines_off_a_terminal(tiny_run, caplog, monkeypatch):
     assert len(lines) == n + 1  # one per checkpoint, then "done"
     assert lines[0].startswith(f"track {tiny_run.path.name}: 1/{n} ckpt (")
     assert lines[-1].startswith(f"track {tiny_run.path.name}: done, {n} ckpt in ")
+
+
+def test_a_diverged_llc_chain_is_recorded_not_fatal(tiny_run):
+    """An SGLD step size far too large makes the chains run away: the tracked run goes on,
+    the estimate is NaN and unhealthy with a `diverged` row, and a warning names it."""
+    wild = get_measure("llc-kl", **CHEAP_LLC, lr=1e6, localization=0.0)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        frame = track(tiny_run, ["entropy", wild], steps=tiny_run.steps[-1:], progress=False)
+    value = frame.set_index("measure")["value"]
+    assert math.isnan(value["llc-kl"])
+    assert value["llc-kl/healthy"] == 0.0 and value["llc-kl/diverged"] == 1.0
+    assert np.isfinite(value["entropy"])  # the other measures of the checkpoint are kept

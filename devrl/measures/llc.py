@@ -23,6 +23,7 @@ buffer of states per checkpoint (:func:`devrl.measures.shared.state_buffer`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,9 +70,11 @@ def llc(
     measures that leave it unset do not change (set it with ``dataclasses.replace`` on
     the measure's ``params``).
     The data and the chains are seeded with the measurement seed, so every checkpoint
-    sees the same levels and the same SGLD noise.
+    sees the same levels and the same SGLD noise. A chain that diverges gives a NaN estimate
+    with ``healthy`` 0 and a ``diverged`` row of 1 (only then), and a warning, instead of
+    stopping the whole tracked run.
     """
-    from devrl.llc import estimate
+    from devrl.llc import ChainDivergedError, estimate
     from devrl.llc.datasets import vmap_safe
     from devrl.llc.rollout_data import rollout_dataset
 
@@ -103,23 +106,30 @@ def llc(
         if batch_size is not None:
             batch_size = min(batch_size, int(mask.sum()))
     names = None if params is None else [p.strip() for p in params.split(",") if p.strip()]
-    res = estimate(
-        vmap_safe(policy),
-        data,
-        subset=mask,
-        params=names,
-        lr=lr,
-        nbeta=nbeta,
-        localization=localization,
-        chains=chains,
-        draws=draws,
-        burnin=burnin,
-        batch_size=batch_size,
-        sampler=sampler,
-        seed=context.measure_seed,
-        progress=False,
-        warn=False,  # health is tracked as its own rows (rhat, healthy)
-    )
+    try:
+        res = estimate(
+            vmap_safe(policy),
+            data,
+            subset=mask,
+            params=names,
+            lr=lr,
+            nbeta=nbeta,
+            localization=localization,
+            chains=chains,
+            draws=draws,
+            burnin=burnin,
+            batch_size=batch_size,
+            sampler=sampler,
+            seed=context.measure_seed,
+            progress=False,
+            warn=False,  # health is tracked as its own rows (rhat, healthy)
+        )
+    except ChainDivergedError as err:
+        # one runaway chain must not stop a tracked run: the estimate is missing (NaN) and
+        # unhealthy, and a ``diverged`` row (present only then) says why
+        warnings.warn(f"llc-{kind}: {err}; recorded as NaN", RuntimeWarning, stacklevel=2)
+        nan = float("nan")
+        return {"": (nan, nan), "healthy": 0.0, "diverged": 1.0}
     return {
         "": (res.mean, res.stderr),
         "std": res.std,
