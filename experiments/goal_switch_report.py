@@ -270,6 +270,8 @@ def macros(tracks, sw, det, best, cfg, timing, path, size: int) -> None:
     m["gsDecisionStates"] = int(n_decision.max())
     healthy = tracks[tracks["measure"].str.endswith("/healthy")]["value"]
     m["gsHealthyPercent"] = 100 * float(healthy.mean())
+    llc = tracks[tracks["measure"].isin(LLC_ROWS)]["value"]  # NaN: a chain diverged
+    m["gsDivergedPercent"] = 100 * float(llc.isna().mean())
     for direction, s in sw.groupby("direction"):
         key = _camel(direction)
         n = int(np.isfinite(s["behaviour_switch"]).sum())

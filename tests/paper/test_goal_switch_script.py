@@ -82,7 +82,10 @@ def test_detection_table_finds_the_planted_detector_only():
 def test_outputs_from_saved_data(tmp_path):
     out = tmp_path / "data" / "quick"
     out.mkdir(parents=True)
-    _tracks().to_csv(out / "tracks.csv", index=False)
+    tracks = _tracks()
+    llc = np.flatnonzero(tracks["measure"] == "llc-value-uniform")
+    tracks.loc[llc[:9], "value"] = np.nan  # diverged chains: 9 of the LLC estimates
+    tracks.to_csv(out / "tracks.csv", index=False)
     cfg = G.settings(True) | {"n_null": 99, "n_permutations": 9}
     timing = {"0": {"train parent_corner": 30.0, "track parent_corner": 60.0}}
     (out / "timing.json").write_text(json.dumps({"settings": cfg, "cpu_seconds": timing}))
@@ -97,6 +100,8 @@ def test_outputs_from_saved_data(tmp_path):
     macros = (tmp_path / "tables" / "goal_switch_macros.tex").read_text()
     assert "\\newcommand{\\gsSwitchedCheeseToCell}{3 of 3}" in macros
     assert "policy KL" in macros  # the planted detector beats its nulls
+    n_llc = int(tracks["measure"].isin(R.LLC_ROWS).sum())
+    assert f"\\newcommand{{\\gsDivergedPercent}}{{{100 * 9 / n_llc:.3g}}}" in macros
     assert (tmp_path / "figures" / "goal_switch_curves.pdf").is_file()
     assert "tab:goal-switch-detection" in (tmp_path / "tables" / "goal_switch.tex").read_text()
 
