@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         workers=args.workers,
     )
+    _all_diverged(frame, args.measure)
     main_rows = frame[frame["measure"].isin(args.measure)]
     wide = main_rows.pivot_table(index="step", columns="measure", values="value", sort=True)
     print(wide[[m for m in args.measure if m in wide.columns]].to_string(float_format="%.4g"))
@@ -138,3 +139,19 @@ def run(args: argparse.Namespace) -> int:
         write_csv(frame, args.out)
         print(f"wrote {len(frame)} rows to {args.out}")
     return 0
+
+
+def _all_diverged(frame, names: list[str]) -> None:
+    """An LLC measure whose chains diverged at every checkpoint asked for gave nothing
+    usable: an error (the library records each divergence as NaN and goes on, so a long
+    tracked run keeps its other checkpoints; here the user can just lower the step size)."""
+    from devrl.llc import ChainDivergedError
+
+    for name in names:
+        flags = frame.loc[frame["measure"] == f"{name}/diverged", "value"]
+        n = int(frame["measure"].eq(name).sum())
+        if n and len(flags) == n and bool((flags == 1.0).all()):
+            raise ChainDivergedError(
+                f"{name}: the SGLD chains diverged at every checkpoint asked for ({n}); "
+                "nothing was estimated"
+            )
