@@ -66,35 +66,43 @@ list(imap_unordered(hold, [sys.argv[1]] * 2, workers=2))
 """
 
 
+def _kill_parent(parent, folder, children: int, left: int = 0) -> list[int]:
+    """Wait until ``children`` processes wrote their pid files into ``folder``, kill -9
+    ``parent``, and return the pids still alive once at most ``left`` are (or after 15 s);
+    every child is killed on the way out."""
+    import signal
+    import time
+
+    pids: list[int] = []
+    try:
+        deadline = time.time() + 60
+        while len(list(folder.glob("*.pid"))) < children:
+            assert time.time() < deadline, "the children never started"
+            time.sleep(0.1)
+        pids = [int(p.stem) for p in folder.glob("*.pid")]
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.time() + 15
+        while len(alive := [p for p in pids if _alive(p)]) > left and time.time() < deadline:
+            time.sleep(0.2)
+        return alive
+    finally:
+        parent.kill()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_workers_exit_when_their_parent_is_killed(tmp_path):
     """A parent stopped with kill -9 must not leave workers computing (and holding locks)."""
-    import signal
     import subprocess
     import sys
-    import time
 
     (tmp_path / "held.py").write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], env=env)
-    try:
-        deadline = time.time() + 60
-        while len(list(tmp_path.glob("*.pid"))) < 2:
-            assert time.time() < deadline, "the workers never started"
-            time.sleep(0.1)
-        workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
-        deadline = time.time() + 15
-        alive = workers
-        while alive and time.time() < deadline:
-            time.sleep(0.2)
-            alive = [pid for pid in workers if _alive(pid)]
-        assert not alive, f"workers {alive} outlived their parent"
-    finally:
-        parent.kill()
-        for p in tmp_path.glob("*.pid"):
-            if _alive(int(p.stem)):
-                os.kill(int(p.stem), signal.SIGKILL)
+    alive = _kill_parent(parent, tmp_path, children=2)
+    assert not alive, f"workers {alive} outlived their parent"
 
 
 def _alive(pid: int) -> bool:
@@ -133,27 +141,9 @@ def test_sections_exit_when_the_paper_builder_is_killed(tmp_path):
     """An experiment script started with the builder's pid in DEVRL_EXIT_WITH (as
     ``devrl paper`` starts them) exits when the builder is killed with kill -9; one whose
     variable names another process (inherited from a grandparent) keeps running."""
-    import signal
     import subprocess
     import sys
-    import time
 
     builder = subprocess.Popen([sys.executable, "-c", BUILDER, str(tmp_path), SECTION])
-    pids: list[int] = []
-    try:
-        deadline = time.time() + 60
-        while len(list(tmp_path.glob("*.pid"))) < 2:
-            assert time.time() < deadline, "the sections never started"
-            time.sleep(0.1)
-        pids = [int(p.stem) for p in tmp_path.glob("*.pid")]
-        builder.send_signal(signal.SIGKILL)
-        builder.wait()
-        deadline = time.time() + 15
-        while sum(map(_alive, pids)) > 1 and time.time() < deadline:
-            time.sleep(0.2)
-        assert sum(map(_alive, pids)) == 1, "the section outlived the builder, or both exited"
-    finally:
-        builder.kill()
-        for pid in pids:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    alive = _kill_parent(builder, tmp_path, children=2, left=1)
+    assert len(alive) == 1, "the section outlived the builder, or both exited"
