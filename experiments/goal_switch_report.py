@@ -128,10 +128,10 @@ def best_against_trivial(tracks: pd.DataFrame, sw: pd.DataFrame, det: pd.DataFra
     at = sw.set_index(["direction", "seed"])
     for direction, d in det[det["f1"].notna()].groupby("direction"):
         is_llc = d["detector"].str.startswith("LLC")
-        best = {"llc": d[is_llc], "trivial": d[~is_llc]}
-        if any(part.empty for part in best.values()):
+        groups = {"llc": d[is_llc], "trivial": d[~is_llc]}
+        if any(part.empty for part in groups.values()):
             continue
-        best = {k: part.loc[part["f1"].idxmax()] for k, part in best.items()}
+        best = {k: part.loc[part["f1"].idxmax()] for k, part in groups.items()}
         dd = tracks[tracks["direction"] == direction]
         shifts = {}
         for k, b in best.items():
