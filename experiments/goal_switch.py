@@ -55,6 +55,7 @@ import pandas as pd
 import torch
 
 from devrl import progress
+from devrl._io import atomic_write_json
 from devrl.agents import PPOConfig, train
 from devrl.forms.switches import stitch
 from devrl.measures import get_measure
@@ -123,6 +124,39 @@ def measures(cfg: dict) -> list:
     return [*out, get_measure("return", episodes=cfg["episodes"])]
 
 
+@dataclasses.dataclass
+class CpuRecord:
+    """One run's CPU seconds, summed over every session that trained or tracked it.
+
+    Kept beside the run's folder, so a resumed run reports the work of all its sessions, not just
+    the last. ``complete`` is false when the run had work from before the record existed, or
+    a session stopped between :meth:`load` and :meth:`save`: its sum then misses that work."""
+
+    path: Path
+    seconds: dict
+    complete: bool
+
+    @classmethod
+    def load(cls, run_dir: Path) -> CpuRecord:
+        path = run_dir.with_name(f"{run_dir.name}.cpu_seconds.json")
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            record = cls(path, saved["seconds"], saved["complete"])
+        else:  # a new run is complete from the start; a run from before records is not
+            record = cls(path, {"train": 0.0, "track": 0.0}, not run_dir.exists())
+        complete, record.complete = record.complete, False
+        record.save()  # marked incomplete until this session's work is added
+        record.complete = complete
+        return record
+
+    def add(self, part: str, seconds: float) -> None:
+        self.seconds[part] += seconds
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.path, {"seconds": self.seconds, "complete": self.complete})
+
+
 def run_seed(job: tuple) -> tuple[pd.DataFrame, dict]:
     """Train one seed's parents and children and track them; the stitched tracks, CPU times."""
     seed, cfg, root = job
@@ -130,12 +164,16 @@ def run_seed(job: tuple) -> tuple[pd.DataFrame, dict]:
     root, ms, timing = Path(root), measures(cfg), {}
 
     def trained(name: str, config: dict, **kwargs) -> Run:
+        record = CpuRecord.load(root / name)
         cpu = time.process_time()
         run = train(PPOConfig(**config), root / name, resume=True, **kwargs)
-        timing[f"train {name}"] = time.process_time() - cpu
+        record.add("train", time.process_time() - cpu)
         cpu = time.process_time()
         frame = track(run, ms, progress=False)
-        timing[f"track {name}"] = time.process_time() - cpu
+        record.add("track", time.process_time() - cpu)
+        record.save()
+        timing.update({f"{part} {name}": record.seconds[part] for part in ("train", "track")})
+        timing[f"complete {name}"] = record.complete
         return run, frame
 
     parents = {}
@@ -182,14 +220,8 @@ def run_experiment(args) -> None:
     columns += ["corner", "cheese_anywhere", "reward"]
     tracks = tracks.assign(reward=tracks["reward"].astype(str))[columns]
     tracks.to_csv(out / "tracks.csv", index=False)
-    # a resumed run reports only the work it did now: keep each run's largest recorded time
-    path = out / "timing.json"
-    old = json.loads(path.read_text())["cpu_seconds"] if path.is_file() else {}
-    timing = {
-        str(s): {k: max(v, old.get(str(s), {}).get(k, 0.0)) for k, v in results[s][1].items()}
-        for s in seeds
-    }
-    path.write_text(json.dumps({"settings": cfg, "cpu_seconds": timing}, indent=1))
+    timing = {str(s): results[s][1] for s in seeds}  # each run's record, all sessions
+    (out / "timing.json").write_text(json.dumps({"settings": cfg, "cpu_seconds": timing}, indent=1))
     (out / "seeds.json").write_text(json.dumps(seeds))
 
 

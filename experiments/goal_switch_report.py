@@ -203,6 +203,27 @@ def figure_curves(tracks: pd.DataFrame, sw: pd.DataFrame, path_stem, directions:
     save_figure(fig, path_stem)
 
 
+def cpu_costs(timing: dict) -> pd.DataFrame:
+    """Each run's CPU seconds per part, tidy, with ``estimate`` for the mode's total.
+
+    ``timing`` maps seed -> {"train <run>": s, "track <run>": s, "complete <run>": bool}. A
+    run whose record is not ``complete`` (work from before records existed, or a session
+    killed mid-way) is estimated by the mean of the complete runs of its kind (parent or
+    child) and part; records without the flag count as complete."""
+    rows = []
+    for seed, t in timing.items():
+        for key, seconds in t.items():
+            part, run = key.split(" ", 1)
+            if part in ("train", "track"):
+                complete = bool(t.get(f"complete {run}", True))
+                kind = "parent" if run.startswith("parent_") else "child"
+                rows.append((seed, run, kind, part, float(seconds), complete))
+    cpu = pd.DataFrame(rows, columns=["seed", "run", "kind", "part", "seconds", "complete"])
+    mean = cpu[cpu["complete"]].groupby(["kind", "part"])["seconds"].mean()
+    fill = [mean.get((k, p), np.nan) for k, p in zip(cpu["kind"], cpu["part"])]
+    return cpu.assign(estimate=cpu["seconds"].where(cpu["complete"], fill))
+
+
 def table_detection(det: pd.DataFrame, path) -> None:
     """The detection table, intervals in brackets."""
     d = det[det["direction"] != "control"]
@@ -258,14 +279,17 @@ def macros(tracks, sw, det, best, cfg, timing, path, size: int) -> None:
     m |= {"gsChains": cfg["chains"], "gsDraws": cfg["draws"], "gsLevels": cfg["levels"]}
     m |= {"gsTolPercent": round(100 * TOL), "gsMinChange": MIN_CHANGE, "gsBlock": BLOCK}
     m["gsTolSteps"] = number_latex(round(float(det["tol"].iloc[0]), -2))
-    cpu = [v for t in timing.values() for k, v in t.items() if k.startswith("train parent_corner")]
-    m["gsTrainCpu"] = float(np.mean(cpu))
-    m["gsTrainCpuPerM"] = float(np.mean(cpu) / cfg["parent_steps"] * 1e6)
-    tracked = [v for t in timing.values() for k, v in t.items() if k.startswith("track ")]
-    total = sum(v for t in timing.values() for v in t.values())
-    m["gsTotalCpuMinutes"] = total / 60
-    n_ckpt = tracks.groupby(["direction", "seed"])["step"].nunique().mean()
-    m["gsTrackCpuPerCheckpoint"] = float(np.mean(tracked) / n_ckpt * 2)
+    cpu = cpu_costs(timing)
+    measured = cpu[cpu["complete"]]
+    parents = measured[(measured["kind"] == "parent") & (measured["part"] == "train")]
+    m["gsTrainCpu"] = float(parents["seconds"].mean())
+    m["gsTrainCpuPerM"] = float(parents["seconds"].mean() / cfg["parent_steps"] * 1e6)
+    n_ckpt = tracks.groupby(["direction", "seed"])["step"].nunique().mean() / 2  # per run
+    tracked = measured[measured["part"] == "track"]["seconds"]
+    m["gsTrackCpuPerCheckpoint"] = float(tracked.mean() / n_ckpt)
+    m["gsTotalCpuMinutes"] = float(cpu["estimate"].sum() / 60)
+    runs = cpu.drop_duplicates(["seed", "run"])
+    m["gsCpuMeasuredRuns"] = f"{int(runs['complete'].sum())} of {len(runs)}"
     n_decision = tracks[tracks["measure"] == "llc-action-decision/n"]["value"]
     m["gsDecisionStates"] = int(n_decision.max())
     healthy = tracks[tracks["measure"].str.endswith("/healthy")]["value"]

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 import types
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 _PATH = Path(__file__).parents[2] / "experiments" / "goal_switch.py"
 _spec = importlib.util.spec_from_file_location("goal_switch", _PATH)
 G = importlib.util.module_from_spec(_spec)
+sys.modules["goal_switch"] = G  # its dataclasses look their module up there
 _spec.loader.exec_module(G)
 _spec = importlib.util.spec_from_file_location(
     "goal_switch_report", _PATH.with_name("goal_switch_report.py")
@@ -130,3 +132,32 @@ def test_best_llc_against_best_trivial_on_the_same_seeds():
     assert row["difference"] == pytest.approx(row["llc f1"] - row["trivial f1"])
     assert row["difference"] < 0 and row["difference hi"] < 0 and row["seeds"] == 3
     assert row["p (paired permutation)"] >= 0.2
+
+
+def test_cpu_record_sums_sessions_and_flags_work_it_did_not_see(tmp_path):
+    new = G.CpuRecord.load(tmp_path / "parent_corner")
+    assert new.complete  # no run folder yet: every second of it will be recorded
+    new.add("train", 2.0)
+    new.save()
+    again = G.CpuRecord.load(tmp_path / "parent_corner")
+    again.add("train", 3.0)
+    again.save()
+    assert G.CpuRecord.load(tmp_path / "parent_corner").seconds["train"] == 5.0
+    (tmp_path / "control").mkdir()  # trained before records existed
+    assert not G.CpuRecord.load(tmp_path / "control").complete
+    G.CpuRecord.load(tmp_path / "killed")  # a session killed before it saved its work
+    assert not G.CpuRecord.load(tmp_path / "killed").complete
+
+
+def test_cpu_costs_fill_untimed_runs_with_the_mean_of_their_kind():
+    timing = {
+        "0": {"train parent_corner": 10.0, "track parent_corner": 4.0},
+        "1": {"train parent_corner": 20.0, "track parent_corner": 6.0},
+        "2": {"train parent_corner": 1.0, "track parent_corner": 0.5},
+        "3": {"train control": 7.0, "track control": 3.0, "complete control": True},
+    }
+    timing["2"]["complete parent_corner"] = False
+    cpu = R.cpu_costs(timing).set_index(["seed", "run", "part"])
+    assert cpu.loc[("2", "parent_corner", "train"), "estimate"] == 15.0
+    assert cpu.loc[("2", "parent_corner", "track"), "estimate"] == 5.0
+    assert cpu["estimate"].sum() == 10 + 4 + 20 + 6 + 15 + 5 + 7 + 3
