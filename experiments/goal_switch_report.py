@@ -34,18 +34,24 @@ from devrl.paper import (
 )
 from devrl.stats import bootstrap_ci, f1_difference
 
+try:  # imported by goal_switch.py as a script, or from the repository root
+    import goal_switch_response as response
+except ImportError:  # pragma: no cover
+    from experiments import goal_switch_response as response
+
 # --------------------------------------------------------------------------- analysis
 
 
 NAME = "goal_switch"
 BEHAVIOUR = "decision-cheese"
 BLOCK = "trunk.res3"  # the weight-refined LLC samples only this residual block
+DATA_REFINED = "LLC action, decision squares"  # the data-refined LLC's label
 # detector label -> tracked row; LLCs first, then the trivial trackers
 DETECTORS = {
     "LLC action (uniform)": "llc-action-uniform",
     "LLC value (uniform)": "llc-value-uniform",
     f"LLC action, {BLOCK} only": "llc-action-block",
-    "LLC action, decision squares": "llc-action-decision",
+    DATA_REFINED: "llc-action-decision",
     "weight norm": "weight-norm",
     "distance moved": "weight-distance/per-kstep",
     "policy KL": "policy-kl/per-kstep",
@@ -269,7 +275,7 @@ def _camel(text: str) -> str:
     return "".join(w.capitalize() for w in words)
 
 
-def macros(tracks, sw, det, best, cfg, timing, path, size: int) -> None:
+def macros(tracks, sw, det, best, strongest, cfg, timing, path, size: int) -> None:
     """The numbers the section's prose quotes."""
     m = {"gsSeeds": count_phrase(int(sw["seed"].nunique()), "seed")}
     m["gsSize"] = int(size)
@@ -335,7 +341,42 @@ def macros(tracks, sw, det, best, cfg, timing, path, size: int) -> None:
             m[f"gsBest{tag}P{key}"] = float(p_random.get(m[f"gsBest{tag}{key}"], float("nan")))
         beats = d[(d["p (random)"] < 0.05) & (d["p (circular)"] < 0.05)]["detector"]
         m[f"gsBeating{key}"] = ", ".join(beats) if len(beats) else "none"
+    m["gsLlcVerdict"] = llc_verdict(best)
+    for direction in sw["direction"].unique()[sw["direction"].unique() != response.CONTROL]:
+        row = strongest[strongest["direction"] == direction]
+        phrase = response.phrase(row.iloc[0]) if len(row) else "n/a"
+        m[f"gsResponse{_camel(direction)}"] = phrase
+    control = det[det["direction"] == "control"].set_index("detector")["restart alarms"]
+    refined = DATA_REFINED
+    m["gsRestartDecisionControl"] = float(control.get(refined, float("nan")))
+    others = [d for d in control.index if d.startswith("LLC") and d != refined]
+    m["gsRestartOtherLlcControl"] = float(control[others].mean()) if others else float("nan")
+    gap = m["gsRestartDecisionControl"] - m["gsRestartOtherLlcControl"]
+    m["gsRestartDecisionComparison"] = (
+        "less often than" if gap < 0 else "more often than" if gap > 0 else "as often as"
+    )
     write_macros(path, m)
+
+
+def llc_verdict(best: pd.DataFrame) -> str:
+    """One sentence: in which directions the best LLC beats, loses to or ties the best
+    trivial tracker, judged by the paired interval of their F1 difference."""
+    if not len(best):
+        return "No direction switched, so no detector could be compared."
+    where = {"above": [], "below": [], "includes": []}
+    for _, row in best.iterrows():
+        low, high = row["difference lo"], row["difference hi"]
+        side = "above" if low > 0 else "below" if high < 0 else "includes"
+        where[side].append(row["direction"].replace("-", " "))
+    if where["above"]:
+        lead = f"The best LLC beats the best trivial tracker in {', '.join(where['above'])}"
+    else:
+        lead = "In no direction does the best LLC beat the best trivial tracker"
+    text = {"below": "lies below zero in", "includes": "includes zero in"}
+    rest = [f"{text[k]} {', '.join(where[k])}" for k in text if where[k]]
+    if not rest:
+        return f"{lead}."
+    return f"{lead}; the paired interval of their difference {' and '.join(rest)}."
 
 
 def make_figures(args, design: dict) -> None:
@@ -359,6 +400,10 @@ def make_figures(args, design: dict) -> None:
     det.to_csv(out / "detection.csv", index=False)
     best = best_against_trivial(tracks, sw, det)
     best.to_csv(out / "best_against_trivial.csv", index=False)
+    sizes = response.responses(tracks, sw, DETECTORS, TOL)
+    response.summary(sizes).to_csv(out / "restart_response.csv", index=False)
+    strongest = response.best_pair(sizes, response.summary(sizes))
+    strongest.to_csv(out / "restart_response_best.csv", index=False)
     figure_curves(tracks, sw, args.figures / f"{NAME}_curves", design["directions"])
     table_detection(det, args.tables / f"{NAME}.tex")
     macros(
@@ -366,6 +411,7 @@ def make_figures(args, design: dict) -> None:
         sw,
         det,
         best,
+        strongest,
         cfg["settings"],
         cfg["cpu_seconds"],
         args.tables / f"{NAME}_macros.tex",

@@ -17,7 +17,8 @@ curves (:func:`devrl.stats.permutation_null`), and the lag of the nearest shift 
 bootstrap interval over seeds. Before the window it counts false alarms and whether the
 detector fires at the first learning transition (a detector of every change is no
 detector of a goal change); at the switch itself it counts alarms at the optimizer
-restart, which a no-switch control run has too.
+restart, which a no-switch control run has too. :func:`restart_response` measures the
+size of a curve's reaction to the switch instead of its timing, to compare with the control.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "SwitchCurve",
     "behaviour_switch",
     "crossing_time",
+    "restart_response",
     "score_switch_detector",
     "stitch",
     "switch_seed_shifts",
@@ -63,6 +65,27 @@ def stitch(before: pd.DataFrame, after: pd.DataFrame, switch: int) -> pd.DataFra
     b = after[after["step"] > 0].assign(phase="after")
     b = b.assign(step=b["step"] + int(switch))
     return pd.concat([a, b], ignore_index=True)
+
+
+def restart_response(steps, y, *, at: float, window: float) -> float:
+    """How far a curve moves right after ``at``: the largest |y(t) - y(at)| for t in
+    (at, at + window], where y(at) is the last finite value at or before ``at``.
+
+    A size, not a time: a detector that reacts to every optimizer restart reacts in a
+    no-switch control too, but it may react *more* when the goal changes. NaN when the curve
+    has no finite value before or inside the window."""
+    t, v = np.asarray(steps, dtype=float), np.asarray(y, dtype=float)
+    if t.shape != v.shape:
+        raise ValueError(f"steps and y need one shape, got {t.shape} and {v.shape}.")
+    if window <= 0:
+        raise ValueError(f"window must be > 0, got {window}.")
+    ok = np.isfinite(v)
+    before = ok & (t <= at)
+    inside = ok & (t > at) & (t <= at + window)
+    if not before.any() or not inside.any():
+        return float("nan")
+    origin = v[before][np.argmax(t[before])]
+    return float(np.max(np.abs(v[inside] - origin)))
 
 
 def crossing_time(t, y, *, start: float, tail: int = 3) -> float:

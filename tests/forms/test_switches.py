@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from devrl.forms.switches import (
+    restart_response,
     SwitchCurve,
     behaviour_switch,
     crossing_time,
@@ -130,3 +131,13 @@ def test_bad_input():
         score_switch_detector([], tol=TOL)
     with pytest.raises(ValueError, match="tol"):
         score_switch_detector([_curve(np.zeros(101))], tol=0.0)
+
+
+def test_restart_response_is_the_largest_move_inside_the_window():
+    steps = np.array([0, 10, 20, 30, 40, 50, 60])
+    y = np.array([5.0, 6.0, np.nan, 2.0, 7.0, 6.5, -20.0])  # origin: 6 at step 10 (20 is NaN)
+    assert restart_response(steps, y, at=20, window=30) == 4.0  # |2 - 6|; step 60 is outside
+    assert restart_response(steps, y, at=20, window=40) == 26.0
+    assert np.isnan(restart_response(steps, y, at=60, window=10))  # nothing after
+    with pytest.raises(ValueError, match="window"):
+        restart_response(steps, y, at=20, window=0)

@@ -161,3 +161,38 @@ def test_cpu_costs_fill_untimed_runs_with_the_mean_of_their_kind():
     assert cpu.loc[("2", "parent_corner", "train"), "estimate"] == 15.0
     assert cpu.loc[("2", "parent_corner", "track"), "estimate"] == 5.0
     assert cpu["estimate"].sum() == 10 + 4 + 20 + 6 + 15 + 5 + 7 + 3
+
+
+def test_llc_verdict_reads_the_paired_interval():
+    best = pd.DataFrame(
+        {
+            "direction": ["corner-to-anywhere", "cheese-to-cell", "anywhere-to-corner"],
+            "difference lo": [0.1, -0.4, -0.2],
+            "difference hi": [0.5, -0.1, 0.2],
+        }
+    )
+    text = R.llc_verdict(best)
+    assert text.startswith("The best LLC beats the best trivial tracker in corner to anywhere;")
+    assert "below zero in cheese to cell and includes zero in anywhere to corner." in text
+    assert R.llc_verdict(best.iloc[2:]).startswith("In no direction does the best LLC beat")
+
+
+def test_restart_response_against_the_control_finds_the_planted_reactions():
+    """Right after the switch (105k, inside the window) the entropy jumps by 10 and the action
+    LLC by 5 in every switched direction, not in the control; the rest is noise of sd 0.05."""
+    tracks = _tracks()
+    jump = (tracks["direction"] != "control") & (tracks["step"] == 105_000)
+    for measure, size in (("state-entropy", 10.0), ("llc-action-uniform", 5.0)):
+        tracks.loc[jump & (tracks["measure"] == measure), "value"] += size
+    sw = R.switches(tracks)
+    sizes = R.response.responses(tracks, sw, R.DETECTORS, R.TOL)
+    assert "control" not in set(sizes["direction"])
+    summary = R.response.summary(sizes)
+    row = summary.set_index(["direction", "detector"]).loc[("cheese-to-cell", "policy entropy")]
+    assert row["log ratio lo"] > np.log(10) and row["p (Wilcoxon)"] == pytest.approx(0.25)
+    best = R.response.best_pair(sizes, summary).set_index("direction")
+    assert list(best.loc["cheese-to-cell", ["llc", "trivial"]]) == [
+        "LLC action (uniform)",
+        "policy entropy",
+    ]
+    assert "LLC action (uniform)" in R.response.phrase(best.reset_index().iloc[0])
