@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from devrl.forms.switches import (
-    restart_response,
     SwitchCurve,
     behaviour_switch,
     crossing_time,
+    restart_response,
     score_switch_detector,
     stitch,
     switch_seed_shifts,
