@@ -300,6 +300,12 @@ def macros(tracks, sw, det, best, strongest, cfg, timing, path, size: int) -> No
     m["gsDecisionStates"] = int(n_decision.max())
     healthy = tracks[tracks["measure"].str.endswith("/healthy")]["value"]
     m["gsHealthyPercent"] = 100 * float(healthy.mean())
+    by_llc = 100 * tracks.groupby("measure")["value"].mean()
+    m["gsHealthyByLlc"] = "; ".join(
+        f"{label} {by_llc[f'{row}/healthy']:.0f}\\%"
+        for label, row in DETECTORS.items()
+        if f"{row}/healthy" in by_llc
+    )
     llc = tracks[tracks["measure"].isin(LLC_ROWS)]["value"]  # NaN: a chain diverged
     m["gsDivergedPercent"] = 100 * float(llc.isna().mean())
     for direction, s in sw.groupby("direction"):

@@ -104,6 +104,7 @@ def test_outputs_from_saved_data(tmp_path):
     assert "policy KL" in macros  # the planted detector beats its nulls
     n_llc = int(tracks["measure"].isin(R.LLC_ROWS).sum())
     assert f"\\newcommand{{\\gsDivergedPercent}}{{{100 * 9 / n_llc:.3g}}}" in macros
+    assert "LLC value (uniform) 100\\%; LLC action, trunk.res3 only 100\\%" in macros
     assert (tmp_path / "figures" / "goal_switch_curves.pdf").is_file()
     assert "tab:goal-switch-detection" in (tmp_path / "tables" / "goal_switch.tex").read_text()
 
