@@ -70,8 +70,10 @@ from devrl.track import track
 
 try:  # run as a script (devrl paper) or imported from the repository root
     import goal_switch_report as report
+    import goal_switch_section as section
 except ImportError:  # pragma: no cover
     from experiments import goal_switch_report as report
+    from experiments import goal_switch_section as section
 
 NAME = report.NAME
 
@@ -236,7 +238,7 @@ def main() -> None:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if not args.figures_only:
         run_experiment(args)
-    report.make_figures(args, {"directions": list(DIRECTIONS), "size": PPO["size"]})
+    section.make_figures(args, {"directions": list(DIRECTIONS), "size": PPO["size"]})
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ _spec = importlib.util.spec_from_file_location(
 )
 R = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(R)
+sys.modules["goal_switch_report"] = R
+_spec = importlib.util.spec_from_file_location(
+    "goal_switch_section", _PATH.with_name("goal_switch_section.py")
+)
+S = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(S)
 
 SWITCH, END, BEHAVIOUR = 100_000, 150_000, 120_000
 STEPS = np.r_[0, np.arange(5_000, SWITCH + 1, 5_000), np.arange(105_000, END + 1, 5_000)]
@@ -98,7 +104,7 @@ def test_outputs_from_saved_data(tmp_path):
         figures=tmp_path / "figures",
         tables=tmp_path / "tables",
     )
-    R.make_figures(args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]})
+    S.make_figures(args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]})
     macros = (tmp_path / "tables" / "goal_switch_macros.tex").read_text()
     assert "\\newcommand{\\gsSwitchedCheeseToCell}{3 of 3}" in macros
     assert "policy KL" in macros  # the planted detector beats its nulls
@@ -113,7 +119,7 @@ def test_full_mode_without_data_is_pending(tmp_path, capsys):
     args = types.SimpleNamespace(
         out=tmp_path, quick=False, figures_only=True, figures=tmp_path, tables=tmp_path
     )
-    R.make_figures(
+    S.make_figures(
         args, {"directions": list(G.DIRECTIONS), "size": G.PPO["size"]}
     )  # no error, nothing written: the prose says the data are pending
     assert "pending" in capsys.readouterr().out
@@ -158,7 +164,7 @@ def test_cpu_costs_fill_untimed_runs_with_the_mean_of_their_kind():
         "3": {"train control": 7.0, "track control": 3.0, "complete control": True},
     }
     timing["2"]["complete parent_corner"] = False
-    cpu = R.cpu_costs(timing).set_index(["seed", "run", "part"])
+    cpu = S.cpu_costs(timing).set_index(["seed", "run", "part"])
     assert cpu.loc[("2", "parent_corner", "train"), "estimate"] == 15.0
     assert cpu.loc[("2", "parent_corner", "track"), "estimate"] == 5.0
     assert cpu["estimate"].sum() == 10 + 4 + 20 + 6 + 15 + 5 + 7 + 3
@@ -172,10 +178,10 @@ def test_llc_verdict_reads_the_paired_interval():
             "difference hi": [0.5, -0.1, 0.2],
         }
     )
-    text = R.llc_verdict(best)
+    text = S.llc_verdict(best)
     assert text.startswith("The best LLC beats the best trivial tracker in corner to anywhere;")
     assert "below zero in cheese to cell and includes zero in anywhere to corner." in text
-    assert R.llc_verdict(best.iloc[2:]).startswith("In no direction does the best LLC beat")
+    assert S.llc_verdict(best.iloc[2:]).startswith("In no direction does the best LLC beat")
 
 
 def test_restart_response_against_the_control_finds_the_planted_reactions():
@@ -186,14 +192,14 @@ def test_restart_response_against_the_control_finds_the_planted_reactions():
     for measure, size in (("state-entropy", 10.0), ("llc-action-uniform", 5.0)):
         tracks.loc[jump & (tracks["measure"] == measure), "value"] += size
     sw = R.switches(tracks)
-    sizes = R.response.responses(tracks, sw, R.DETECTORS, R.TOL)
+    sizes = S.response.responses(tracks, sw, R.DETECTORS, R.TOL)
     assert "control" not in set(sizes["direction"])
-    summary = R.response.summary(sizes)
+    summary = S.response.summary(sizes)
     row = summary.set_index(["direction", "detector"]).loc[("cheese-to-cell", "policy entropy")]
     assert row["log ratio lo"] > np.log(10) and row["p (Wilcoxon)"] == pytest.approx(0.25)
-    best = R.response.best_pair(sizes, summary).set_index("direction")
+    best = S.response.best_pair(sizes, summary).set_index("direction")
     assert list(best.loc["cheese-to-cell", ["llc", "trivial"]]) == [
         "LLC action (uniform)",
         "policy entropy",
     ]
-    assert "LLC action (uniform)" in R.response.phrase(best.reset_index().iloc[0])
+    assert "LLC action (uniform)" in S.response.phrase(best.reset_index().iloc[0])
