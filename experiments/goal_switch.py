@@ -9,8 +9,9 @@ another (the *child* run), so the goal changes at a known env step:
 * ``cheese-to-cell``: cheese anywhere throughout, the reward moves from the cheese to a fixed
   cell (the top-right one, ``CornerReward``): the observation is unchanged and the new goal
   is not in it;
-* ``control``: cheese in the corner throughout, fine-tuned on the same goal: the optimizer
-  restart of a fine-tune without any switch.
+* ``control`` and ``control-anywhere``: fine-tuned on the corner parent's and the
+  cheese-anywhere parent's own goal: the optimizer restart of a fine-tune without any switch,
+  one per parent, so each direction is compared with the control that starts where it does.
 
 The two parents (corner, anywhere) of a seed are shared by the directions that start from
 them. At every checkpoint ``devrl.track`` measures the behaviour, P(cheese | decision square)
@@ -27,23 +28,20 @@ the nulls of ``devrl.stats`` (random gaps, circular shifts, time permutations), 
 alarms at the restart, at the first learning transition and elsewhere.
 
     nice python experiments/goal_switch.py --quick   # 2 seeds, short runs: 11.7 CPU-minutes
-    nice python experiments/goal_switch.py --workers 2     # full: 8 seeds, 3.2 CPU-hours
+    nice python experiments/goal_switch.py --workers 2     # full: 8 seeds, 3.7 CPU-hours
     python experiments/goal_switch.py --figures-only       # redraw from saved data
 
-Cost (measured on this shared 2-core machine, one thread, CPU time): training about 190
-CPU-s per million env steps (quick: 56 s for a 300k-step parent, 24-30 s for a 150k-step
-child); one LLC estimate of the quick settings (512 states, 2 chains x (15 + 30) steps)
-0.5-1 CPU-s, of the full ones (1024 states, 4 chains x (40 + 60)) 1.5-3 CPU-s; measuring
-one checkpoint (every detector and the behaviour) 2.5 CPU-s quick, about 8 full. The quick
-mode took 11.7 CPU-minutes (36 min wall on the loaded machine). The full mode is sized to
-about 4 CPU-hours: per seed 2 x 1.25M parent steps (~490 s), 4 x 500k child steps (~390 s)
-and about 120 checkpoints tracked (~1,000 s), so 8 seeds cost ~15,000 CPU-s (4.2 h). That
-is 8 seeds per direction, not the 10 the issue asks: seed intervals widen by about
-sqrt(10/8) = 1.12. Measured: 192 CPU-minutes (training 162 CPU-s per million env steps, 6.1
-CPU-s per tracked checkpoint). ``timing.json`` records each run's CPU time, summed over the
-sessions that resumed it (``CpuRecord``). It is resumable (runs
-resume, measurements are cached per checkpoint). Runs go to ``--out``/<mode>/runs
-(git-ignored); the tidy tables (``tracks.csv``, ``switches.csv``, ``detection.csv``) beside.
+Cost (measured on this shared 2-core machine, one thread, CPU time). Full mode: 224
+CPU-minutes with both controls (3.7 CPU-hours, inside the ~4 CPU-hour budget): training 162
+CPU-s per million env steps, so per seed 2 x 1.25M parent steps (~400 s) and 5 x 500k child
+steps (~400 s); tracking 6.1 CPU-s per checkpoint, 140 checkpoints per seed. That is 8 seeds
+per direction, not the 10 the issue asks: seed intervals widen by about sqrt(10/8) = 1.12.
+Quick mode: about 12 CPU-minutes (2 seeds, 300k-step parents, 150k-step children, 8
+checkpoints; one LLC estimate 0.5-1 CPU-s against 1.5-3 in full). ``timing.json`` records
+each run's CPU time, summed over the sessions that resumed it (``CpuRecord``). It is
+resumable (runs resume, measurements are cached per checkpoint). Runs go to
+``--out``/<mode>/runs (git-ignored); the tidy tables (``tracks.csv``, ``switches.csv``,
+``detection.csv``) beside.
 """
 
 from __future__ import annotations
@@ -87,6 +85,7 @@ DIRECTIONS = {
     "anywhere-to-corner": ("anywhere", {"cheese_anywhere": 0.0}),
     "cheese-to-cell": ("anywhere", {"cheese_anywhere": 1.0, "reward": {"type": "corner"}}),
     "control": ("corner", {}),
+    "control-anywhere": ("anywhere", {}),
 }
 CHILD_SEED = 1000  # a child's seed is its parent's plus this (common to all directions)
 

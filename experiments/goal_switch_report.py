@@ -48,6 +48,13 @@ DETECTORS = {
     "return": "return",
 }
 LLC_ROWS = [v for k, v in DETECTORS.items() if k.startswith("LLC")]
+# each switch direction is compared with the no-switch fine-tune of the same parent
+CONTROL_OF = {
+    "corner-to-anywhere": "control",
+    "anywhere-to-corner": "control-anywhere",
+    "cheese-to-cell": "control-anywhere",
+}
+CONTROLS = ("control", "control-anywhere")
 TOL = 0.15  # matching tolerance, as a share of the post-switch training length
 MIN_CHANGE = 0.1  # a behavioural switch moves P(cheese | decision square) at least this much
 
@@ -121,7 +128,8 @@ def best_against_trivial(tracks: pd.DataFrame, sw: pd.DataFrame, det: pd.DataFra
     a paired permutation p (:func:`devrl.stats.f1_difference`)."""
     rows = []
     at = sw.set_index(["direction", "seed"])
-    for direction, d in det[det["f1"].notna()].groupby("direction"):
+    switched = det["f1"].notna() & ~det["direction"].isin(CONTROLS)
+    for direction, d in det[switched].groupby("direction"):
         is_llc = d["detector"].str.startswith("LLC")
         groups = {"llc": d[is_llc], "trivial": d[~is_llc]}
         if any(part.empty for part in groups.values()):
@@ -200,7 +208,7 @@ def figure_curves(tracks: pd.DataFrame, sw: pd.DataFrame, path_stem, directions:
 
 def table_detection(det: pd.DataFrame, path) -> None:
     """The detection table, intervals in brackets."""
-    d = det[det["direction"] != "control"]
+    d = det[~det["direction"].isin(CONTROLS)]
     table = pd.DataFrame(
         {
             "direction": d["direction"],

@@ -1,10 +1,11 @@
 """How strongly each detector reacts to the goal switch, against the no-switch control.
 
-Part of ``experiments/goal_switch.py``'s analysis (imported by ``goal_switch_report.py``).
+Part of ``experiments/goal_switch.py``'s analysis (used by ``goal_switch_section.py``).
 Timing-based scores cannot tell a goal switch from the fine-tune's optimizer restart when a
 detector fires at every restart. The *size* of the reaction can: per seed, the largest move
 of the curve within the matching window after the switch (``restart_response``), divided by
-the same seed's move in the control run, on a log scale (0: reacts as to a bare restart).
+the same seed's move in the no-switch control from the same parent, on a log scale (0: it
+reacts as to a bare restart).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from devrl.forms.switches import restart_response
 from devrl.paper import interval_text
 from devrl.stats import bootstrap_ci
 
-CONTROL = "control"
 UNFAIR = ("return",)  # measured on the run's own task, which itself changes at the switch
 
 
-def responses(tracks: pd.DataFrame, sw: pd.DataFrame, detectors: dict, tol: float) -> pd.DataFrame:
-    """Per direction, seed and detector: the response within ``tol`` x the fine-tune's length
-    after the switch, and its log ratio to the same seed's control response."""
+def responses(
+    tracks: pd.DataFrame, sw: pd.DataFrame, detectors: dict, tol: float, control_of: dict
+) -> pd.DataFrame:
+    """Per switch direction, seed and detector: the response within ``tol`` x the fine-tune's
+    length after the switch, and its log ratio to the same seed's response in the direction's
+    control (``control_of[direction]``, the no-switch fine-tune of the same parent)."""
     at = sw.set_index(["direction", "seed"])
     rows = []
     for (direction, seed), df in tracks.groupby(["direction", "seed"]):
@@ -34,9 +37,10 @@ def responses(tracks: pd.DataFrame, sw: pd.DataFrame, detectors: dict, tol: floa
             size = restart_response(d["step"], d["value"], at=s["switch"], window=window)
             rows.append({"direction": direction, "seed": seed, "detector": label, "response": size})
     r = pd.DataFrame(rows)
-    control = r[r["direction"] == CONTROL].set_index(["seed", "detector"])["response"]
-    r = r[r["direction"] != CONTROL].reset_index(drop=True)
-    base = control.reindex(pd.MultiIndex.from_frame(r[["seed", "detector"]])).to_numpy()
+    control = r.set_index(["direction", "seed", "detector"])["response"]
+    r = r[r["direction"].isin(control_of)].reset_index(drop=True)
+    keys = zip(r["direction"].map(control_of), r["seed"], r["detector"])
+    base = control.reindex(pd.MultiIndex.from_tuples(list(keys))).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.log(r["response"].to_numpy() / base)
     return r.assign(**{"log ratio": np.where(np.isfinite(ratio), ratio, np.nan)})

@@ -104,7 +104,7 @@ def macros(tracks, sw, det, best, strongest, cfg, timing, path, size: int) -> No
         key = _camel(direction)
         restart = d.set_index("detector")["restart alarms"]
         m[f"gsRestart{key}"] = ", ".join(f"{k} {v:.1f}" for k, v in restart.items())
-        if direction == "control":
+        if direction in report.CONTROLS:
             continue
         row = best[best["direction"] == direction]
         if len(row):
@@ -128,11 +128,12 @@ def macros(tracks, sw, det, best, strongest, cfg, timing, path, size: int) -> No
         beats = d[(d["p (random)"] < 0.05) & (d["p (circular)"] < 0.05)]["detector"]
         m[f"gsBeating{key}"] = ", ".join(beats) if len(beats) else "none"
     m["gsLlcVerdict"] = llc_verdict(best)
-    for direction in sw["direction"].unique()[sw["direction"].unique() != response.CONTROL]:
+    for direction in report.CONTROL_OF:
         row = strongest[strongest["direction"] == direction]
         phrase = response.phrase(row.iloc[0]) if len(row) else "n/a"
         m[f"gsResponse{_camel(direction)}"] = phrase
-    control = det[det["direction"] == "control"].set_index("detector")["restart alarms"]
+    controls = det[det["direction"].isin(report.CONTROLS)]
+    control = controls.groupby("detector")["restart alarms"].mean()  # both controls' runs
     refined = report.DATA_REFINED
     m["gsRestartDecisionControl"] = float(control.get(refined, float("nan")))
     others = [d for d in control.index if d.startswith("LLC") and d != refined]
@@ -186,7 +187,7 @@ def make_figures(args, design: dict) -> None:
     det.to_csv(out / "detection.csv", index=False)
     best = report.best_against_trivial(tracks, sw, det)
     best.to_csv(out / "best_against_trivial.csv", index=False)
-    sizes = response.responses(tracks, sw, report.DETECTORS, report.TOL)
+    sizes = response.responses(tracks, sw, report.DETECTORS, report.TOL, report.CONTROL_OF)
     response.summary(sizes).to_csv(out / "restart_response.csv", index=False)
     strongest = response.best_pair(sizes, response.summary(sizes))
     strongest.to_csv(out / "restart_response_best.csv", index=False)

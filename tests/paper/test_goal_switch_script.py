@@ -36,7 +36,7 @@ def _tracks(seeds=(0, 1, 2)) -> pd.DataFrame:
     steps there too; the other detectors are noise; the return rises at 30k."""
     rows = []
     for direction in G.DIRECTIONS:
-        switched = direction != "control"
+        switched = direction not in R.CONTROLS
         for seed in seeds:
             rng = np.random.default_rng(seed)
             for step in STEPS:
@@ -133,7 +133,7 @@ def test_best_llc_against_best_trivial_on_the_same_seeds():
     sw = R.switches(tracks)
     det = R.detection(tracks, sw, {"n_null": 99, "n_permutations": 0})
     best = R.best_against_trivial(tracks, sw, det).set_index("direction")
-    assert "control" not in best.index  # nothing switched there: nothing to compare
+    assert not set(R.CONTROLS) & set(best.index)  # nothing switched there: nothing to compare
     row = best.loc["cheese-to-cell"]
     assert row["trivial"] == "policy KL" and row["llc"].startswith("LLC")
     assert row["difference"] == pytest.approx(row["llc f1"] - row["trivial f1"])
@@ -188,12 +188,12 @@ def test_restart_response_against_the_control_finds_the_planted_reactions():
     """Right after the switch (105k, inside the window) the entropy jumps by 10 and the action
     LLC by 5 in every switched direction, not in the control; the rest is noise of sd 0.05."""
     tracks = _tracks()
-    jump = (tracks["direction"] != "control") & (tracks["step"] == 105_000)
+    jump = ~tracks["direction"].isin(R.CONTROLS) & (tracks["step"] == 105_000)
     for measure, size in (("state-entropy", 10.0), ("llc-action-uniform", 5.0)):
         tracks.loc[jump & (tracks["measure"] == measure), "value"] += size
     sw = R.switches(tracks)
-    sizes = S.response.responses(tracks, sw, R.DETECTORS, R.TOL)
-    assert "control" not in set(sizes["direction"])
+    sizes = S.response.responses(tracks, sw, R.DETECTORS, R.TOL, R.CONTROL_OF)
+    assert set(sizes["direction"]) == set(R.CONTROL_OF)
     summary = S.response.summary(sizes)
     row = summary.set_index(["direction", "detector"]).loc[("cheese-to-cell", "policy entropy")]
     assert row["log ratio lo"] > np.log(10) and row["p (Wilcoxon)"] == pytest.approx(0.25)
@@ -203,3 +203,11 @@ def test_restart_response_against_the_control_finds_the_planted_reactions():
         "policy entropy",
     ]
     assert "LLC action (uniform)" in S.response.phrase(best.reset_index().iloc[0])
+
+
+def test_each_switch_has_the_control_of_its_own_parent():
+    switches = {d for d in G.DIRECTIONS if d not in R.CONTROLS}
+    assert set(R.CONTROL_OF) == switches and set(R.CONTROLS) <= set(G.DIRECTIONS)
+    for direction, control in R.CONTROL_OF.items():
+        assert G.DIRECTIONS[direction][0] == G.DIRECTIONS[control][0]
+        assert G.DIRECTIONS[control][1] == {}  # a control changes nothing
