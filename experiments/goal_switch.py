@@ -147,16 +147,14 @@ class CpuRecord:
             record = cls(path, saved["seconds"], saved["complete"])
         else:  # a new run is complete from the start; a run from before records is not
             record = cls(path, {"train": 0.0, "track": 0.0}, not run_dir.exists())
-        complete, record.complete = record.complete, False
-        record.save()  # marked incomplete until this session's work is added
-        record.complete = complete
+        # on disk it is incomplete until save() adds this session's work
+        atomic_write_json(path, {"seconds": record.seconds, "complete": False})
         return record
 
     def add(self, part: str, seconds: float) -> None:
         self.seconds[part] += seconds
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.path, {"seconds": self.seconds, "complete": self.complete})
 
 

@@ -54,7 +54,7 @@ CONTROL_OF = {
     "anywhere-to-corner": "control-anywhere",
     "cheese-to-cell": "control-anywhere",
 }
-CONTROLS = ("control", "control-anywhere")
+CONTROLS = tuple(dict.fromkeys(CONTROL_OF.values()))
 TOL = 0.15  # matching tolerance, as a share of the post-switch training length
 MIN_CHANGE = 0.1  # a behavioural switch moves P(cheese | decision square) at least this much
 

@@ -18,6 +18,11 @@ from devrl.forms.switches import restart_response
 from devrl.paper import interval_text
 from devrl.stats import bootstrap_ci
 
+try:  # imported from goal_switch_section.py as a script, or from the repository root
+    import goal_switch_report as report
+except ImportError:  # pragma: no cover
+    from experiments import goal_switch_report as report
+
 UNFAIR = ("return",)  # measured on the run's own task, which itself changes at the switch
 
 
@@ -33,8 +38,8 @@ def responses(
         s = at.loc[(direction, seed)]
         window = tol * (s["end"] - s["switch"])
         for label, measure in detectors.items():
-            d = df[df["measure"] == measure].sort_values("step")
-            size = restart_response(d["step"], d["value"], at=s["switch"], window=window)
+            t, y, _ = report.curve(df, measure)
+            size = restart_response(t, y, at=s["switch"], window=window)
             rows.append({"direction": direction, "seed": seed, "detector": label, "response": size})
     r = pd.DataFrame(rows)
     control = r.set_index(["direction", "seed", "detector"])["response"]
